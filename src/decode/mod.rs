@@ -1,0 +1,402 @@
+//! Decoders: bytes of one wire-format message → [`AlertEvent`]s, or a typed [`DecodeError`].
+//!
+//! One file per format; [`sniff`] tells a JSON payload's format. Decoders are pure functions
+//! of (bytes, [`DecodeOptions`]): no I/O, no clock, no state between messages. A message is
+//! all-or-nothing: on error nothing is appended to the output vector, so a caller can
+//! dead-letter the whole message without double counting.
+//!
+//! No decoder may panic on any input; `tests/decode_props.rs` and `fuzz/` hold them to it.
+
+pub mod alertmanager;
+pub mod grafana;
+pub mod otlp;
+pub mod pagerduty_v2;
+pub mod pagerduty_v3;
+pub mod sniff;
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::event::{AlertEvent, EventTime, Labels, Severity, Str};
+
+pub use sniff::sniff;
+
+/// A wire format noisegate reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    /// Alertmanager webhook, version 4.
+    Alertmanager,
+    /// Grafana unified-alerting webhook.
+    Grafana,
+    /// PagerDuty Events API v2 event (`/v2/enqueue` body).
+    #[serde(rename = "pagerduty-v2")]
+    PagerDutyV2,
+    /// PagerDuty webhook v3 (`{"event": {...}}`).
+    #[serde(rename = "pagerduty-v3")]
+    PagerDutyV3,
+    /// OTLP `ExportLogsServiceRequest`, protobuf encoding.
+    OtlpProto,
+    /// OTLP `ExportLogsServiceRequest`, OTLP/JSON encoding.
+    OtlpJson,
+}
+
+impl Format {
+    pub const ALL: [Format; 6] = [
+        Format::Alertmanager,
+        Format::Grafana,
+        Format::PagerDutyV2,
+        Format::PagerDutyV3,
+        Format::OtlpProto,
+        Format::OtlpJson,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Alertmanager => "alertmanager",
+            Format::Grafana => "grafana",
+            Format::PagerDutyV2 => "pagerduty-v2",
+            Format::PagerDutyV3 => "pagerduty-v3",
+            Format::OtlpProto => "otlp-proto",
+            Format::OtlpJson => "otlp-json",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a message could not be used. `Display` is the precise, human reason (what a dead
+/// letter says); [`DecodeError::reason`] is a fixed, low-cardinality label for metrics.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("empty payload")]
+    Empty,
+    #[error("payload of {size} bytes exceeds the limit of {limit} bytes")]
+    TooLarge { size: usize, limit: usize },
+    #[error("invalid UTF-8 at byte {offset}")]
+    InvalidUtf8 { offset: usize },
+    #[error("truncated JSON: {detail}")]
+    TruncatedJson { detail: String },
+    #[error("invalid JSON: {detail}")]
+    InvalidJson { detail: String },
+    #[error("missing required field `{field}`")]
+    MissingField { field: String },
+    #[error("wrong type at `{path}`: {detail}")]
+    WrongType { path: String, detail: String },
+    #[error("invalid value for `{field}`: {detail}")]
+    InvalidValue { field: String, detail: String },
+    #[error("unknown format: {detail}")]
+    UnknownFormat { detail: String },
+    #[error("unsupported {format} payload: {detail}")]
+    Unsupported { format: Format, detail: String },
+    #[error("invalid protobuf: {detail}")]
+    InvalidProtobuf { detail: String },
+}
+
+impl DecodeError {
+    /// Fixed label for metrics and summaries.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            DecodeError::Empty => "empty",
+            DecodeError::TooLarge { .. } => "too_large",
+            DecodeError::InvalidUtf8 { .. } => "invalid_utf8",
+            DecodeError::TruncatedJson { .. } => "truncated_json",
+            DecodeError::InvalidJson { .. } => "invalid_json",
+            DecodeError::MissingField { .. } => "missing_field",
+            DecodeError::WrongType { .. } => "wrong_type",
+            DecodeError::InvalidValue { .. } => "invalid_value",
+            DecodeError::UnknownFormat { .. } => "unknown_format",
+            DecodeError::Unsupported { .. } => "unsupported",
+            DecodeError::InvalidProtobuf { .. } => "invalid_protobuf",
+        }
+    }
+
+    pub fn missing(field: impl Into<String>) -> Self {
+        DecodeError::MissingField {
+            field: field.into(),
+        }
+    }
+
+    pub fn invalid(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        DecodeError::InvalidValue {
+            field: field.into(),
+            detail: detail.into(),
+        }
+    }
+}
+
+/// Parses JSON into `T`, borrowing from `bytes` where `T` does. The fast path is plain
+/// serde_json; only on failure is the input parsed again with path tracking, so the error can
+/// say exactly where (`alerts[3].labels.severity: invalid type ...`) at no cost to good input.
+pub fn from_json<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, DecodeError> {
+    match serde_json::from_slice::<T>(bytes) {
+        Ok(v) => Ok(v),
+        Err(e) => Err(json_error::<T>(bytes, e)),
+    }
+}
+
+fn json_error<'a, T: Deserialize<'a>>(bytes: &'a [u8], e: serde_json::Error) -> DecodeError {
+    use serde_json::error::Category;
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return DecodeError::Empty;
+    }
+    if let Err(u) = std::str::from_utf8(bytes) {
+        return DecodeError::InvalidUtf8 {
+            offset: u.valid_up_to(),
+        };
+    }
+    match e.classify() {
+        Category::Eof => DecodeError::TruncatedJson {
+            detail: e.to_string(),
+        },
+        Category::Syntax | Category::Io => DecodeError::InvalidJson {
+            detail: e.to_string(),
+        },
+        Category::Data => {
+            let mut de = serde_json::Deserializer::from_slice(bytes);
+            let (path, msg) = match serde_path_to_error::deserialize::<_, T>(&mut de) {
+                Err(pe) => (pe.path().to_string(), pe.inner().to_string()),
+                Ok(_) => (String::from("."), e.to_string()),
+            };
+            if let Some(rest) = msg.strip_prefix("missing field `") {
+                let field = rest.split('`').next().unwrap_or(rest);
+                let full = if path == "." || path.is_empty() {
+                    field.to_string()
+                } else {
+                    format!("{path}.{field}")
+                };
+                return DecodeError::MissingField { field: full };
+            }
+            DecodeError::WrongType { path, detail: msg }
+        }
+    }
+}
+
+/// Which attribute/label names pass into an event's labels. Patterns are exact names or a
+/// prefix ending in `*` (`telemetry.sdk.*`). Deny wins over allow; an empty allow list allows all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NameFilter {
+    pub allow: Vec<String>,
+    pub deny: Vec<String>,
+}
+
+impl NameFilter {
+    fn matches(pattern: &str, name: &str) -> bool {
+        match pattern.strip_suffix('*') {
+            Some(prefix) => name.starts_with(prefix),
+            None => pattern == name,
+        }
+    }
+
+    pub fn admits(&self, name: &str) -> bool {
+        if self.deny.iter().any(|p| Self::matches(p, name)) {
+            return false;
+        }
+        self.allow.is_empty() || self.allow.iter().any(|p| Self::matches(p, name))
+    }
+}
+
+/// How an OTLP log record becomes an alert event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtlpMapping {
+    /// Attributes tried in order for the rule name; the first present wins.
+    pub alertname_attributes: Vec<String>,
+    /// Attributes tried in order for the status (`firing` / `resolved` / ...).
+    pub status_attributes: Vec<String>,
+    /// Which resource and record attributes become labels.
+    pub labels: NameFilter,
+}
+
+impl Default for OtlpMapping {
+    fn default() -> Self {
+        OtlpMapping {
+            alertname_attributes: vec!["alertname".into(), "event.name".into()],
+            status_attributes: vec!["alert.status".into(), "status".into()],
+            labels: NameFilter {
+                allow: Vec::new(),
+                deny: vec![
+                    "telemetry.sdk.*".into(),
+                    "telemetry.auto.*".into(),
+                    "code.*".into(),
+                    "service.instance.id".into(),
+                    "process.*".into(),
+                    "log.*".into(),
+                    "exception.stacktrace".into(),
+                ],
+            },
+        }
+    }
+}
+
+/// Everything a decoder needs from config, compiled once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeOptions {
+    /// Label names tried in order for an event's service.
+    pub service_labels: Vec<String>,
+    /// Label names tried in order for an event's team.
+    pub team_labels: Vec<String>,
+    /// Label names tried in order for severity (Alertmanager, Grafana, OTLP attributes).
+    pub severity_labels: Vec<String>,
+    /// Severity when nothing in the payload says.
+    pub default_severity: Severity,
+    pub otlp: OtlpMapping,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        DecodeOptions {
+            service_labels: vec!["service".into(), "service.name".into()],
+            team_labels: vec!["team".into()],
+            severity_labels: vec!["severity".into()],
+            default_severity: Severity::Warning,
+            otlp: OtlpMapping::default(),
+        }
+    }
+}
+
+impl DecodeOptions {
+    fn first_label(names: &[String], labels: &Labels) -> Option<Str> {
+        names.iter().find_map(|n| labels.get(n)).map(Str::from)
+    }
+
+    pub fn service_of(&self, labels: &Labels) -> Option<Str> {
+        Self::first_label(&self.service_labels, labels)
+    }
+
+    pub fn team_of(&self, labels: &Labels) -> Option<Str> {
+        Self::first_label(&self.team_labels, labels)
+    }
+
+    /// Severity from the configured labels, or `None` if no label says (or none parses).
+    pub fn severity_label_of(&self, labels: &Labels) -> Option<Severity> {
+        self.severity_labels
+            .iter()
+            .find_map(|n| labels.get(n))
+            .and_then(Severity::parse_loose)
+    }
+
+    pub fn severity_of(&self, labels: &Labels) -> Severity {
+        self.severity_label_of(labels)
+            .unwrap_or(self.default_severity)
+    }
+}
+
+/// What a decoder is given besides the bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct Ctx<'a> {
+    pub opts: &'a DecodeOptions,
+    /// When the message arrived (Kafka timestamp, HTTP receive time, or in replay the latest
+    /// event time seen so far): the event time of last resort for payloads that carry none.
+    /// `None` means a payload without a time is an error.
+    pub received_at: Option<EventTime>,
+}
+
+/// What a successful decode produced.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Decoded {
+    /// Events appended to the output.
+    pub events: usize,
+    /// Parts of the message that are valid but are not alerts (an OTLP log record without a
+    /// rule name): skipped on purpose, counted so the loss is visible.
+    pub ignored: usize,
+}
+
+/// Decodes one message of a known format, appending its events to `out`. On error `out` is
+/// left as it was.
+pub fn decode(
+    format: Format,
+    bytes: &[u8],
+    ctx: &Ctx<'_>,
+    out: &mut Vec<AlertEvent>,
+) -> Result<Decoded, DecodeError> {
+    let mark = out.len();
+    let r = match format {
+        Format::Alertmanager => alertmanager::decode(bytes, ctx, out),
+        Format::Grafana => grafana::decode(bytes, ctx, out),
+        Format::PagerDutyV2 => pagerduty_v2::decode(bytes, ctx, out),
+        Format::PagerDutyV3 => pagerduty_v3::decode(bytes, ctx, out),
+        Format::OtlpProto => otlp::decode_proto(bytes, ctx, out),
+        Format::OtlpJson => otlp::decode_json(bytes, ctx, out),
+    };
+    if r.is_err() {
+        out.truncate(mark);
+    }
+    r
+}
+
+/// Sniffs the format of a JSON payload, then decodes it. Returns the format it found.
+pub fn decode_auto(
+    bytes: &[u8],
+    ctx: &Ctx<'_>,
+    out: &mut Vec<AlertEvent>,
+) -> Result<(Format, Decoded), DecodeError> {
+    let format = sniff(bytes)?;
+    let d = decode(format, bytes, ctx, out)?;
+    Ok((format, d))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct T {
+        a: Vec<Inner>,
+    }
+    #[derive(Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Inner {
+        b: String,
+    }
+
+    #[test]
+    fn json_errors_are_precise() {
+        assert!(matches!(
+            from_json::<T>(br#"{"a": [{"b": "x"}"#),
+            Err(DecodeError::TruncatedJson { .. })
+        ));
+        assert!(matches!(
+            from_json::<T>(br#"{"a": [}"#),
+            Err(DecodeError::InvalidJson { .. })
+        ));
+        assert_eq!(
+            from_json::<T>(br#"{"a": [{"c": 1}]}"#),
+            Err(DecodeError::MissingField {
+                field: "a[0].b".into()
+            })
+        );
+        match from_json::<T>(br#"{"a": [{"b": 5}]}"#) {
+            Err(DecodeError::WrongType { path, .. }) => assert_eq!(path, "a[0].b"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(from_json::<T>(b"  "), Err(DecodeError::Empty));
+        assert!(matches!(
+            from_json::<T>(b"{\"a\": [{\"b\": \"\xff\"}]}"),
+            Err(DecodeError::InvalidUtf8 { offset: 14 })
+        ));
+    }
+
+    #[test]
+    fn name_filter() {
+        let f = NameFilter {
+            allow: vec![],
+            deny: vec!["telemetry.*".into(), "x".into()],
+        };
+        assert!(f.admits("service.name"));
+        assert!(!f.admits("telemetry.sdk.name"));
+        assert!(!f.admits("x"));
+        let f = NameFilter {
+            allow: vec!["k8s.*".into()],
+            deny: vec!["k8s.pod.uid".into()],
+        };
+        assert!(f.admits("k8s.pod.name"));
+        assert!(!f.admits("k8s.pod.uid"));
+        assert!(!f.admits("host.name"));
+    }
+}
