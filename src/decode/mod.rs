@@ -344,12 +344,12 @@ pub fn decode_auto(
 mod tests {
     use super::*;
 
-    #[derive(Deserialize, Debug)]
+    #[derive(Deserialize, Debug, PartialEq)]
     #[allow(dead_code)]
     struct T {
         a: Vec<Inner>,
     }
-    #[derive(Deserialize, Debug)]
+    #[derive(Deserialize, Debug, PartialEq)]
     #[allow(dead_code)]
     struct Inner {
         b: String,
