@@ -1,7 +1,312 @@
-//! TODO: alertmanager decoder.
-use super::{Ctx, DecodeError, Decoded};
-use crate::event::AlertEvent;
+//! Alertmanager webhook (version 4) decoder: one notification → one event per alert.
+//!
+//! Also the parser for Grafana's unified-alerting webhook, which has the same shape plus
+//! extra fields (see `grafana.rs`). Owns: the webhook body layout, status → kind, which
+//! timestamp is the event time, annotation names. Does not own: the fingerprint algorithm
+//! (`event.rs`), severity/service/team label names (`DecodeOptions`).
+//!
+//! Event time: a firing alert's `startsAt`; a resolved alert's `endsAt` (Alertmanager sets it
+//! to the resolve time). Alertmanager re-sends a firing alert every `group_interval` with
+//! the same `startsAt`, so re-sends carry the time the alert began, not the time they were
+//! sent: the engine treats them as repeats, which is what they are.
+//!
+//! The `fingerprint` in the payload is kept as the event's `source_id` but never trusted as
+//! identity: ours is computed from the labels (real-world payloads with edited labels carry
+//! stale fingerprints), and for untouched Alertmanager payloads the two are equal.
 
-pub fn decode(_bytes: &[u8], _ctx: &Ctx<'_>, _out: &mut Vec<AlertEvent>) -> Result<Decoded, DecodeError> {
-    Err(DecodeError::UnknownFormat { detail: "not implemented".into() })
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+
+use super::{from_json, Ctx, DecodeError, Decoded};
+use crate::event::{Actor, AlertEvent, Annotations, EventKind, EventTime, Labels, Source, Str};
+
+/// A JSON object of string → string, collected straight into label pairs without an
+/// intermediate map (short names and values stay inline in `Str`).
+#[derive(Default)]
+pub(crate) struct LabelMap(pub Vec<(Str, Str)>);
+
+impl<'de> Deserialize<'de> for LabelMap {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = LabelMap;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of string labels")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<LabelMap, A::Error> {
+                let mut v = Vec::with_capacity(m.size_hint().unwrap_or(8).min(64));
+                while let Some((k, val)) = m.next_entry::<Str, Str>()? {
+                    v.push((k, val));
+                }
+                Ok(LabelMap(v))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// The annotations noisegate uses; every other annotation is ignored without being copied.
+#[derive(Deserialize, Default)]
+pub(crate) struct AnnotationFields<'a> {
+    #[serde(borrow, default)]
+    summary: Option<Cow<'a, str>>,
+    /// Older rule sets put the one-line text here.
+    #[serde(borrow, default)]
+    message: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    description: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    runbook_url: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    runbook: Option<Cow<'a, str>>,
+}
+
+impl AnnotationFields<'_> {
+    fn into_annotations(self) -> Annotations {
+        Annotations {
+            summary: self.summary.or(self.message).map(Cow::into_owned),
+            description: self.description.map(Cow::into_owned),
+            runbook: self.runbook_url.or(self.runbook).map(Cow::into_owned),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Alert<'a> {
+    #[serde(borrow, default)]
+    status: Option<Cow<'a, str>>,
+    labels: LabelMap,
+    #[serde(borrow, default)]
+    annotations: Option<AnnotationFields<'a>>,
+    #[serde(borrow, default, rename = "startsAt")]
+    starts_at: Option<Cow<'a, str>>,
+    #[serde(borrow, default, rename = "endsAt")]
+    ends_at: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    fingerprint: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct Notification<'a> {
+    /// Group status; the fallback for alerts that carry none (seen in hand-written bodies).
+    #[serde(borrow, default)]
+    status: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    alerts: Vec<Alert<'a>>,
+}
+
+/// Alertmanager's "no end time" is Go's zero time; anything before 1970 means "unset".
+fn is_unset(t: EventTime) -> bool {
+    t.as_millis() <= 0
+}
+
+fn parse_time(field: &str, i: usize, s: &str) -> Result<EventTime, DecodeError> {
+    EventTime::parse_lenient(s).ok_or_else(|| {
+        DecodeError::invalid(
+            format!("alerts[{i}].{field}"),
+            format!("{s:?} is not an RFC 3339 time"),
+        )
+    })
+}
+
+pub fn decode(
+    bytes: &[u8],
+    ctx: &Ctx<'_>,
+    out: &mut Vec<AlertEvent>,
+) -> Result<Decoded, DecodeError> {
+    decode_webhook(bytes, ctx, out, Source::Alertmanager)
+}
+
+/// Decodes an Alertmanager-shaped webhook body; `source` tells which product sent it.
+pub(crate) fn decode_webhook(
+    bytes: &[u8],
+    ctx: &Ctx<'_>,
+    out: &mut Vec<AlertEvent>,
+    source: Source,
+) -> Result<Decoded, DecodeError> {
+    let n: Notification<'_> = from_json(bytes)?;
+    let opts = ctx.opts;
+    let mark = out.len();
+    out.reserve(n.alerts.len());
+    for (i, a) in n.alerts.into_iter().enumerate() {
+        let status = a.status.as_deref().or(n.status.as_deref());
+        let kind = match status {
+            Some("firing") => EventKind::Firing,
+            Some("resolved") => EventKind::Resolved,
+            Some(other) => {
+                out.truncate(mark);
+                return Err(DecodeError::invalid(
+                    format!("alerts[{i}].status"),
+                    format!("{other:?}, expected \"firing\" or \"resolved\""),
+                ));
+            }
+            None => {
+                out.truncate(mark);
+                return Err(DecodeError::missing(format!("alerts[{i}].status")));
+            }
+        };
+        let starts = match a.starts_at.as_deref() {
+            Some(s) => Some(parse_time("startsAt", i, s)),
+            None => None,
+        }
+        .transpose();
+        let ends = match a.ends_at.as_deref() {
+            Some(s) => Some(parse_time("endsAt", i, s)),
+            None => None,
+        }
+        .transpose();
+        let (starts, ends) = match (starts, ends) {
+            (Ok(s), Ok(e)) => (s.filter(|t| !is_unset(*t)), e.filter(|t| !is_unset(*t))),
+            (Err(e), _) | (_, Err(e)) => {
+                out.truncate(mark);
+                return Err(e);
+            }
+        };
+        let time = match kind {
+            EventKind::Resolved => ends.or(ctx.received_at).or(starts),
+            _ => starts.or(ctx.received_at),
+        };
+        let Some(time) = time else {
+            out.truncate(mark);
+            return Err(DecodeError::missing(format!(
+                "alerts[{i}].{}",
+                if kind == EventKind::Resolved {
+                    "endsAt"
+                } else {
+                    "startsAt"
+                }
+            )));
+        };
+        let labels = Labels::from_vec(a.labels.0);
+        let fingerprint = labels.fingerprint();
+        let alertname = labels.get("alertname").map(Str::from).unwrap_or_default();
+        let actor = (kind == EventKind::Resolved).then_some(Actor::Automation);
+        out.push(AlertEvent {
+            source,
+            kind,
+            time,
+            fingerprint,
+            source_id: a.fingerprint.map(|f| Str::from(f.as_ref())),
+            dedup_key: None,
+            alertname,
+            severity: opts.severity_of(&labels),
+            service: opts.service_of(&labels),
+            team: opts.team_of(&labels),
+            annotations: a
+                .annotations
+                .map(AnnotationFields::into_annotations)
+                .unwrap_or_default(),
+            labels,
+            actor,
+        });
+    }
+    Ok(Decoded {
+        events: out.len() - mark,
+        ignored: 0,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::DecodeOptions;
+    use crate::event::{Fingerprint, Severity};
+
+    fn fixture(p: &str) -> Vec<u8> {
+        let path = format!("{}/../shared/fixtures/{p}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    fn run(bytes: &[u8]) -> Result<Vec<AlertEvent>, DecodeError> {
+        let opts = DecodeOptions::default();
+        let ctx = Ctx {
+            opts: &opts,
+            received_at: None,
+        };
+        let mut out = Vec::new();
+        decode(bytes, &ctx, &mut out).map(|_| out)
+    }
+
+    #[test]
+    fn zulip_single_alert() {
+        let ev = run(&fixture(
+            "zulip-webhook-fixtures/alertmanager/single_alert.json",
+        ))
+        .unwrap();
+        assert_eq!(ev.len(), 1);
+        let e = &ev[0];
+        assert_eq!(e.fingerprint.to_string(), "a1bc48475b20e73d");
+        assert_eq!(e.source_id.as_deref(), Some("a1bc48475b20e73d"));
+        // Hand-edited upstream: status resolved with Go's zero endsAt, so the time falls
+        // back to startsAt.
+        assert_eq!(e.kind, EventKind::Resolved);
+        assert_eq!(e.severity, Severity::Critical);
+        assert_eq!(e.alertname, "High CPU Temperature");
+        assert_eq!(e.time.to_rfc3339(), "2020-02-06T00:17:58.432Z");
+        assert!(e.annotations.summary.is_some());
+    }
+
+    #[test]
+    fn tolerant_of_missing_per_alert_status_and_offsets() {
+        // No per-alert status, no fingerprint, a -05:00 offset.
+        let ev = run(&fixture("prometheus-msteams/prom_post_request.json")).unwrap();
+        assert_eq!(ev.len(), 1);
+        assert!(ev[0].source_id.is_none());
+        assert!(ev[0].time.as_millis() > 0);
+    }
+
+    #[test]
+    fn resolved_uses_ends_at() {
+        let body = br#"{"version":"4","status":"resolved","alerts":[{"status":"resolved",
+            "labels":{"alertname":"A","severity":"warning"},"annotations":{},
+            "startsAt":"2024-01-01T00:00:00Z","endsAt":"2024-01-01T00:05:00Z"}]}"#;
+        let ev = run(body).unwrap();
+        assert_eq!(ev[0].kind, EventKind::Resolved);
+        assert_eq!(ev[0].time.to_rfc3339(), "2024-01-01T00:05:00.000Z");
+        assert_eq!(ev[0].actor, Some(Actor::Automation));
+        assert_eq!(
+            ev[0].fingerprint,
+            Fingerprint::of_sorted([("alertname", "A"), ("severity", "warning")])
+        );
+    }
+
+    #[test]
+    fn bad_inputs_have_precise_reasons() {
+        let e = run(br#"{"alerts":[{"status":"firing","startsAt":"2024-01-01T00:00:00Z"}]}"#)
+            .unwrap_err();
+        assert_eq!(e, DecodeError::missing("alerts[0].labels"));
+        let e = run(br#"{"alerts":[{"status":"firing","labels":{"a":1},"startsAt":"2024-01-01T00:00:00Z"}]}"#).unwrap_err();
+        assert!(
+            matches!(e, DecodeError::WrongType { ref path, .. } if path == "alerts[0].labels.a"),
+            "{e:?}"
+        );
+        let e = run(
+            br#"{"alerts":[{"status":"pending","labels":{},"startsAt":"2024-01-01T00:00:00Z"}]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.reason(), "invalid_value");
+        let e =
+            run(br#"{"alerts":[{"status":"firing","labels":{},"startsAt":"soon"}]}"#).unwrap_err();
+        assert!(e.to_string().contains("alerts[0].startsAt"), "{e}");
+        let e = run(br#"{"alerts":[{"status":"firing","labels":{}}]}"#).unwrap_err();
+        assert_eq!(e, DecodeError::missing("alerts[0].startsAt"));
+        assert_eq!(
+            run(br#"{"alerts":[{"status":"fir"#).unwrap_err().reason(),
+            "truncated_json"
+        );
+        assert_eq!(
+            run(br#"{"status":"firing"}"#).unwrap_err(),
+            DecodeError::missing("alerts")
+        );
+    }
+
+    #[test]
+    fn escaped_strings_are_unescaped() {
+        let body = br#"{"alerts":[{"status":"firing","labels":{"alertname":"A\u00e9\n"},"startsAt":"2024-01-01T00:00:00Z"}]}"#;
+        let ev = run(body).unwrap();
+        assert_eq!(ev[0].alertname, "A\u{e9}\n");
+    }
 }

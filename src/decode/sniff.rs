@@ -1,5 +1,215 @@
-//! TODO sniff
+//! Format sniffing: which JSON wire format is this payload?
+//!
+//! Looks only at the top-level keys (values are skipped, not built), so it costs one
+//! validating scan. Owns the rules that tell formats apart; does not decode anything.
+//!
+//! | top-level keys | format |
+//! |---|---|
+//! | `resourceLogs` / `resource_logs` | OTLP/JSON logs |
+//! | `alerts` + any of `orgId`, `title`, `state`, `message`, or `version: "1"` | Grafana |
+//! | `alerts` | Alertmanager |
+//! | `event_action` or `routing_key` | PagerDuty Events v2 |
+//! | `event` | PagerDuty webhook v3 |
+//!
+//! Recognised but refused with a precise reason: PagerDuty v2 (legacy) webhooks
+//! (`messages`), OTLP traces and metrics.
+
+use std::fmt;
+
+use serde::de::{IgnoredAny, MapAccess, Visitor};
+use serde::Deserializer;
+
 use super::{DecodeError, Format};
-pub fn sniff(_bytes: &[u8]) -> Result<Format, DecodeError> {
-    Err(DecodeError::UnknownFormat { detail: "not implemented".into() })
+
+#[derive(Default)]
+struct Keys {
+    alerts: bool,
+    grafana_only: bool,
+    version_one: bool,
+    pd_v2: bool,
+    event: bool,
+    otlp_logs: bool,
+    pd_legacy: bool,
+    otlp_other: Option<&'static str>,
+    others: Vec<String>,
+}
+
+struct KeysVisitor;
+
+impl<'de> Visitor<'de> for KeysVisitor {
+    type Value = Keys;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Keys, A::Error> {
+        let mut k = Keys::default();
+        while let Some(key) = m.next_key::<std::borrow::Cow<'de, str>>()? {
+            match key.as_ref() {
+                "version" => {
+                    // Alertmanager and Grafana send a string; tolerate anything else.
+                    let v: serde_json::Value = m.next_value()?;
+                    k.version_one = v.as_str() == Some("1");
+                    continue;
+                }
+                "alerts" => k.alerts = true,
+                "orgId" | "title" | "state" | "message" => k.grafana_only = true,
+                "event_action" | "routing_key" => k.pd_v2 = true,
+                "event" => k.event = true,
+                "resourceLogs" | "resource_logs" => k.otlp_logs = true,
+                "messages" => k.pd_legacy = true,
+                "resourceSpans" | "resource_spans" => k.otlp_other = Some("traces"),
+                "resourceMetrics" | "resource_metrics" => k.otlp_other = Some("metrics"),
+                other => {
+                    if k.others.len() < 8 {
+                        k.others.push(other.to_string());
+                    }
+                }
+            }
+            m.next_value::<IgnoredAny>()?;
+        }
+        Ok(k)
+    }
+}
+
+/// Tells the format of a JSON payload. Invalid JSON gets the same precise error a decoder
+/// would give; a valid object that matches no format gets `UnknownFormat` naming its keys.
+pub fn sniff(bytes: &[u8]) -> Result<Format, DecodeError> {
+    // Skipped values are not UTF-8 checked by the parser; one fast pass here gives invalid
+    // text its own reason whatever format it claims to be.
+    if let Err(u) = std::str::from_utf8(bytes) {
+        return Err(DecodeError::InvalidUtf8 {
+            offset: u.valid_up_to(),
+        });
+    }
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    match first {
+        None => return Err(DecodeError::Empty),
+        Some(b'{') => {}
+        Some(b'[') => {
+            return Err(DecodeError::UnknownFormat {
+                detail: "top-level JSON array; expected one payload object per line".into(),
+            })
+        }
+        Some(_) => {
+            // Let the JSON parser say what is wrong (bad syntax, bare scalar, bad UTF-8).
+            if let Err(e) = super::from_json::<serde_json::Value>(bytes) {
+                return Err(e);
+            }
+            return Err(DecodeError::UnknownFormat {
+                detail: "top-level JSON value is not an object".into(),
+            });
+        }
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let keys = match de
+        .deserialize_map(KeysVisitor)
+        .and_then(|k| de.end().map(|_| k))
+    {
+        Ok(k) => k,
+        Err(_) => {
+            // Re-parse for a precise, path-qualified reason.
+            return Err(super::from_json::<serde_json::Value>(bytes)
+                .err()
+                .unwrap_or_else(|| DecodeError::InvalidJson {
+                    detail: "not a single JSON object".into(),
+                }));
+        }
+    };
+    if keys.otlp_logs {
+        return Ok(Format::OtlpJson);
+    }
+    if keys.alerts {
+        return Ok(if keys.grafana_only || keys.version_one {
+            Format::Grafana
+        } else {
+            Format::Alertmanager
+        });
+    }
+    if keys.pd_v2 {
+        return Ok(Format::PagerDutyV2);
+    }
+    if keys.event {
+        return Ok(Format::PagerDutyV3);
+    }
+    let detail = if keys.pd_legacy {
+        "PagerDuty v2 (legacy) webhook `messages`: not supported, subscribe a v3 webhook instead"
+            .to_string()
+    } else if let Some(kind) = keys.otlp_other {
+        format!("OTLP {kind}, not logs: only OTLP logs carry alert events")
+    } else if keys.others.is_empty() {
+        "empty JSON object".to_string()
+    } else {
+        format!(
+            "no known format has top-level keys {:?} (expected alerts, event_action, event or resourceLogs)",
+            keys.others
+        )
+    };
+    Err(DecodeError::UnknownFormat { detail })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fx(p: &str) -> Vec<u8> {
+        let path = format!("{}/../shared/fixtures/{p}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    #[test]
+    fn sniffs_every_fixture_family() {
+        let cases = [
+            ("zulip-webhook-fixtures/alertmanager/alert.json", Format::Alertmanager),
+            ("prometheus-msteams/prom_post_request.json", Format::Alertmanager),
+            ("zulip-webhook-fixtures/grafana/alert-9.json", Format::Grafana),
+            ("zulip-webhook-fixtures/grafana/alert_v8.json", Format::Grafana),
+            ("zulip-webhook-fixtures/pagerduty/acknowledged_v3.json", Format::PagerDutyV3),
+            ("go-pagerduty/webhookv3_test_body.json", Format::PagerDutyV3),
+            ("pagerduty-api-schema/enqueue_example_event.json", Format::PagerDutyV2),
+            (
+                "pagerduty-developer-docs/events-api-v2/trigger_events_03_example_request_payloads_resolve.json",
+                Format::PagerDutyV2,
+            ),
+            ("opentelemetry-proto/logs.json", Format::OtlpJson),
+            ("opentelemetry-python-sdk-1.45.2-otlp-capture/otlp_http_json_logs.json", Format::OtlpJson),
+        ];
+        for (p, f) in cases {
+            assert_eq!(sniff(&fx(p)), Ok(f), "{p}");
+        }
+    }
+
+    #[test]
+    fn refuses_with_reasons() {
+        let legacy = sniff(&fx(
+            "pagerduty-developer-docs/webhooks-v2-legacy/incident_trigger.json",
+        ));
+        assert!(
+            matches!(legacy, Err(DecodeError::UnknownFormat { ref detail }) if detail.contains("legacy"))
+        );
+        let traces = sniff(&fx("opentelemetry-proto/trace.json"));
+        assert!(
+            matches!(traces, Err(DecodeError::UnknownFormat { ref detail }) if detail.contains("traces"))
+        );
+        assert!(
+            matches!(sniff(br#"{"foo": 1}"#), Err(DecodeError::UnknownFormat { ref detail }) if detail.contains("foo"))
+        );
+        assert_eq!(sniff(b"").unwrap_err(), DecodeError::Empty);
+        assert_eq!(sniff(b"[1]").unwrap_err().reason(), "unknown_format");
+        assert_eq!(sniff(b"42").unwrap_err().reason(), "unknown_format");
+        assert_eq!(
+            sniff(br#"{"alerts": [1,"#).unwrap_err().reason(),
+            "truncated_json"
+        );
+        assert_eq!(sniff(b"nope").unwrap_err().reason(), "invalid_json");
+        assert_eq!(
+            sniff(b"{\"a\":\"\xc3\x28\"}").unwrap_err().reason(),
+            "invalid_utf8"
+        );
+        assert_eq!(
+            sniff(br#"{"alerts": []} {"#).unwrap_err().reason(),
+            "invalid_json"
+        );
+    }
 }
