@@ -7,3 +7,4 @@
 
 pub mod decode;
 pub mod event;
+pub mod record;
