@@ -115,6 +115,10 @@ pub struct RawEngine {
     /// order; the watermark is the newest event time minus this.
     #[serde(with = "humantime_serde")]
     pub allowed_lateness: Duration,
+    /// How long a cluster whose alerts are all resolved stays open; an alert that fires again
+    /// within it re-joins the cluster (counted as a flap) instead of paging again.
+    #[serde(with = "humantime_serde")]
+    pub close_quiet: Duration,
     /// Most alerts tracked at once; beyond it the least recently seen cluster is closed
     /// early (its record is still written) and counted.
     pub max_active_alerts: usize,
@@ -124,6 +128,7 @@ impl Default for RawEngine {
     fn default() -> Self {
         RawEngine {
             allowed_lateness: Duration::from_secs(60),
+            close_quiet: Duration::from_secs(300),
             max_active_alerts: 1_000_000,
         }
     }
@@ -183,6 +188,7 @@ pub struct Config {
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
     pub allowed_lateness_ms: i64,
+    pub close_quiet_ms: i64,
     pub max_active_alerts: usize,
     pub page_severities: Vec<Severity>,
     pub ticket_severities: Vec<Severity>,
@@ -355,6 +361,8 @@ impl Config {
         }
         let lateness = i64::try_from(raw.engine.allowed_lateness.as_millis())
             .map_err(|_| inv("engine.allowed_lateness", "too large".into()))?;
+        let close_quiet = i64::try_from(raw.engine.close_quiet.as_millis())
+            .map_err(|_| inv("engine.close_quiet", "too large".into()))?;
         Ok(Config {
             decode: DecodeOptions {
                 service_labels: raw.labels.service,
@@ -373,6 +381,7 @@ impl Config {
             max_payload_bytes: raw.input.max_payload_bytes,
             engine: EngineConfig {
                 allowed_lateness_ms: lateness,
+                close_quiet_ms: close_quiet,
                 max_active_alerts: raw.engine.max_active_alerts,
                 page_severities: page,
                 ticket_severities: ticket,
@@ -404,6 +413,8 @@ mod tests {
         );
         assert_eq!(c.max_payload_bytes, d.max_payload_bytes);
         assert_eq!(c.engine.allowed_lateness_ms, d.engine.allowed_lateness_ms);
+        assert_eq!(c.engine.close_quiet_ms, d.engine.close_quiet_ms);
+        assert_eq!(c.engine.max_active_alerts, d.engine.max_active_alerts);
         assert_eq!(c.engine.page_severities, d.engine.page_severities);
     }
 

@@ -9,3 +9,6 @@ pub mod decode;
 pub mod event;
 pub mod record;
 pub mod config;
+pub mod engine;
+pub mod gen;
+pub mod replay;

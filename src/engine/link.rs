@@ -1,0 +1,59 @@
+//! Lifecycle linking: which open cluster an acknowledge / resolve / lifecycle event is about.
+//!
+//! A key may name (checked in this order): a cluster id noisegate issued (the `dedup_key` of
+//! its own pages, echoed back by PagerDuty), a source's own incident key (an earlier
+//! PagerDuty v2 trigger's `dedup_key`), or an alert fingerprint (16 hex digits: how history
+//! exported from other tools refers to alerts). Last, the event's own fingerprint (an OTLP
+//! record whose status says `acknowledged`). Owns the key indexes; decides nothing.
+
+use rustc_hash::FxHashMap;
+
+use super::cluster::ClusterKey;
+use super::dedup::AlertIndex;
+use crate::event::{AlertEvent, DedupKey, Fingerprint};
+use crate::record::ClusterId;
+
+#[derive(Debug, Default, Clone)]
+pub struct LinkIndex {
+    cluster_ids: FxHashMap<String, ClusterKey>,
+    source_keys: FxHashMap<DedupKey, ClusterKey>,
+    /// Reverse index so closing a cluster removes its source keys.
+    keys_of: FxHashMap<ClusterKey, Vec<DedupKey>>,
+}
+
+impl LinkIndex {
+    pub fn add_cluster(&mut self, key: ClusterKey, id: &ClusterId) {
+        self.cluster_ids.insert(id.0.clone(), key);
+    }
+
+    pub fn add_source_key(&mut self, key: ClusterKey, dk: &DedupKey) {
+        self.source_keys.insert(dk.clone(), key);
+        self.keys_of.entry(key).or_default().push(dk.clone());
+    }
+
+    pub fn remove_cluster(&mut self, id: &ClusterId) {
+        if let Some(key) = self.cluster_ids.remove(&id.0) {
+            for dk in self.keys_of.remove(&key).unwrap_or_default() {
+                if self.source_keys.get(&dk) == Some(&key) {
+                    self.source_keys.remove(&dk);
+                }
+            }
+        }
+    }
+
+    pub fn find(&self, ev: &AlertEvent, alerts: &AlertIndex) -> Option<ClusterKey> {
+        if let Some(dk) = &ev.dedup_key {
+            let k = dk.as_str();
+            if let Some(&c) = self.cluster_ids.get(k) {
+                return Some(c);
+            }
+            if let Some(&c) = self.source_keys.get(dk) {
+                return Some(c);
+            }
+            if let Some(c) = Fingerprint::parse_hex(k).and_then(|fp| alerts.get(fp)) {
+                return Some(c);
+            }
+        }
+        alerts.get(ev.fingerprint)
+    }
+}

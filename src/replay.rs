@@ -1,0 +1,427 @@
+//! `noisegate replay`: the file-driven shell around the engine.
+//!
+//! Reads NDJSON payloads (files, `.gz` files, or `-` for stdin), decodes each line (format
+//! sniffed), feeds the engine in batches in event time, and writes `clusters.ndjson`,
+//! `pages.ndjson`, `deadletter.ndjson` and `summary.json`. Owns file I/O, line limits, dead
+//! letters and the summary; decides nothing about alerts (that is the engine's job).
+//!
+//! Time: the watermark after each batch is the newest event time seen minus
+//! `engine.allowed_lateness`. End of input is an infinite watermark (as in Flink): every
+//! pending timer fires, so clusters whose alerts all resolved close at their due time; the
+//! clusters still firing are written with `closed_at: null`.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use base64::Engine as _;
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::decode::{self, Ctx, DecodeError, Format};
+use crate::engine::{Engine, EngineStats, Output};
+use crate::event::{AlertEvent, EventTime};
+use crate::record::Decision;
+
+/// Lines decoded before the engine gets a batch.
+const BATCH_LINES: usize = 1024;
+/// How much of an oversize line a dead letter keeps.
+const OVERSIZE_PREFIX: usize = 4096;
+
+/// What `summary.json` holds.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Summary {
+    /// Payloads read (non-blank lines).
+    pub events_in: u64,
+    /// Payloads that could not be used (each is in deadletter.ndjson).
+    pub events_invalid: u64,
+    /// Alert events decoded from the valid payloads (an Alertmanager notification holds several).
+    pub alert_events: u64,
+    /// Valid parts of payloads that are not alerts (OTLP log records without a rule name).
+    pub records_ignored: u64,
+    /// Distinct alerts (label sets per episode) across all cluster records.
+    pub alerts: u64,
+    pub clusters: u64,
+    /// PagerDuty triggers sent.
+    pub pages: u64,
+    /// PagerDuty resolves sent.
+    pub page_resolves: u64,
+    /// Clusters decided `ticket`.
+    pub tickets: u64,
+    /// Clusters decided `suppress`.
+    pub suppressed: u64,
+    /// Clusters decided `page`.
+    pub paged_clusters: u64,
+    pub elapsed_seconds: f64,
+    /// Payloads per second, end to end.
+    pub events_per_second: f64,
+    pub invalid_by_reason: BTreeMap<String, u64>,
+    pub events_by_format: BTreeMap<String, u64>,
+    pub engine: EngineStats,
+}
+
+/// One line of `deadletter.ndjson`.
+#[derive(Debug, Serialize)]
+struct DeadLetter<'a> {
+    file: &'a str,
+    line: u64,
+    reason: &'static str,
+    error: String,
+    /// The line as text (invalid UTF-8 replaced; see `raw_base64`).
+    raw: String,
+    /// The exact bytes, when they are not valid UTF-8.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    raw_base64: Option<String>,
+    /// Set when only a prefix of the line is kept (oversize lines).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    raw_truncated_from: Option<usize>,
+}
+
+/// A line read with a length limit.
+enum Line {
+    Ok,
+    /// Longer than the limit: `buf` holds a prefix, `usize` is the full length.
+    TooLong(usize),
+    Eof,
+}
+
+/// Reads one `\n`-terminated line into `buf` (without the newline and a trailing `\r`),
+/// keeping at most `limit + 1` bytes so one huge line cannot exhaust memory.
+fn read_line_bounded<R: BufRead>(r: &mut R, buf: &mut Vec<u8>, limit: usize) -> io::Result<Line> {
+    buf.clear();
+    let mut total = 0usize;
+    let mut any = false;
+    loop {
+        let chunk = r.fill_buf()?;
+        if chunk.is_empty() {
+            break;
+        }
+        any = true;
+        let (part, done) = match memchr_newline(chunk) {
+            Some(i) => (&chunk[..i], Some(i + 1)),
+            None => (chunk, None),
+        };
+        total += part.len();
+        if buf.len() <= limit {
+            let room = limit + 1 - buf.len();
+            buf.extend_from_slice(&part[..part.len().min(room)]);
+        }
+        let used = done.unwrap_or(chunk.len());
+        r.consume(used);
+        if done.is_some() {
+            break;
+        }
+    }
+    if !any {
+        return Ok(Line::Eof);
+    }
+    if total > limit {
+        buf.truncate(OVERSIZE_PREFIX.min(buf.len()));
+        return Ok(Line::TooLong(total));
+    }
+    if buf.last() == Some(&b'\r') {
+        buf.pop();
+    }
+    Ok(Line::Ok)
+}
+
+fn memchr_newline(b: &[u8]) -> Option<usize> {
+    b.iter().position(|&c| c == b'\n')
+}
+
+fn open_input(path: &Path) -> io::Result<Box<dyn BufRead>> {
+    if path.as_os_str() == "-" {
+        return Ok(Box::new(BufReader::with_capacity(1 << 16, io::stdin())));
+    }
+    let f = File::open(path)?;
+    let gz = path.extension().is_some_and(|e| e == "gz");
+    let inner: Box<dyn Read> = if gz {
+        Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(f)))
+    } else {
+        Box::new(f)
+    };
+    Ok(Box::new(BufReader::with_capacity(1 << 16, inner)))
+}
+
+struct Writers {
+    clusters: BufWriter<File>,
+    pages: BufWriter<File>,
+    deadletter: BufWriter<File>,
+}
+
+/// Runs a replay. Returns the summary (also written to `out_dir/summary.json`).
+pub fn run(
+    cfg: &Config,
+    inputs: &[PathBuf],
+    out_dir: &Path,
+    progress: bool,
+) -> anyhow::Result<Summary> {
+    use anyhow::Context as _;
+    std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+    let create = |name: &str| -> anyhow::Result<BufWriter<File>> {
+        let p = out_dir.join(name);
+        Ok(BufWriter::with_capacity(
+            1 << 16,
+            File::create(&p).with_context(|| format!("creating {}", p.display()))?,
+        ))
+    };
+    let mut w = Writers {
+        clusters: create("clusters.ndjson")?,
+        pages: create("pages.ndjson")?,
+        deadletter: create("deadletter.ndjson")?,
+    };
+    let started = Instant::now();
+    let mut engine = Engine::new(Arc::new(cfg.engine.clone()));
+    let mut s = Summary::default();
+    let mut max_time: Option<EventTime> = None;
+    let lateness = cfg.engine.allowed_lateness_ms;
+
+    // A spinner with counts, not a byte bar: gzip inputs have no known uncompressed size.
+    let bar = (progress && io::stderr().is_terminal()).then(|| {
+        let b = indicatif::ProgressBar::new_spinner();
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} replay: {human_pos} payloads ({per_sec}) {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        b
+    });
+
+    let mut line = Vec::with_capacity(4096);
+    let mut batch: Vec<AlertEvent> = Vec::with_capacity(BATCH_LINES * 2);
+    for path in inputs {
+        let name = path.display().to_string();
+        let mut reader = open_input(path).with_context(|| format!("opening input {name}"))?;
+        let mut line_no = 0u64;
+        let mut lines_in_batch = 0usize;
+        loop {
+            let r = read_line_bounded(&mut reader, &mut line, cfg.max_payload_bytes)
+                .with_context(|| format!("reading {name} after line {line_no}"))?;
+            line_no += 1;
+            let result = match r {
+                Line::Eof => break,
+                Line::TooLong(size) => Err(DecodeError::TooLarge {
+                    size,
+                    limit: cfg.max_payload_bytes,
+                }),
+                Line::Ok => {
+                    if line.iter().all(|b| b.is_ascii_whitespace()) {
+                        continue;
+                    }
+                    let ctx = Ctx {
+                        opts: &cfg.decode,
+                        received_at: max_time,
+                    };
+                    let mark = batch.len();
+                    decode::decode_auto(&line, &ctx, &mut batch).map(|(f, d)| {
+                        for ev in &batch[mark..] {
+                            max_time = Some(max_time.map_or(ev.time, |m| m.max(ev.time)));
+                        }
+                        (f, d)
+                    })
+                }
+            };
+            s.events_in += 1;
+            match result {
+                Ok((format, d)) => {
+                    s.alert_events += d.events as u64;
+                    s.records_ignored += d.ignored as u64;
+                    *s.events_by_format
+                        .entry(format.as_str().into())
+                        .or_default() += 1;
+                }
+                Err(e) => {
+                    s.events_invalid += 1;
+                    *s.invalid_by_reason.entry(e.reason().into()).or_default() += 1;
+                    write_dead_letter(&mut w.deadletter, &name, line_no, &e, &line)?;
+                }
+            }
+            lines_in_batch += 1;
+            if lines_in_batch >= BATCH_LINES {
+                lines_in_batch = 0;
+                feed(&mut engine, &mut batch, max_time, lateness, &mut w, &mut s)?;
+                if let Some(b) = &bar {
+                    b.set_position(s.events_in);
+                    b.set_message(name.clone());
+                }
+            }
+        }
+        feed(&mut engine, &mut batch, max_time, lateness, &mut w, &mut s)?;
+    }
+    engine.handle_watermark(EventTime(i64::MAX));
+    drain(&mut engine, &mut w, &mut s)?;
+    engine.finish();
+    drain(&mut engine, &mut w, &mut s)?;
+    for f in [&mut w.clusters, &mut w.pages, &mut w.deadletter] {
+        f.flush().context("flushing output")?;
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    s.engine = engine.stats().clone();
+    s.elapsed_seconds = started.elapsed().as_secs_f64();
+    s.events_per_second = if s.elapsed_seconds > 0.0 {
+        (s.events_in as f64 / s.elapsed_seconds).round()
+    } else {
+        0.0
+    };
+    let sp = out_dir.join("summary.json");
+    std::fs::write(&sp, serde_json::to_string_pretty(&s)? + "\n")
+        .with_context(|| format!("writing {}", sp.display()))?;
+    Ok(s)
+}
+
+fn feed(
+    engine: &mut Engine,
+    batch: &mut Vec<AlertEvent>,
+    max_time: Option<EventTime>,
+    lateness: i64,
+    w: &mut Writers,
+    s: &mut Summary,
+) -> anyhow::Result<()> {
+    engine.handle_events(batch);
+    batch.clear();
+    if let Some(t) = max_time {
+        engine.handle_watermark(EventTime(t.as_millis().saturating_sub(lateness)));
+    }
+    drain(engine, w, s)
+}
+
+fn drain(engine: &mut Engine, w: &mut Writers, s: &mut Summary) -> anyhow::Result<()> {
+    while let Some(o) = engine.poll_output() {
+        match o {
+            Output::Page(p) => {
+                match p.event_action {
+                    crate::record::PageAction::Trigger => s.pages += 1,
+                    crate::record::PageAction::Resolve => s.page_resolves += 1,
+                }
+                serde_json::to_writer(&mut w.pages, &p)?;
+                w.pages.write_all(b"\n")?;
+            }
+            Output::Record(r) => {
+                s.clusters += 1;
+                s.alerts += r.alerts.len() as u64;
+                match r.decision {
+                    Decision::Page => s.paged_clusters += 1,
+                    Decision::Ticket => s.tickets += 1,
+                    Decision::Suppress => s.suppressed += 1,
+                }
+                serde_json::to_writer(&mut w.clusters, &r)?;
+                w.clusters.write_all(b"\n")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn write_dead_letter(
+    w: &mut impl Write,
+    file: &str,
+    line: u64,
+    e: &DecodeError,
+    raw: &[u8],
+) -> anyhow::Result<()> {
+    let utf8 = std::str::from_utf8(raw).is_ok();
+    let dl = DeadLetter {
+        file,
+        line,
+        reason: e.reason(),
+        error: e.to_string(),
+        raw: String::from_utf8_lossy(raw).into_owned(),
+        raw_base64: (!utf8).then(|| base64::engine::general_purpose::STANDARD.encode(raw)),
+        raw_truncated_from: match e {
+            DecodeError::TooLarge { size, .. } => Some(*size),
+            _ => None,
+        },
+    };
+    serde_json::to_writer(&mut *w, &dl)?;
+    w.write_all(b"\n")?;
+    Ok(())
+}
+
+/// Formats the summary the way `replay` prints it.
+pub fn print_summary(s: &Summary, out_dir: &Path) -> String {
+    let mut t = String::new();
+    use std::fmt::Write as _;
+    let _ = writeln!(t, "noisegate replay summary ({})", out_dir.display());
+    let _ = writeln!(
+        t,
+        "  payloads in        {:>10}   invalid (dead-lettered) {}",
+        s.events_in, s.events_invalid
+    );
+    let _ = writeln!(
+        t,
+        "  alert events       {:>10}   deduplicated {}",
+        s.alert_events, s.engine.deduplicated
+    );
+    let _ = writeln!(t, "  alerts             {:>10}", s.alerts);
+    let _ = writeln!(
+        t,
+        "  clusters           {:>10}   page {} / ticket {} / suppress {}",
+        s.clusters, s.paged_clusters, s.tickets, s.suppressed
+    );
+    let _ = writeln!(
+        t,
+        "  pages sent         {:>10}   (+{} resolves)",
+        s.pages, s.page_resolves
+    );
+    if s.alert_events > 0 {
+        let _ = writeln!(
+            t,
+            "  compression        {:>9.1}%   (1 - pages / alert events)",
+            100.0 * (1.0 - s.pages as f64 / s.alert_events as f64)
+        );
+    }
+    let _ = writeln!(
+        t,
+        "  elapsed            {:>9.3}s   {} payloads/s",
+        s.elapsed_seconds, s.events_per_second
+    );
+    if !s.invalid_by_reason.is_empty() {
+        let _ = writeln!(t, "  invalid by reason  {:?}", s.invalid_by_reason);
+    }
+    t
+}
+
+/// Formats that replay sniffs (OTLP protobuf is binary and not an NDJSON line).
+pub const SNIFFED_FORMATS: [Format; 5] = [
+    Format::Alertmanager,
+    Format::Grafana,
+    Format::PagerDutyV2,
+    Format::PagerDutyV3,
+    Format::OtlpJson,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_lines() {
+        let data = b"short\r\n0123456789abcdef\nlast";
+        let mut r = BufReader::with_capacity(4, &data[..]);
+        let mut buf = Vec::new();
+        assert!(matches!(
+            read_line_bounded(&mut r, &mut buf, 10).unwrap(),
+            Line::Ok
+        ));
+        assert_eq!(buf, b"short");
+        assert!(matches!(
+            read_line_bounded(&mut r, &mut buf, 10).unwrap(),
+            Line::TooLong(16)
+        ));
+        assert!(matches!(
+            read_line_bounded(&mut r, &mut buf, 10).unwrap(),
+            Line::Ok
+        ));
+        assert_eq!(buf, b"last");
+        assert!(matches!(
+            read_line_bounded(&mut r, &mut buf, 10).unwrap(),
+            Line::Eof
+        ));
+    }
+}
