@@ -1,0 +1,257 @@
+//! Black-box tests of the `noisegate` binary: replay over real fixtures and bad input,
+//! `.gz` and stdin inputs, and `check-config`.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_noisegate"))
+}
+
+fn fixture_line(rel: &str) -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/fixtures")
+        .join(rel);
+    let v: Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+    serde_json::to_string(&v).unwrap()
+}
+
+fn read_ndjson(p: &Path) -> Vec<Value> {
+    std::fs::read_to_string(p)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+const GOOD: [&str; 5] = [
+    "zulip-webhook-fixtures/alertmanager/alert.json",
+    "zulip-webhook-fixtures/grafana/alert-9-mixed.json",
+    "pagerduty-api-schema/enqueue_example_event.json",
+    "opentelemetry-python-sdk-1.45.2-otlp-capture/otlp_http_json_logs.json",
+    "zulip-webhook-fixtures/pagerduty/acknowledged_v3.json",
+];
+
+/// Bad lines and the reason each must be dead-lettered with.
+fn bad_lines() -> Vec<(Vec<u8>, &'static str)> {
+    vec![
+        (br#"{"version":"4","alerts":[{"status":"firing","labels":{"a"#.to_vec(), "truncated_json"),
+        (br#"{"version":"4","alerts":[{"status":"firing","labels":7,"startsAt":"2024-01-01T00:00:00Z"}]}"#.to_vec(), "wrong_type"),
+        (br#"{"version":"4","alerts":[{"status":"firing","startsAt":"2024-01-01T00:00:00Z"}]}"#.to_vec(), "missing_field"),
+        (br#"{"hello":"world"}"#.to_vec(), "unknown_format"),
+        (b"{\"alerts\":[{\"labels\":{\"x\":\"\xff\"}}]}".to_vec(), "invalid_utf8"),
+        (br#"{"routing_key":"k","event_action":"explode","dedup_key":"d"}"#.to_vec(), "invalid_value"),
+        (br#"this is not json"#.to_vec(), "invalid_json"),
+        (format!(r#"{{"alerts":[],"pad":"{}"}}"#, "x".repeat(10_000)).into_bytes(), "too_large"),
+    ]
+}
+
+fn write_input(dir: &Path) -> (PathBuf, usize) {
+    let p = dir.join("in.ndjson");
+    let mut f = std::fs::File::create(&p).unwrap();
+    for (i, g) in GOOD.iter().enumerate() {
+        writeln!(f, "{}", fixture_line(g)).unwrap();
+        if i == 1 {
+            // Bad lines in the middle: nothing after them may be lost.
+            for (b, _) in bad_lines() {
+                f.write_all(&b).unwrap();
+                f.write_all(b"\n").unwrap();
+            }
+            writeln!(f).unwrap(); // blank lines are not payloads
+        }
+    }
+    (p, GOOD.len() + bad_lines().len())
+}
+
+fn small_limit_config(dir: &Path) -> PathBuf {
+    let p = dir.join("cfg.toml");
+    std::fs::write(&p, "[input]\nmax_payload_bytes = 8192\n").unwrap();
+    p
+}
+
+#[test]
+fn replay_dead_letters_bad_lines_and_loses_nothing_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, lines) = write_input(dir.path());
+    let out = dir.path().join("out");
+    let cfg = small_limit_config(dir.path());
+    let o = bin()
+        .args(["replay", "--quiet", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out)
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("clusters"), "{stdout}");
+
+    let s: Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(s["events_in"], lines as u64);
+    assert_eq!(s["events_invalid"], bad_lines().len() as u64);
+    for k in [
+        "alerts",
+        "clusters",
+        "pages",
+        "tickets",
+        "suppressed",
+        "elapsed_seconds",
+        "events_per_second",
+    ] {
+        assert!(s.get(k).is_some(), "summary lacks {k}");
+    }
+
+    // Every bad line is a dead letter with file, line number, reason and the raw line.
+    let dl = read_ndjson(&out.join("deadletter.ndjson"));
+    let mut got: Vec<&str> = dl.iter().map(|d| d["reason"].as_str().unwrap()).collect();
+    let mut want: Vec<&str> = bad_lines().iter().map(|(_, r)| *r).collect();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+    for d in &dl {
+        assert_eq!(d["file"].as_str().unwrap(), input.to_str().unwrap());
+        assert!(d["line"].as_u64().unwrap() >= 3);
+        assert!(!d["error"].as_str().unwrap().is_empty());
+        assert!(d.get("raw").is_some());
+    }
+    let utf8 = dl.iter().find(|d| d["reason"] == "invalid_utf8").unwrap();
+    assert!(utf8["raw_base64"].is_string());
+    let big = dl.iter().find(|d| d["reason"] == "too_large").unwrap();
+    assert!(big["error"].as_str().unwrap().contains("8192"));
+
+    // No valid alert is lost: every alert fingerprint of the valid input is in exactly one
+    // cluster record.
+    let clusters = read_ndjson(&out.join("clusters.ndjson"));
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for c in &clusters {
+        for a in c["alerts"].as_array().unwrap() {
+            *seen
+                .entry(a["fingerprint"].as_str().unwrap().to_string())
+                .or_default() += 1;
+        }
+        for k in [
+            "cluster_id",
+            "opened_at",
+            "decision",
+            "score",
+            "reasons",
+            "raw_events",
+            "services",
+            "severity",
+            "resolved_by",
+        ] {
+            assert!(c.get(k).is_some(), "record lacks {k}");
+        }
+    }
+    let am = fixture_line(GOOD[0]);
+    let am: Value = serde_json::from_str(&am).unwrap();
+    // alert.json's first alert carries its genuine fingerprint.
+    let fp = am["alerts"][0]["fingerprint"].as_str().unwrap();
+    assert_eq!(seen.get(fp), Some(&1), "{fp} not in exactly one record");
+    assert!(
+        seen.values().all(|&n| n == 1),
+        "an alert in two records: {seen:?}"
+    );
+
+    // Pages are PagerDuty Events v2 bodies keyed by cluster id.
+    let pages = read_ndjson(&out.join("pages.ndjson"));
+    assert!(!pages.is_empty());
+    let ids: Vec<&str> = clusters
+        .iter()
+        .map(|c| c["cluster_id"].as_str().unwrap())
+        .collect();
+    for p in &pages {
+        assert!(ids.contains(&p["dedup_key"].as_str().unwrap()));
+        assert!(["trigger", "resolve"].contains(&p["event_action"].as_str().unwrap()));
+        if p["event_action"] == "trigger" {
+            assert!(p["payload"]["summary"].is_string());
+            assert!(["critical", "error", "warning", "info"]
+                .contains(&p["payload"]["severity"].as_str().unwrap()));
+        }
+    }
+}
+
+#[test]
+fn replay_is_byte_identical_across_runs_and_reads_gz_and_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, _) = write_input(dir.path());
+    let run = |args: &[&str], stdin: Option<Vec<u8>>, out: &Path| {
+        let mut c = bin();
+        c.args(["replay", "--quiet", "--out"]).arg(out).args(args);
+        c.stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
+        c.stdout(Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        if let Some(b) = stdin {
+            child.stdin.take().unwrap().write_all(&b).unwrap();
+        }
+        assert!(child.wait_with_output().unwrap().status.success());
+        (
+            std::fs::read(out.join("clusters.ndjson")).unwrap(),
+            std::fs::read(out.join("pages.ndjson")).unwrap(),
+        )
+    };
+    let a = run(&[input.to_str().unwrap()], None, &dir.path().join("a"));
+    let b = run(&[input.to_str().unwrap()], None, &dir.path().join("b"));
+    assert_eq!(a, b, "replay must be deterministic");
+    assert!(!a.0.is_empty());
+
+    let gz = dir.path().join("in.ndjson.gz");
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::fast(),
+    );
+    enc.write_all(&std::fs::read(&input).unwrap()).unwrap();
+    enc.finish().unwrap();
+    let c = run(&[gz.to_str().unwrap()], None, &dir.path().join("c"));
+    assert_eq!(a, c, ".gz input gives the same result");
+
+    let d = run(
+        &["-"],
+        Some(std::fs::read(&input).unwrap()),
+        &dir.path().join("d"),
+    );
+    assert_eq!(a, d, "stdin gives the same result");
+}
+
+#[test]
+fn check_config_names_the_key() {
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/noisegate.toml");
+    let o = bin().arg("check-config").arg(&shipped).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[engine]\nclose_quiet = \"5 parsecs\"\n").unwrap();
+    let o = bin().arg("check-config").arg(&bad).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("engine.close_quiet"), "{err}");
+
+    std::fs::write(
+        &bad,
+        "[routing]\npage_severities = [\"critical\"]\nticket_severities = [\"critical\"]\n",
+    )
+    .unwrap();
+    let o = bin().arg("check-config").arg(&bad).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("routing.ticket_severities"));
+
+    let o = bin()
+        .args(["replay", "--out"])
+        .arg(dir.path())
+        .arg(dir.path().join("missing.ndjson"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("missing.ndjson"));
+}
