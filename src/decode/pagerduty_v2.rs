@@ -1,7 +1,1035 @@
-//! TODO: pagerduty_v2 decoder.
-use super::{Ctx, DecodeError, Decoded};
-use crate::event::AlertEvent;
+//! PagerDuty Events API v2 decoder: the body of `POST /v2/enqueue` (a `trigger`, `acknowledge`
+//! or `resolve` event) → exactly one [`AlertEvent`].
+//!
+//! Owns: the mapping from an Events API v2 event to the event model — kind, time, severity,
+//! labels, annotations, and the alert's identity ([`Fingerprint`]). Refuses Change Events
+//! (`/v2/change/enqueue` bodies: `payload` but no `event_action`) as `Unsupported`: they record
+//! deploys, they are not alerts.
+//!
+//! Must not: do I/O or read the clock (a missing time comes from [`Ctx::received_at`]); panic
+//! on any input; decide what an event means for an incident (the engine owns dedup and
+//! linking); and never put the `routing_key` — an integration credential — into labels,
+//! annotations or error messages. Unknown fields are ignored: these are third-party payloads.
+//!
+//! # Identity
+//!
+//! The fingerprint must be the same for a trigger and its later acknowledge/resolve, which
+//! carry nothing but `routing_key` and `dedup_key`. So:
+//!
+//! * with a `dedup_key`: FNV-1a over `{dedup_key, routing_key}` (what PagerDuty itself keys an
+//!   alert by: a dedup key is scoped to its integration);
+//! * without one (PagerDuty then invents a key we never see, so no ack/resolve can be matched
+//!   anyway): over the present subset of `{alertname, class, component, group, routing_key,
+//!   source}`, where `alertname` is `payload.class` when given, else `payload.summary`.
+//!
+//! `custom_details` never enter the fingerprint (they carry values: `load avg`, `ping time`),
+//! and neither does the summary when a class exists (summaries often embed values too:
+//! "DISK at 99%"). A trigger without a class has only its summary to name it, so a summary
+//! that embeds a changing number gives a new identity per value — send a `class` or a
+//! `dedup_key` to avoid that. The routing key only enters through the 64-bit hash.
+//!
+//! # Labels
+//!
+//! For a trigger: every `custom_details` entry whose value is a string, number or bool
+//! (stringified; nested objects, arrays and nulls are skipped), then the derived `alertname`,
+//! `source`, `component`, `group`, `class` and `severity` (raw string), which win over a
+//! custom detail of the same name. Empty values are treated as absent. Acknowledge and
+//! resolve events have no labels and an empty alertname.
 
-pub fn decode(_bytes: &[u8], _ctx: &Ctx<'_>, _out: &mut Vec<AlertEvent>) -> Result<Decoded, DecodeError> {
-    Err(DecodeError::UnknownFormat { detail: "not implemented".into() })
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+
+use super::{from_json, Ctx, DecodeError, Decoded, Format};
+use crate::event::{
+    Actor, AlertEvent, Annotations, DedupKey, EventKind, EventTime, Fingerprint, Labels, Severity,
+    Source, Str,
+};
+
+/// Longest slice of an input value quoted back in an error message.
+const QUOTE_MAX_CHARS: usize = 64;
+
+/// Decodes one Events API v2 event, appending one event to `out` (nothing on error).
+pub fn decode(
+    bytes: &[u8],
+    ctx: &Ctx<'_>,
+    out: &mut Vec<AlertEvent>,
+) -> Result<Decoded, DecodeError> {
+    let body: Body<'_> = from_json(bytes)?;
+    let event = to_event(&body, ctx)?;
+    out.push(event);
+    Ok(Decoded {
+        events: 1,
+        ignored: 0,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Wire types (borrowed; every field optional so the checks below give the precise error).
+
+/// A JSON string, borrowed from the input unless it contains escapes.
+#[derive(Deserialize)]
+#[serde(transparent)]
+struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
+
+impl Text<'_> {
+    fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Deserialize)]
+struct Body<'a> {
+    #[serde(borrow)]
+    event_action: Option<Text<'a>>,
+    #[serde(borrow)]
+    routing_key: Option<Text<'a>>,
+    #[serde(borrow)]
+    dedup_key: Option<Text<'a>>,
+    #[serde(borrow)]
+    payload: Option<Payload<'a>>,
+    #[serde(borrow)]
+    links: Option<Vec<Link<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct Payload<'a> {
+    #[serde(borrow)]
+    summary: Option<Text<'a>>,
+    #[serde(borrow)]
+    source: Option<Text<'a>>,
+    #[serde(borrow)]
+    severity: Option<Text<'a>>,
+    #[serde(borrow)]
+    timestamp: Option<Text<'a>>,
+    #[serde(borrow)]
+    component: Option<Text<'a>>,
+    #[serde(borrow)]
+    group: Option<Text<'a>>,
+    #[serde(borrow)]
+    class: Option<Text<'a>>,
+    #[serde(borrow)]
+    custom_details: Option<Details<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Link<'a> {
+    #[serde(borrow)]
+    href: Option<Text<'a>>,
+    #[serde(borrow)]
+    text: Option<Text<'a>>,
+}
+
+/// `payload.custom_details`: the scalar entries of an object, in document order. Anything else
+/// (PagerDuty also accepts a bare string there) yields no entries rather than an error.
+#[derive(Default)]
+struct Details<'a>(Vec<(Cow<'a, str>, Scalar<'a>)>);
+
+impl<'a> Details<'a> {
+    /// The last string value under `name` (JSON's "last duplicate wins").
+    fn text(&self, name: &str) -> Option<&str> {
+        self.0.iter().rev().find_map(|(k, v)| match v {
+            Scalar::Text(s) if k == name && !s.is_empty() => Some(s.as_ref()),
+            _ => None,
+        })
+    }
+}
+
+/// One `custom_details` value: a string (kept borrowed), a number or bool (stringified), or
+/// something that cannot be a label value (null, object, array).
+enum Scalar<'a> {
+    Text(Cow<'a, str>),
+    Other(Str),
+    Skip,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Details<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(DetailsVisitor(PhantomData))
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ScalarVisitor(PhantomData))
+    }
+}
+
+struct DetailsVisitor<'a>(PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> Visitor<'de> for DetailsVisitor<'a> {
+    type Value = Details<'a>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object of custom details")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut v = Vec::new();
+        while let Some(Text(k)) = map.next_key::<Text<'a>>()? {
+            let value = map.next_value::<Scalar<'a>>()?;
+            v.push((k, value));
+        }
+        Ok(Details(v))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Details::default())
+    }
+
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(Details::default())
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Details::default())
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Details::default())
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Details::default())
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Details::default())
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Details::default())
+    }
+}
+
+struct ScalarVisitor<'a>(PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> Visitor<'de> for ScalarVisitor<'a> {
+    type Value = Scalar<'a>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Scalar::Text(Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Scalar::Text(Cow::Owned(v.to_owned())))
+    }
+
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Scalar::Text(Cow::Owned(v)))
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Scalar::Other(Str::const_new(if v {
+            "true"
+        } else {
+            "false"
+        })))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Scalar::Other(compact_str::format_compact!("{v}")))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Scalar::Other(compact_str::format_compact!("{v}")))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        // serde_json's shortest round-trip form: 0.75 → "0.75", 1e300 → "1e300".
+        Ok(match serde_json::Number::from_f64(v) {
+            Some(n) => Scalar::Other(compact_str::format_compact!("{n}")),
+            None => Scalar::Skip,
+        })
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Scalar::Skip)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Skip)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Skip)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mapping.
+
+fn to_event(b: &Body<'_>, ctx: &Ctx<'_>) -> Result<AlertEvent, DecodeError> {
+    let action = match &b.event_action {
+        Some(a) => a.as_str(),
+        None if is_change_event(b) => {
+            return Err(DecodeError::Unsupported {
+                format: Format::PagerDutyV2,
+                detail: String::from(
+                    "change events are not alerts (`payload` without `event_action`, \
+                     a /v2/change/enqueue body)",
+                ),
+            })
+        }
+        None => return Err(DecodeError::missing("event_action")),
+    };
+    let kind = match action {
+        "trigger" => EventKind::Firing,
+        "acknowledge" => EventKind::Acknowledged,
+        "resolve" => EventKind::Resolved,
+        other => {
+            return Err(DecodeError::invalid(
+                "event_action",
+                format!(
+                    "expected `trigger`, `acknowledge` or `resolve`, got {:?}",
+                    quote(other)
+                ),
+            ))
+        }
+    };
+    // Checked for presence only: the value is a credential and is never quoted back.
+    let routing_key = match &b.routing_key {
+        None => return Err(DecodeError::missing("routing_key")),
+        Some(r) if r.as_str().trim().is_empty() => {
+            return Err(DecodeError::invalid("routing_key", "must not be empty"))
+        }
+        Some(r) => r.as_str(),
+    };
+    match kind {
+        EventKind::Firing => trigger(b, routing_key, ctx),
+        _ => ack_or_resolve(b, kind, routing_key, ctx),
+    }
+}
+
+/// A Change Event has a `payload` but no `event_action`, and (unlike a malformed alert) the
+/// change-event shape: `links` or a `payload.summary`.
+fn is_change_event(b: &Body<'_>) -> bool {
+    match &b.payload {
+        Some(p) => b.links.is_some() || p.summary.is_some(),
+        None => false,
+    }
+}
+
+fn ack_or_resolve(
+    b: &Body<'_>,
+    kind: EventKind,
+    routing_key: &str,
+    ctx: &Ctx<'_>,
+) -> Result<AlertEvent, DecodeError> {
+    let dedup_key = required(&b.dedup_key, "dedup_key")?;
+    // Acknowledge/resolve bodies carry no timestamp: they happen when they arrive.
+    let time = ctx
+        .received_at
+        .ok_or_else(|| DecodeError::missing("timestamp"))?;
+    Ok(AlertEvent {
+        source: Source::PagerDutyV2,
+        kind,
+        time,
+        fingerprint: keyed_fingerprint(dedup_key, routing_key),
+        source_id: None,
+        dedup_key: Some(DedupKey(Str::from(dedup_key))),
+        alertname: Str::default(),
+        labels: Labels::new(),
+        annotations: Annotations::default(),
+        severity: ctx.opts.default_severity,
+        service: None,
+        team: None,
+        // The Events API is called by tools (monitoring resolving its own alert), not people.
+        actor: Some(Actor::Automation),
+    })
+}
+
+fn trigger(b: &Body<'_>, routing_key: &str, ctx: &Ctx<'_>) -> Result<AlertEvent, DecodeError> {
+    let p = b
+        .payload
+        .as_ref()
+        .ok_or_else(|| DecodeError::missing("payload"))?;
+    let summary = required(&p.summary, "payload.summary")?;
+    let source = required(&p.source, "payload.source")?;
+    let severity_raw = required(&p.severity, "payload.severity")?;
+    let severity = Severity::parse_loose(severity_raw).ok_or_else(|| {
+        DecodeError::invalid(
+            "payload.severity",
+            format!(
+                "expected `critical`, `error`, `warning` or `info`, got {:?}",
+                quote(severity_raw)
+            ),
+        )
+    })?;
+    let time = match &p.timestamp {
+        Some(t) => EventTime::parse_lenient(t.as_str()).ok_or_else(|| {
+            DecodeError::invalid(
+                "payload.timestamp",
+                format!("not an ISO 8601 / RFC 3339 time: {:?}", quote(t.as_str())),
+            )
+        })?,
+        None => ctx
+            .received_at
+            .ok_or_else(|| DecodeError::missing("payload.timestamp"))?,
+    };
+    let component = present(&p.component);
+    let group = present(&p.group);
+    let class = present(&p.class);
+    let dedup_key = present(&b.dedup_key);
+    let alertname = class.unwrap_or(summary);
+
+    let empty = Details::default();
+    let details = p.custom_details.as_ref().unwrap_or(&empty);
+
+    let mut pairs: Vec<(Str, Str)> = Vec::with_capacity(details.0.len() + 6);
+    for (k, v) in &details.0 {
+        if k.is_empty() || k == "routing_key" {
+            continue;
+        }
+        let value = match v {
+            Scalar::Text(s) if !s.is_empty() => Str::from(s.as_ref()),
+            Scalar::Other(s) => s.clone(),
+            _ => continue,
+        };
+        pairs.push((Str::from(k.as_ref()), value));
+    }
+    // Pushed last so they win over a custom detail of the same name.
+    pairs.push((Str::const_new("alertname"), Str::from(alertname)));
+    pairs.push((Str::const_new("source"), Str::from(source)));
+    pairs.push((Str::const_new("severity"), Str::from(severity_raw)));
+    for (name, value) in [("component", component), ("group", group), ("class", class)] {
+        if let Some(v) = value {
+            pairs.push((Str::const_new(name), Str::from(v)));
+        }
+    }
+    let labels = Labels::from_vec(pairs);
+
+    let fingerprint = match dedup_key {
+        Some(k) => keyed_fingerprint(k, routing_key),
+        None => {
+            // Sorted by name, as `of_sorted` requires.
+            let mut id: Vec<(&str, &str)> = Vec::with_capacity(6);
+            id.push(("alertname", alertname));
+            for (name, value) in [
+                ("class", class),
+                ("component", component),
+                ("group", group),
+                ("routing_key", Some(routing_key)),
+                ("source", Some(source)),
+            ] {
+                if let Some(v) = value {
+                    id.push((name, v));
+                }
+            }
+            Fingerprint::of_sorted(id)
+        }
+    };
+
+    let runbook = details
+        .text("runbook_url")
+        .or_else(|| details.text("runbook"))
+        .or_else(|| runbook_link(b.links.as_deref()));
+    let annotations = Annotations {
+        summary: Some(summary.to_owned()),
+        description: details.text("description").map(str::to_owned),
+        runbook: runbook.map(str::to_owned),
+    };
+
+    let service = ctx
+        .opts
+        .service_of(&labels)
+        .or_else(|| component.map(Str::from));
+    let team = ctx.opts.team_of(&labels);
+
+    Ok(AlertEvent {
+        source: Source::PagerDutyV2,
+        kind: EventKind::Firing,
+        time,
+        fingerprint,
+        source_id: None,
+        dedup_key: dedup_key.map(|k| DedupKey(Str::from(k))),
+        alertname: Str::from(alertname),
+        labels,
+        annotations,
+        severity,
+        service,
+        team,
+        actor: None,
+    })
+}
+
+/// The identity of an alert that has a dedup key (names sorted: `dedup_key` < `routing_key`).
+fn keyed_fingerprint(dedup_key: &str, routing_key: &str) -> Fingerprint {
+    Fingerprint::of_sorted([("dedup_key", dedup_key), ("routing_key", routing_key)])
+}
+
+/// The href of the first link whose text mentions a runbook.
+fn runbook_link<'s>(links: Option<&'s [Link<'_>]>) -> Option<&'s str> {
+    links?.iter().find_map(|l| {
+        let text = l.text.as_ref()?.as_str().as_bytes();
+        let href = l.href.as_ref()?.as_str();
+        let mentions = text
+            .windows(b"runbook".len())
+            .any(|w| w.eq_ignore_ascii_case(b"runbook"));
+        (mentions && !href.is_empty()).then_some(href)
+    })
+}
+
+/// A required string field: absent → `MissingField`, blank → `InvalidValue`.
+fn required<'s>(v: &'s Option<Text<'_>>, field: &str) -> Result<&'s str, DecodeError> {
+    match v {
+        None => Err(DecodeError::missing(field)),
+        Some(t) if t.as_str().trim().is_empty() => {
+            Err(DecodeError::invalid(field, "must not be empty"))
+        }
+        Some(t) => Ok(t.as_str()),
+    }
+}
+
+/// An optional string field; empty counts as absent.
+fn present<'s>(v: &'s Option<Text<'_>>) -> Option<&'s str> {
+    v.as_ref().map(Text::as_str).filter(|s| !s.is_empty())
+}
+
+/// At most [`QUOTE_MAX_CHARS`] characters of an input value, for error messages.
+fn quote(s: &str) -> &str {
+    match s.char_indices().nth(QUOTE_MAX_CHARS) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::DecodeOptions;
+
+    const RECEIVED: EventTime = EventTime(1_700_000_000_000);
+
+    fn fx(p: &str) -> Vec<u8> {
+        let path = format!("{}/../shared/fixtures/{p}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    /// The docs' trigger example is JSONC: drop its leading `/* ... */` comment.
+    fn docs_trigger() -> Vec<u8> {
+        let raw = fx(
+            "pagerduty-developer-docs/events-api-v2/trigger_events_01_example_request_payloads_trigger.jsonc",
+        );
+        let text = String::from_utf8(raw).expect("fixture is UTF-8");
+        let start = text.find("/*").expect("leading comment");
+        let end = text.find("*/").expect("comment end") + 2;
+        assert!(text[..start].trim().is_empty());
+        text.as_bytes()[end..].to_vec()
+    }
+
+    fn run_with(
+        bytes: &[u8],
+        opts: &DecodeOptions,
+        received_at: Option<EventTime>,
+    ) -> Result<AlertEvent, DecodeError> {
+        let ctx = Ctx { opts, received_at };
+        let mut out = Vec::new();
+        let r = decode(bytes, &ctx, &mut out);
+        match r {
+            Ok(d) => {
+                assert_eq!(
+                    d,
+                    Decoded {
+                        events: 1,
+                        ignored: 0
+                    }
+                );
+                assert_eq!(out.len(), 1);
+                Ok(out.remove(0))
+            }
+            Err(e) => {
+                assert!(out.is_empty(), "nothing appended on error");
+                Err(e)
+            }
+        }
+    }
+
+    fn run(bytes: &[u8]) -> Result<AlertEvent, DecodeError> {
+        run_with(bytes, &DecodeOptions::default(), Some(RECEIVED))
+    }
+
+    fn time(s: &str) -> EventTime {
+        EventTime::parse_rfc3339(s).expect("test time")
+    }
+
+    fn labels(ev: &AlertEvent) -> Vec<(&str, &str)> {
+        ev.labels.iter().collect()
+    }
+
+    fn assert_no_routing_key(ev: &AlertEvent, key: &str) {
+        assert!(ev.labels.get("routing_key").is_none());
+        assert!(ev.labels.iter().all(|(_, v)| !v.contains(key)), "{ev:?}");
+        let a = &ev.annotations;
+        for s in [&a.summary, &a.description, &a.runbook]
+            .into_iter()
+            .flatten()
+        {
+            assert!(!s.contains(key));
+        }
+    }
+
+    const MIN_TRIGGER: &str = r#"{"routing_key":"R0123456789abcdef0123456789abcdef","event_action":"trigger",
+        "payload":{"summary":"s","source":"h","severity":"error","timestamp":"2024-05-01T12:00:00Z"}}"#;
+
+    fn with(base: &str, from: &str, to: &str) -> Vec<u8> {
+        assert!(base.contains(from), "{from}");
+        base.replacen(from, to, 1).into_bytes()
+    }
+
+    #[test]
+    fn docs_trigger_example() {
+        let ev = run(&docs_trigger()).expect("decodes");
+        assert_eq!(ev.source, Source::PagerDutyV2);
+        assert_eq!(ev.kind, EventKind::Firing);
+        assert_eq!(ev.time, time("2015-07-17T08:42:58.315Z"));
+        assert_eq!(ev.severity, Severity::Info);
+        assert_eq!(ev.alertname, "deploy");
+        assert_eq!(ev.dedup_key, Some(DedupKey("samplekeyhere".into())));
+        assert_eq!(ev.actor, None);
+        assert_eq!(ev.source_id, None);
+        assert_eq!(
+            labels(&ev),
+            vec![
+                ("alertname", "deploy"),
+                ("class", "deploy"),
+                ("component", "postgres"),
+                ("group", "prod-datapipe"),
+                ("load avg", "0.75"),
+                ("ping time", "1500ms"),
+                ("severity", "info"),
+                (
+                    "source",
+                    "monitoringtool:cloudvendor:central-region-dc-01:852559987:cluster/api-stats-prod-003"
+                ),
+            ]
+        );
+        assert_eq!(
+            ev.annotations.summary.as_deref(),
+            Some("Example alert on host1.example.com")
+        );
+        assert_eq!(ev.annotations.description, None);
+        assert_eq!(ev.annotations.runbook, None, "link text is not a runbook");
+        assert_eq!(
+            ev.service.as_deref(),
+            Some("postgres"),
+            "component fallback"
+        );
+        assert_eq!(ev.team, None);
+        assert_eq!(
+            ev.fingerprint,
+            Fingerprint::of_sorted([
+                ("dedup_key", "samplekeyhere"),
+                ("routing_key", "samplekeyhere")
+            ])
+        );
+        assert_no_routing_key(&ev, "samplekeyhere");
+    }
+
+    #[test]
+    fn schema_enqueue_example() {
+        let ev = run(&fx("pagerduty-api-schema/enqueue_example_event.json")).expect("decodes");
+        assert_eq!(ev.kind, EventKind::Firing);
+        assert_eq!(ev.severity, Severity::Critical);
+        assert_eq!(ev.time, time("2015-07-17T08:42:58.315Z"));
+        assert_eq!(ev.alertname, "disk");
+        assert_eq!(ev.dedup_key, Some(DedupKey("srv01/mysql".into())));
+        assert_eq!(ev.labels.get("free space"), Some("1%"));
+        assert_eq!(ev.labels.get("load avg"), Some("0.75"));
+        assert_eq!(ev.labels.get("source"), Some("prod-datapipe03.example.com"));
+        assert_eq!(ev.labels.get("severity"), Some("critical"));
+        assert_eq!(ev.service.as_deref(), Some("mysql"));
+        assert_eq!(
+            ev.annotations.summary.as_deref(),
+            Some("DISK at 99% on machine prod-datapipe03.example.com")
+        );
+        assert_no_routing_key(&ev, "e93facc04764012d7bfb002500d5d1a6");
+    }
+
+    #[test]
+    fn docs_acknowledge_and_resolve() {
+        let ack = run(&fx(
+            "pagerduty-developer-docs/events-api-v2/trigger_events_02_example_request_payloads_acknowledge.json",
+        ))
+        .expect("ack decodes");
+        let res = run(&fx(
+            "pagerduty-developer-docs/events-api-v2/trigger_events_03_example_request_payloads_resolve.json",
+        ))
+        .expect("resolve decodes");
+        assert_eq!(ack.kind, EventKind::Acknowledged);
+        assert_eq!(res.kind, EventKind::Resolved);
+        for ev in [&ack, &res] {
+            assert_eq!(ev.time, RECEIVED, "no timestamp: received_at");
+            assert_eq!(ev.actor, Some(Actor::Automation));
+            assert_eq!(ev.dedup_key, Some(DedupKey("dedupkeyhere".into())));
+            assert_eq!(ev.alertname, "");
+            assert!(ev.labels.is_empty());
+            assert_eq!(ev.severity, DecodeOptions::default().default_severity);
+            assert_eq!(ev.service, None);
+        }
+        assert_eq!(ack.fingerprint, res.fingerprint);
+    }
+
+    #[test]
+    fn trigger_and_its_ack_resolve_share_a_fingerprint() {
+        // The docs' trigger uses other keys than the docs' ack/resolve: align them.
+        let trig = String::from_utf8(docs_trigger()).expect("utf-8");
+        let trig = trig
+            .replacen(
+                r#""routing_key": "samplekeyhere""#,
+                r#""routing_key": "routingkeyhere""#,
+                1,
+            )
+            .replacen(
+                r#""dedup_key": "samplekeyhere""#,
+                r#""dedup_key": "dedupkeyhere""#,
+                1,
+            );
+        let fire = run(trig.as_bytes()).expect("trigger");
+        let ack = run(&fx(
+            "pagerduty-developer-docs/events-api-v2/trigger_events_02_example_request_payloads_acknowledge.json",
+        ))
+        .expect("ack");
+        let res = run(&fx(
+            "pagerduty-developer-docs/events-api-v2/trigger_events_03_example_request_payloads_resolve.json",
+        ))
+        .expect("resolve");
+        assert_eq!(fire.dedup_key, ack.dedup_key);
+        assert_eq!(fire.fingerprint, ack.fingerprint);
+        assert_eq!(fire.fingerprint, res.fingerprint);
+
+        // The same dedup key on another integration is another alert.
+        let moved = String::from_utf8(fx(
+            "pagerduty-developer-docs/events-api-v2/trigger_events_03_example_request_payloads_resolve.json",
+        ))
+        .expect("utf-8")
+        .replacen("routingkeyhere", "otherintegration", 1);
+        let moved = run(moved.as_bytes()).expect("resolve");
+        assert_ne!(moved.fingerprint, res.fingerprint);
+    }
+
+    #[test]
+    fn change_events_are_unsupported() {
+        for p in [
+            "pagerduty-developer-docs/events-api-v2/change_events_01_example_request_payload.json",
+            "pagerduty-api-schema/change_enqueue_example_build-change-event.json",
+            "pagerduty-api-schema/change_enqueue_example_git-change-event.json",
+        ] {
+            match run(&fx(p)) {
+                Err(DecodeError::Unsupported { format, detail }) => {
+                    assert_eq!(format, Format::PagerDutyV2, "{p}");
+                    assert!(
+                        detail.contains("change events are not alerts"),
+                        "{p}: {detail}"
+                    );
+                }
+                other => panic!("{p}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn custom_details_feed_service_team_and_annotations() {
+        let body = br#"{
+            "routing_key": "R0123456789abcdef0123456789abcdef",
+            "event_action": "trigger",
+            "dedup_key": "checkout/latency",
+            "unknown_top_level": {"x": [1, 2]},
+            "payload": {
+                "summary": "p99 latency \"high\" at 812ms",
+                "source": "checkout-7f9c",
+                "severity": "warning",
+                "class": "HighLatency",
+                "custom_details": {
+                    "service": "checkout",
+                    "team": "payments",
+                    "runbook_url": "https://runbooks.example.com/latency",
+                    "description": "p99 above 500ms for 10m",
+                    "replicas": 3,
+                    "ratio": -0.5,
+                    "canary": false,
+                    "nested": {"a": "b"},
+                    "list": ["x"],
+                    "nothing": null,
+                    "empty": "",
+                    "alertname": "spoofed",
+                    "routing_key": "R0123456789abcdef0123456789abcdef"
+                },
+                "unknown_in_payload": true
+            },
+            "links": [{"href": "https://example.com/other-runbook", "text": "Runbook"}]
+        }"#;
+        let ev = run(body).expect("decodes");
+        assert_eq!(ev.time, RECEIVED, "no payload.timestamp: received_at");
+        assert_eq!(ev.alertname, "HighLatency");
+        assert_eq!(
+            ev.labels.get("alertname"),
+            Some("HighLatency"),
+            "derived wins"
+        );
+        assert_eq!(ev.labels.get("replicas"), Some("3"));
+        assert_eq!(ev.labels.get("ratio"), Some("-0.5"));
+        assert_eq!(ev.labels.get("canary"), Some("false"));
+        for absent in ["nested", "list", "nothing", "empty", "routing_key"] {
+            assert_eq!(ev.labels.get(absent), None, "{absent}");
+        }
+        assert_eq!(ev.service.as_deref(), Some("checkout"));
+        assert_eq!(ev.team.as_deref(), Some("payments"));
+        assert_eq!(
+            ev.annotations.runbook.as_deref(),
+            Some("https://runbooks.example.com/latency"),
+            "custom_details.runbook_url wins over links"
+        );
+        assert_eq!(
+            ev.annotations.description.as_deref(),
+            Some("p99 above 500ms for 10m")
+        );
+        assert_eq!(
+            ev.annotations.summary.as_deref(),
+            Some("p99 latency \"high\" at 812ms")
+        );
+        assert_eq!(ev.severity, Severity::Warning);
+        assert_no_routing_key(&ev, "R0123456789abcdef0123456789abcdef");
+    }
+
+    #[test]
+    fn runbook_from_links() {
+        let body = with(
+            MIN_TRIGGER,
+            r#""severity":"error","#,
+            r#""severity":"error","custom_details":"free text details","#,
+        );
+        let body = String::from_utf8(body).expect("utf-8").replacen(
+            r#""trigger","#,
+            r#""trigger","links":[{"href":"https://a.example"},{"href":"https://b.example","text":"Dashboard"},{"href":"https://rb.example/x","text":"Open the RUNBOOK"}],"#,
+            1,
+        );
+        let ev = run(body.as_bytes()).expect("decodes");
+        assert_eq!(
+            ev.annotations.runbook.as_deref(),
+            Some("https://rb.example/x")
+        );
+        assert_eq!(
+            labels(&ev).len(),
+            3,
+            "string custom_details ignored: {ev:?}"
+        );
+    }
+
+    #[test]
+    fn fingerprint_without_dedup_key_ignores_values() {
+        let a = r#"{"routing_key":"rk1","event_action":"trigger","payload":{"summary":"DISK at 99%","source":"db1",
+            "severity":"critical","class":"disk","component":"mysql","custom_details":{"free":"1%"}}}"#;
+        let fa = run(a.as_bytes()).expect("a").fingerprint;
+        let b = with(a, "DISK at 99%", "DISK at 97%");
+        let b = String::from_utf8(b).expect("utf-8").replacen("1%", "3%", 1);
+        assert_eq!(
+            run(b.as_bytes()).expect("b").fingerprint,
+            fa,
+            "class present: summary and details do not count"
+        );
+        assert_eq!(
+            fa,
+            Fingerprint::of_sorted([
+                ("alertname", "disk"),
+                ("class", "disk"),
+                ("component", "mysql"),
+                ("routing_key", "rk1"),
+                ("source", "db1"),
+            ])
+        );
+        let c = with(a, r#""rk1""#, r#""rk2""#);
+        assert_ne!(run(&c).expect("c").fingerprint, fa, "other integration");
+        let d = with(a, r#""source":"db1""#, r#""source":"db2""#);
+        assert_ne!(run(&d).expect("d").fingerprint, fa, "other source");
+        // Without a class the summary is the name, so it is part of the identity.
+        let e = with(a, r#","class":"disk""#, "");
+        let e2 = String::from_utf8(e.clone())
+            .expect("utf-8")
+            .replacen("99%", "97%", 1);
+        let (fe, fe2) = (run(&e).expect("e"), run(e2.as_bytes()).expect("e2"));
+        assert_eq!(fe.alertname, "DISK at 99%");
+        assert_ne!(fe.fingerprint, fe2.fingerprint);
+    }
+
+    #[test]
+    fn strings_are_borrowed_from_the_input() {
+        let body: Body<'_> = from_json(MIN_TRIGGER.as_bytes()).expect("parses");
+        let s = body
+            .payload
+            .as_ref()
+            .and_then(|p| p.summary.as_ref())
+            .expect("summary");
+        assert!(matches!(s.0, Cow::Borrowed(_)));
+        let body: Body<'_> =
+            from_json(br#"{"payload":{"custom_details":{"k":"v"}}}"#).expect("parses");
+        let d = body
+            .payload
+            .and_then(|p| p.custom_details)
+            .expect("details");
+        assert!(matches!(
+            d.0[0],
+            (Cow::Borrowed("k"), Scalar::Text(Cow::Borrowed("v")))
+        ));
+    }
+
+    #[test]
+    fn timestamps() {
+        let ev = run(MIN_TRIGGER.as_bytes()).expect("decodes");
+        assert_eq!(ev.time, time("2024-05-01T12:00:00Z"));
+        let plus0000 = with(
+            MIN_TRIGGER,
+            "2024-05-01T12:00:00Z",
+            "2024-05-01T14:00:00.250+0200",
+        );
+        assert_eq!(
+            run(&plus0000).expect("+0200").time,
+            time("2024-05-01T12:00:00.250Z")
+        );
+        let bad = with(MIN_TRIGGER, "2024-05-01T12:00:00Z", "yesterday at noon");
+        match run(&bad) {
+            Err(DecodeError::InvalidValue { field, detail }) => {
+                assert_eq!(field, "payload.timestamp");
+                assert!(detail.contains("yesterday at noon"), "{detail}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let none = with(MIN_TRIGGER, r#","timestamp":"2024-05-01T12:00:00Z""#, "");
+        assert_eq!(run(&none).expect("received_at").time, RECEIVED);
+        assert_eq!(
+            run_with(&none, &DecodeOptions::default(), None),
+            Err(DecodeError::missing("payload.timestamp"))
+        );
+        let ack = fx(
+            "pagerduty-developer-docs/events-api-v2/trigger_events_02_example_request_payloads_acknowledge.json",
+        );
+        assert_eq!(
+            run_with(&ack, &DecodeOptions::default(), None),
+            Err(DecodeError::missing("timestamp"))
+        );
+    }
+
+    #[test]
+    fn precise_errors() {
+        let missing_rk = with(
+            MIN_TRIGGER,
+            r#""routing_key":"R0123456789abcdef0123456789abcdef","#,
+            "",
+        );
+        assert_eq!(run(&missing_rk), Err(DecodeError::missing("routing_key")));
+        let empty_rk = with(MIN_TRIGGER, "R0123456789abcdef0123456789abcdef", " ");
+        assert_eq!(
+            run(&empty_rk),
+            Err(DecodeError::invalid("routing_key", "must not be empty"))
+        );
+        let bad_sev = with(
+            MIN_TRIGGER,
+            r#""severity":"error""#,
+            r#""severity":"catastrophic""#,
+        );
+        match run(&bad_sev) {
+            Err(DecodeError::InvalidValue { field, detail }) => {
+                assert_eq!(field, "payload.severity");
+                assert!(detail.contains("catastrophic"), "{detail}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let wrong_type = with(MIN_TRIGGER, r#""summary":"s""#, r#""summary":5"#);
+        match run(&wrong_type) {
+            Err(DecodeError::WrongType { path, .. }) => assert_eq!(path, "payload.summary"),
+            other => panic!("{other:?}"),
+        }
+        let links_type = with(
+            MIN_TRIGGER,
+            r#""trigger","#,
+            r#""trigger","links":{"href":"x"},"#,
+        );
+        match run(&links_type) {
+            Err(DecodeError::WrongType { path, .. }) => assert_eq!(path, "links"),
+            other => panic!("{other:?}"),
+        }
+        let truncated = &MIN_TRIGGER.as_bytes()[..MIN_TRIGGER.len() - 10];
+        assert!(matches!(
+            run(truncated),
+            Err(DecodeError::TruncatedJson { .. })
+        ));
+        assert!(matches!(
+            run(b"{\"event_action\": }"),
+            Err(DecodeError::InvalidJson { .. })
+        ));
+        assert_eq!(run(b""), Err(DecodeError::Empty));
+        assert!(matches!(run(b"[]"), Err(DecodeError::WrongType { .. })));
+        let bad_action = with(MIN_TRIGGER, r#""trigger""#, r#""fire""#);
+        match run(&bad_action) {
+            Err(DecodeError::InvalidValue { field, detail }) => {
+                assert_eq!(field, "event_action");
+                assert!(detail.contains("\"fire\""), "{detail}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            run(br#"{"routing_key":"rk"}"#),
+            Err(DecodeError::missing("event_action"))
+        );
+        for field in ["summary", "source", "severity"] {
+            let v = if field == "severity" {
+                "error"
+            } else if field == "source" {
+                "h"
+            } else {
+                "s"
+            };
+            let body = with(MIN_TRIGGER, &format!(r#""{field}":"{v}","#), "");
+            assert_eq!(
+                run(&body),
+                Err(DecodeError::missing(format!("payload.{field}"))),
+                "{field}"
+            );
+        }
+        assert_eq!(
+            run(br#"{"routing_key":"rk","event_action":"trigger"}"#),
+            Err(DecodeError::missing("payload"))
+        );
+        assert_eq!(
+            run(br#"{"routing_key":"rk","event_action":"resolve"}"#),
+            Err(DecodeError::missing("dedup_key"))
+        );
+        assert_eq!(
+            run(br#"{"routing_key":"rk","event_action":"acknowledge","dedup_key":""}"#),
+            Err(DecodeError::invalid("dedup_key", "must not be empty"))
+        );
+        // Huge values are not echoed back whole.
+        let long = "x".repeat(10_000);
+        let body = with(MIN_TRIGGER, r#""trigger""#, &format!("{long:?}"));
+        let msg = run(&body).expect_err("invalid").to_string();
+        assert!(msg.len() < 200, "{msg}");
+    }
+
+    #[test]
+    fn never_panics_on_prefixes_and_garbage() {
+        let full = fx("pagerduty-api-schema/enqueue_example_event.json");
+        for n in 0..full.len() {
+            let _ = run(&full[..n]);
+        }
+        for junk in [
+            &b"null"[..],
+            b"{}",
+            b"\"x\"",
+            b"{\"payload\":null}",
+            b"\xff\xfe",
+            b"{\"payload\":{\"custom_details\":[{},1]}}",
+        ] {
+            assert!(run(junk).is_err());
+        }
+    }
 }
