@@ -148,16 +148,16 @@ pub(crate) fn decode_webhook(
                 return Err(DecodeError::missing(format!("alerts[{i}].status")));
             }
         };
-        let starts = match a.starts_at.as_deref() {
-            Some(s) => Some(parse_time("startsAt", i, s)),
-            None => None,
-        }
-        .transpose();
-        let ends = match a.ends_at.as_deref() {
-            Some(s) => Some(parse_time("endsAt", i, s)),
-            None => None,
-        }
-        .transpose();
+        let starts = a
+            .starts_at
+            .as_deref()
+            .map(|s| parse_time("startsAt", i, s))
+            .transpose();
+        let ends = a
+            .ends_at
+            .as_deref()
+            .map(|s| parse_time("endsAt", i, s))
+            .transpose();
         let (starts, ends) = match (starts, ends) {
             (Ok(s), Ok(e)) => (s.filter(|t| !is_unset(*t)), e.filter(|t| !is_unset(*t))),
             (Err(e), _) | (_, Err(e)) => {

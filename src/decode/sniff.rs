@@ -94,9 +94,7 @@ pub fn sniff(bytes: &[u8]) -> Result<Format, DecodeError> {
         }
         Some(_) => {
             // Let the JSON parser say what is wrong (bad syntax, bare scalar, bad UTF-8).
-            if let Err(e) = super::from_json::<serde_json::Value>(bytes) {
-                return Err(e);
-            }
+            super::from_json::<serde_json::Value>(bytes)?;
             return Err(DecodeError::UnknownFormat {
                 detail: "top-level JSON value is not an object".into(),
             });

@@ -5,6 +5,10 @@
 //! PagerDuty v2 trigger's `dedup_key`), or an alert fingerprint (16 hex digits: how history
 //! exported from other tools refers to alerts). Last, the event's own fingerprint (an OTLP
 //! record whose status says `acknowledged`). Owns the key indexes; decides nothing.
+//!
+//! PagerDuty v3 sub-resource events (annotated, responder.*, status updates) carry only the
+//! incident id, not the incident key; once any event of an incident has linked by its key,
+//! the incident id (the event's `source_id`) is indexed too, so its later events link.
 
 use rustc_hash::FxHashMap;
 
@@ -51,6 +55,11 @@ impl LinkIndex {
                 return Some(c);
             }
             if let Some(c) = Fingerprint::parse_hex(k).and_then(|fp| alerts.get(fp)) {
+                return Some(c);
+            }
+        }
+        if let Some(id) = &ev.source_id {
+            if let Some(&c) = self.source_keys.get(&DedupKey(id.clone())) {
                 return Some(c);
             }
         }

@@ -275,6 +275,12 @@ impl Engine {
             return;
         };
         self.stats.lifecycle_linked += 1;
+        if ev.source == Source::PagerDutyV3 {
+            if let Some(id) = &ev.source_id {
+                let id = crate::event::DedupKey(id.clone());
+                self.links.add_source_key(key, &id);
+            }
+        }
         match ev.kind {
             EventKind::Acknowledged => {
                 c.acked_at = Some(c.acked_at.map_or(ev.time, |t| t.min(ev.time)));

@@ -315,3 +315,29 @@ fn replay_is_deterministic() {
     };
     assert_eq!(run(), run());
 }
+
+#[test]
+fn pagerduty_incident_id_links_sub_resource_events() {
+    let mut h = H::new();
+    h.push(fire("A", Severity::Critical, 0));
+    let id = h.pages()[0].dedup_key.0.clone();
+    // The first webhook carries the incident key (our cluster id) and the incident id.
+    let mut esc = lifecycle(
+        EventKind::Lifecycle(crate::event::LifecycleAction::Escalated),
+        &id,
+        Actor::Human,
+        MIN,
+    );
+    esc.source_id = Some("Q3B15VLMF3ASBD".into());
+    // A later sub-resource event names only the incident id.
+    let mut ack = lifecycle(
+        EventKind::Acknowledged,
+        "Q3B15VLMF3ASBD",
+        Actor::Human,
+        2 * MIN,
+    );
+    ack.source_id = Some("Q3B15VLMF3ASBD".into());
+    h.push(esc).push(ack).finish();
+    assert_eq!(h.records()[0].acked_at, Some(EventTime(2 * MIN)));
+    assert_eq!(h.e.stats().lifecycle_unlinked, 0);
+}
