@@ -5,8 +5,11 @@
 //!
 //! Call order (sans-I/O, as in quinn-proto):
 //! 1. [`Engine::handle_event`] / [`Engine::handle_events`] for each decoded event;
-//! 2. [`Engine::handle_watermark`] with the caller's watermark (never goes back; handling the
-//!    same watermark twice does nothing);
+//! 2. [`Engine::handle_watermark`] when the caller knows time has moved on without events
+//!    (an idle input in live mode; end of input in replay). The engine also advances its own
+//!    watermark to the newest event time minus `allowed_lateness` before each event, so its
+//!    decisions depend on event times only, never on how input was batched. The watermark
+//!    never goes back; handling the same watermark twice does nothing;
 //! 3. [`Engine::poll_output`] until `None`, publishing each [`Output`];
 //! 4. at end of input (replay only), [`Engine::finish`], then drain outputs again.
 //!
@@ -129,6 +132,10 @@ impl Engine {
         if ev.time < self.watermark {
             self.stats.late += 1;
         }
+        let wm = EventTime(ev.time.as_millis().saturating_sub(self.cfg.allowed_lateness_ms));
+        if wm > self.watermark {
+            self.handle_watermark(wm);
+        }
         match ev.kind {
             EventKind::Firing => self.on_firing(ev),
             EventKind::Resolved => {
@@ -202,6 +209,13 @@ impl Engine {
         let Some(c) = self.clusters.get_mut(&key) else {
             return;
         };
+        if let Some(due) = c.close_at.filter(|&due| due <= ev.time) {
+            // Its cluster was due to close before this event happened (the watermark lags by
+            // the allowed lateness): close it as of then, and this is a new episode.
+            self.close(key, due, true);
+            self.open_cluster(ev);
+            return;
+        }
         c.touch(ev.time);
         let Some(a) = c.alert_mut(ev.fingerprint) else {
             return;
