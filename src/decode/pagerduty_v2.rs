@@ -30,13 +30,32 @@
 //!
 //! # Labels
 //!
-//! For a trigger: every `custom_details` entry whose value is a string, number or bool
-//! (stringified; nested objects, arrays and nulls are skipped), then the derived `alertname`,
+//! For a trigger: the `custom_details` string entries that name where the alert is, not what
+//! it measured — the configured service/team/severity label names and [`PLACE_DETAILS`]
+//! (`env`, `region`, `cluster`, `namespace`, `host`, …). Other details (`run_id`,
+//! `response_time_ms`, `load avg`) change from send to send, so they stay out of the labels
+//! a record carries. Then the derived `alertname`,
 //! `source`, `component`, `group`, `class` and `severity` (raw string), which win over a
 //! custom detail of the same name. Empty values are treated as absent. Acknowledge and
 //! resolve events have no labels and an empty alertname.
 
 use std::borrow::Cow;
+
+/// `custom_details` keys that say where an alert is (kept as labels when they are strings).
+pub const PLACE_DETAILS: &[&str] = &[
+    "env",
+    "environment",
+    "region",
+    "zone",
+    "datacenter",
+    "cluster",
+    "namespace",
+    "host",
+    "hostname",
+    "instance",
+    "job",
+    "app",
+];
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -387,16 +406,21 @@ fn trigger(b: &Body<'_>, routing_key: &str, ctx: &Ctx<'_>) -> Result<AlertEvent,
     let details = p.custom_details.as_ref().unwrap_or(&empty);
 
     let mut pairs: Vec<(Str, Str)> = Vec::with_capacity(details.0.len() + 6);
+    let opts = ctx.opts;
     for (k, v) in &details.0 {
-        if k.is_empty() || k == "routing_key" {
+        let key = k.as_ref();
+        let wanted = PLACE_DETAILS.contains(&key)
+            || opts.service_labels.iter().any(|n| n == key)
+            || opts.team_labels.iter().any(|n| n == key)
+            || opts.severity_labels.iter().any(|n| n == key);
+        if !wanted {
             continue;
         }
         let value = match v {
             Scalar::Text(s) if !s.is_empty() => Str::from(s.as_ref()),
-            Scalar::Other(s) => s.clone(),
             _ => continue,
         };
-        pairs.push((Str::from(k.as_ref()), value));
+        pairs.push((Str::from(key), value));
     }
     // Pushed last so they win over a custom detail of the same name.
     pairs.push((Str::const_new("alertname"), Str::from(alertname)));
@@ -605,8 +629,6 @@ mod tests {
                 ("class", "deploy"),
                 ("component", "postgres"),
                 ("group", "prod-datapipe"),
-                ("load avg", "0.75"),
-                ("ping time", "1500ms"),
                 ("severity", "info"),
                 (
                     "source",
@@ -644,8 +666,16 @@ mod tests {
         assert_eq!(ev.time, time("2015-07-17T08:42:58.315Z"));
         assert_eq!(ev.alertname, "disk");
         assert_eq!(ev.dedup_key, Some(DedupKey("srv01/mysql".into())));
-        assert_eq!(ev.labels.get("free space"), Some("1%"));
-        assert_eq!(ev.labels.get("load avg"), Some("0.75"));
+        assert_eq!(
+            ev.labels.get("free space"),
+            None,
+            "a measurement, not a label"
+        );
+        assert_eq!(
+            ev.labels.get("load avg"),
+            None,
+            "a measurement, not a label"
+        );
         assert_eq!(ev.labels.get("source"), Some("prod-datapipe03.example.com"));
         assert_eq!(ev.labels.get("severity"), Some("critical"));
         assert_eq!(ev.service.as_deref(), Some("mysql"));
@@ -777,10 +807,20 @@ mod tests {
             Some("HighLatency"),
             "derived wins"
         );
-        assert_eq!(ev.labels.get("replicas"), Some("3"));
-        assert_eq!(ev.labels.get("ratio"), Some("-0.5"));
-        assert_eq!(ev.labels.get("canary"), Some("false"));
-        for absent in ["nested", "list", "nothing", "empty", "routing_key"] {
+        assert_eq!(ev.labels.get("service"), Some("checkout"));
+        assert_eq!(ev.labels.get("team"), Some("payments"));
+        // Measurements and free-form details are not labels: they change between sends.
+        for absent in [
+            "replicas",
+            "ratio",
+            "canary",
+            "description",
+            "nested",
+            "list",
+            "nothing",
+            "empty",
+            "routing_key",
+        ] {
             assert_eq!(ev.labels.get(absent), None, "{absent}");
         }
         assert_eq!(ev.service.as_deref(), Some("checkout"));

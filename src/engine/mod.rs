@@ -61,7 +61,7 @@ pub struct EngineStats {
     pub deduplicated: u64,
     /// Alerts that fired again within their cluster's quiet period.
     pub refires: u64,
-    /// Events older than the watermark when they arrived (still handled).
+    /// Events older than the watermark when they arrived (still handled), repeats excepted.
     pub late: u64,
     /// Ack/resolve/lifecycle events linked to a cluster.
     pub lifecycle_linked: u64,
@@ -129,9 +129,8 @@ impl Engine {
 
     pub fn handle_event(&mut self, ev: &AlertEvent) {
         self.stats.events += 1;
-        if ev.time < self.watermark {
-            self.stats.late += 1;
-        }
+        let late = ev.time < self.watermark;
+        let repeats = self.stats.deduplicated;
         let wm = EventTime(ev.time.as_millis().saturating_sub(self.cfg.allowed_lateness_ms));
         if wm > self.watermark {
             self.handle_watermark(wm);
@@ -149,6 +148,11 @@ impl Engine {
                 }
             }
             EventKind::Acknowledged | EventKind::Lifecycle(_) => self.on_incident(ev),
+        }
+        // A repeat carries its alert's start time (Alertmanager re-sends keep `startsAt`), so
+        // it is "late" by design; only events that changed something count.
+        if late && self.stats.deduplicated == repeats {
+            self.stats.late += 1;
         }
     }
 
