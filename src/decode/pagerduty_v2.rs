@@ -157,11 +157,10 @@ impl<'a> Details<'a> {
     }
 }
 
-/// One `custom_details` value: a string (kept borrowed), a number or bool (stringified), or
-/// something that cannot be a label value (null, object, array).
+/// One `custom_details` value: a string (kept borrowed), or something that is not a label
+/// value (number, bool, null, object, array).
 enum Scalar<'a> {
     Text(Cow<'a, str>),
-    Other(Str),
     Skip,
 }
 
@@ -246,28 +245,21 @@ impl<'de: 'a, 'a> Visitor<'de> for ScalarVisitor<'a> {
         Ok(Scalar::Text(Cow::Owned(v)))
     }
 
-    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(Scalar::Other(Str::const_new(if v {
-            "true"
-        } else {
-            "false"
-        })))
+    // Numbers and bools are measurements, never label values: skipped without formatting.
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Scalar::Skip)
     }
 
-    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Scalar::Other(compact_str::format_compact!("{v}")))
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Scalar::Skip)
     }
 
-    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Scalar::Other(compact_str::format_compact!("{v}")))
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Scalar::Skip)
     }
 
-    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        // serde_json's shortest round-trip form: 0.75 → "0.75", 1e300 → "1e300".
-        Ok(match serde_json::Number::from_f64(v) {
-            Some(n) => Scalar::Other(compact_str::format_compact!("{n}")),
-            None => Scalar::Skip,
-        })
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Scalar::Skip)
     }
 
     fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
