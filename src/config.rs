@@ -94,6 +94,10 @@ pub struct RawOtlp {
     pub status_attributes: Vec<String>,
     pub label_allow: Vec<String>,
     pub label_deny: Vec<String>,
+    /// A record without a status attribute resolves this long after it was last sent;
+    /// "0s" keeps it firing until a resolve arrives.
+    #[serde(with = "humantime_serde")]
+    pub resolve_timeout: Duration,
 }
 
 impl Default for RawOtlp {
@@ -104,6 +108,7 @@ impl Default for RawOtlp {
             status_attributes: d.status_attributes,
             label_allow: d.labels.allow,
             label_deny: d.labels.deny,
+            resolve_timeout: Duration::from_millis(d.resolve_timeout_ms.unwrap_or(0) as u64),
         }
     }
 }
@@ -361,6 +366,8 @@ impl Config {
         }
         let lateness = i64::try_from(raw.engine.allowed_lateness.as_millis())
             .map_err(|_| inv("engine.allowed_lateness", "too large".into()))?;
+        let resolve_timeout = i64::try_from(raw.otlp.resolve_timeout.as_millis())
+            .map_err(|_| inv("otlp.resolve_timeout", "too large".into()))?;
         let close_quiet = i64::try_from(raw.engine.close_quiet.as_millis())
             .map_err(|_| inv("engine.close_quiet", "too large".into()))?;
         Ok(Config {
@@ -376,6 +383,7 @@ impl Config {
                         allow: raw.otlp.label_allow,
                         deny: raw.otlp.label_deny,
                     },
+                    resolve_timeout_ms: (resolve_timeout > 0).then_some(resolve_timeout),
                 },
             },
             max_payload_bytes: raw.input.max_payload_bytes,

@@ -463,6 +463,11 @@ pub struct AlertEvent {
     pub team: Option<Str>,
     /// Who acted, for resolve/acknowledge/lifecycle events when the source says.
     pub actor: Option<Actor>,
+    /// For a firing event: when the alert counts as resolved unless it is sent again (like
+    /// Alertmanager's `resolve_timeout`). Set for sources that send point-in-time alerts
+    /// without a resolve (an OTLP log record with no status); `None` means "until resolved".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends_at: Option<EventTime>,
 }
 
 #[cfg(test)]

@@ -5,10 +5,10 @@
 //! page schemas), `config` (typed, validated config), `replay` (the file-driven shell around
 //! the engine), `gen` (the example traffic generator).
 
-pub mod decode;
-pub mod event;
-pub mod record;
 pub mod config;
+pub mod decode;
 pub mod engine;
+pub mod event;
 pub mod gen;
+pub mod record;
 pub mod replay;

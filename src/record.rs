@@ -336,8 +336,20 @@ mod tests {
     fn json_shape_is_the_public_schema() {
         let v = serde_json::to_value(sample()).unwrap();
         for k in [
-            "cluster_id", "opened_at", "closed_at", "decision", "score", "reasons", "alerts",
-            "raw_events", "services", "team", "severity", "paged_at", "acked_at", "resolved_at",
+            "cluster_id",
+            "opened_at",
+            "closed_at",
+            "decision",
+            "score",
+            "reasons",
+            "alerts",
+            "raw_events",
+            "services",
+            "team",
+            "severity",
+            "paged_at",
+            "acked_at",
+            "resolved_at",
             "resolved_by",
         ] {
             assert!(v.get(k).is_some(), "missing {k}");
@@ -358,7 +370,10 @@ mod tests {
         let q = proto::ClusterRecord::decode(bytes.as_slice()).unwrap();
         assert_eq!(q.cluster_id, sample().cluster_id.0);
         assert_eq!(q.opened_at.unwrap().nanos, 123_000_000);
-        assert_eq!(q.alerts[0].labels.get("service").map(String::as_str), Some("api"));
+        assert_eq!(
+            q.alerts[0].labels.get("service").map(String::as_str),
+            Some("api")
+        );
     }
 
     #[test]

@@ -40,6 +40,8 @@ fn ev(alert: u8, sev: u8, firing: bool, t: i64) -> AlertEvent {
         annotations: Annotations::default(),
         labels,
         actor: None,
+        // Some alerts are point-in-time (they expire unless sent again).
+        ends_at: (firing && alert % 3 == 0).then_some(EventTime(t + 300_000)),
     }
 }
 

@@ -201,6 +201,7 @@ pub(crate) fn decode_webhook(
                 .unwrap_or_default(),
             labels,
             actor,
+            ends_at: None,
         });
     }
     Ok(Decoded {

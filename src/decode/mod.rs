@@ -210,6 +210,10 @@ pub struct OtlpMapping {
     pub status_attributes: Vec<String>,
     /// Which resource and record attributes become labels.
     pub labels: NameFilter,
+    /// A record without a status attribute is a point-in-time alert that counts as resolved
+    /// this long after it was last sent (Alertmanager's `resolve_timeout`, same default);
+    /// `None` keeps it firing until a resolve arrives.
+    pub resolve_timeout_ms: Option<i64>,
 }
 
 impl Default for OtlpMapping {
@@ -229,6 +233,7 @@ impl Default for OtlpMapping {
                     "exception.stacktrace".into(),
                 ],
             },
+            resolve_timeout_ms: Some(5 * 60 * 1000),
         }
     }
 }

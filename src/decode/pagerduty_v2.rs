@@ -357,6 +357,7 @@ fn ack_or_resolve(
         team: None,
         // The Events API is called by tools (monitoring resolving its own alert), not people.
         actor: Some(Actor::Automation),
+        ends_at: None,
     })
 }
 
@@ -476,6 +477,7 @@ fn trigger(b: &Body<'_>, routing_key: &str, ctx: &Ctx<'_>) -> Result<AlertEvent,
         service,
         team,
         actor: None,
+        ends_at: None,
     })
 }
 

@@ -272,6 +272,7 @@ fn to_event(ev: &Event<'_>, kind: EventKind, ctx: &Ctx<'_>) -> Result<AlertEvent
         service: service.map(Str::from),
         team: team.map(Str::from),
         actor,
+        ends_at: None,
     })
 }
 

@@ -21,6 +21,8 @@ pub struct AlertState {
     pub flaps: u32,
     /// `None` while firing.
     pub resolved_at: Option<EventTime>,
+    /// When a firing alert resolves by itself unless sent again (see `AlertEvent::ends_at`).
+    pub expires_at: Option<EventTime>,
 }
 
 impl AlertState {
@@ -34,6 +36,7 @@ impl AlertState {
             events: 1,
             flaps: 0,
             resolved_at: None,
+            expires_at: ev.ends_at,
         }
     }
 

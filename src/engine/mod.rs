@@ -61,6 +61,8 @@ pub struct EngineStats {
     pub deduplicated: u64,
     /// Alerts that fired again within their cluster's quiet period.
     pub refires: u64,
+    /// Point-in-time alerts resolved because they were not sent again before `ends_at`.
+    pub expired: u64,
     /// Events older than the watermark when they arrived (still handled), repeats excepted.
     pub late: u64,
     /// Ack/resolve/lifecycle events linked to a cluster.
@@ -75,14 +77,24 @@ pub struct EngineStats {
     pub pages_resolved: u64,
 }
 
+/// What a timer does when the watermark passes it. Timers are data: one ordered index, and
+/// a popped timer that no longer matches its target's state is stale and skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Timer {
+    /// Resolve a point-in-time alert that was not sent again.
+    Expire(ClusterKey, crate::event::Fingerprint),
+    /// Close a cluster whose alerts are all resolved and whose quiet period has passed.
+    Close(ClusterKey),
+}
+
 /// The engine. See the module doc for the call order.
 pub struct Engine {
     cfg: Arc<EngineConfig>,
     clusters: FxHashMap<ClusterKey, ClusterState>,
     alerts: AlertIndex,
     links: LinkIndex,
-    /// Close deadlines: (due, cluster). Stale entries are skipped when popped.
-    timers: BTreeSet<(EventTime, ClusterKey)>,
+    /// Deadlines in event time. Stale entries are skipped when popped.
+    timers: BTreeSet<(EventTime, Timer)>,
     next_key: ClusterKey,
     watermark: EventTime,
     outputs: VecDeque<Output>,
@@ -131,7 +143,11 @@ impl Engine {
         self.stats.events += 1;
         let late = ev.time < self.watermark;
         let repeats = self.stats.deduplicated;
-        let wm = EventTime(ev.time.as_millis().saturating_sub(self.cfg.allowed_lateness_ms));
+        let wm = EventTime(
+            ev.time
+                .as_millis()
+                .saturating_sub(self.cfg.allowed_lateness_ms),
+        );
         if wm > self.watermark {
             self.handle_watermark(wm);
         }
@@ -162,17 +178,22 @@ impl Engine {
             return;
         }
         self.watermark = now;
-        while let Some(&(due, key)) = self.timers.first() {
+        while let Some(&(due, timer)) = self.timers.first() {
             if due > now {
                 break;
             }
             self.timers.pop_first();
-            let still_due = self
-                .clusters
-                .get(&key)
-                .is_some_and(|c| c.close_at == Some(due));
-            if still_due {
-                self.close(key, due, true);
+            match timer {
+                Timer::Close(key) => {
+                    let still_due = self
+                        .clusters
+                        .get(&key)
+                        .is_some_and(|c| c.close_at == Some(due));
+                    if still_due {
+                        self.close(key, due, true);
+                    }
+                }
+                Timer::Expire(key, fp) => self.expire(key, fp, due),
             }
         }
     }
@@ -180,6 +201,29 @@ impl Engine {
     /// The next event time at which a timer is due, if any.
     pub fn poll_timeout(&self) -> Option<EventTime> {
         self.timers.first().map(|&(t, _)| t)
+    }
+
+    /// A point-in-time alert was not sent again before its `ends_at`: it resolved then.
+    fn expire(&mut self, key: ClusterKey, fp: crate::event::Fingerprint, due: EventTime) {
+        let Some(c) = self.clusters.get_mut(&key) else {
+            return;
+        };
+        let Some(a) = c.alert_mut(fp) else {
+            return;
+        };
+        if !a.is_firing() || a.expires_at != Some(due) {
+            return;
+        }
+        a.resolved_at = Some(due);
+        a.expires_at = None;
+        self.stats.expired += 1;
+        self.schedule_close_if_resolved(key, due, Some(Actor::Automation));
+    }
+
+    fn schedule_expiry(&mut self, key: ClusterKey, ev: &AlertEvent) {
+        if let Some(t) = ev.ends_at {
+            self.timers.insert((t, Timer::Expire(key, ev.fingerprint)));
+        }
     }
 
     pub fn poll_output(&mut self) -> Option<Output> {
@@ -226,8 +270,16 @@ impl Engine {
         };
         a.events += 1;
         a.last_seen = a.last_seen.max(ev.time);
+        a.expires_at = match (a.expires_at, ev.ends_at) {
+            (Some(old), Some(new)) => Some(old.max(new)),
+            (_, new) => new,
+        };
+        let rearm = a.expires_at.is_some() && a.expires_at == ev.ends_at;
         if a.is_firing() {
             self.stats.deduplicated += 1;
+            if rearm {
+                self.schedule_expiry(key, ev);
+            }
             return;
         }
         // Fired again within the quiet period: the same incident, not a new page.
@@ -238,6 +290,9 @@ impl Engine {
         if c.resolved_by == Some(crate::record::ResolvedBy::Auto) {
             c.resolved_at = None;
             c.resolved_by = None;
+        }
+        if rearm {
+            self.schedule_expiry(key, ev);
         }
     }
 
@@ -280,7 +335,7 @@ impl Engine {
         c.mark_resolved(t, Some(by.unwrap_or(Actor::Automation)));
         let due = t.saturating_add_ms(self.cfg.close_quiet_ms);
         c.close_at = Some(due);
-        self.timers.insert((due, key));
+        self.timers.insert((due, Timer::Close(key)));
     }
 
     fn on_incident(&mut self, ev: &AlertEvent) {
@@ -332,6 +387,9 @@ impl Engine {
         }
         self.alerts.insert(ev.fingerprint, key);
         self.clusters.insert(key, c);
+        if ev.kind == EventKind::Firing {
+            self.schedule_expiry(key, ev);
+        }
         self.stats.clusters_opened += 1;
         if self.alerts.len() > self.cfg.max_active_alerts {
             self.shed();

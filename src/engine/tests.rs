@@ -88,6 +88,7 @@ fn alert(name: &str, sev: Severity, kind: EventKind, t: i64) -> AlertEvent {
         },
         labels,
         actor: None,
+        ends_at: None,
     }
 }
 
@@ -115,6 +116,7 @@ fn lifecycle(kind: EventKind, key: &str, actor: Actor, t: i64) -> AlertEvent {
         annotations: Annotations::default(),
         labels,
         actor: Some(actor),
+        ends_at: None,
     }
 }
 
@@ -340,4 +342,29 @@ fn pagerduty_incident_id_links_sub_resource_events() {
     h.push(esc).push(ack).finish();
     assert_eq!(h.records()[0].acked_at, Some(EventTime(2 * MIN)));
     assert_eq!(h.e.stats().lifecycle_unlinked, 0);
+}
+
+#[test]
+fn point_in_time_alerts_expire_unless_sent_again() {
+    let mut h = H::new();
+    let with_end = |t: i64| {
+        let mut e = fire("OOMKilled", Severity::Error, t);
+        e.ends_at = Some(EventTime(t + 5 * MIN));
+        e
+    };
+    // Sent again at +3 min: the expiry moves to +8 min.
+    h.push(with_end(0))
+        .push(with_end(3 * MIN))
+        .advance_to(7 * MIN);
+    assert!(h.records().is_empty());
+    assert_eq!(h.e.stats().expired, 0);
+    h.advance_to(8 * MIN);
+    assert_eq!(h.e.stats().expired, 1);
+    h.advance_to(13 * MIN);
+    let r = h.records();
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0].resolved_at, Some(EventTime(8 * MIN)));
+    assert_eq!(r[0].resolved_by, Some(ResolvedBy::Auto));
+    assert_eq!(r[0].closed_at, Some(EventTime(13 * MIN)));
+    assert_eq!(h.pages().len(), 2, "trigger and resolve");
 }

@@ -424,6 +424,7 @@ impl<'c> Mapper<'c> {
             }
         };
 
+        let has_status = rp.status.or(res.picks.status).is_some();
         let kind = match rp.status.or(res.picks.status) {
             None => EventKind::Firing,
             Some((_, key, v)) => {
@@ -533,6 +534,12 @@ impl<'c> Mapper<'c> {
             annotations,
             severity,
             actor: None,
+            // A record with no status is a point-in-time alert: it resolves by itself unless
+            // it is sent again within the timeout.
+            ends_at: match opts.otlp.resolve_timeout_ms {
+                Some(ms) if !has_status => Some(time.saturating_add_ms(ms)),
+                _ => None,
+            },
         });
         self.decoded.events += 1;
         Ok(())

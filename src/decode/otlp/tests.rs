@@ -38,6 +38,7 @@ fn sentinel() -> Vec<AlertEvent> {
         service: None,
         team: None,
         actor: None,
+        ends_at: None,
     }]
 }
 
