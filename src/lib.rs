@@ -8,7 +8,9 @@
 pub mod config;
 pub mod decode;
 pub mod engine;
+pub mod eval;
 pub mod event;
 pub mod gen;
 pub mod record;
 pub mod replay;
+pub mod tune;

@@ -40,17 +40,54 @@ enum Cmd {
     },
     /// Validate a config file; prints what is wrong (naming the key) and exits non-zero.
     CheckConfig { file: PathBuf },
-    /// Generate realistic example alert traffic as NDJSON (mixed formats) on stdout or to a file.
+    /// Generate realistic alert traffic as NDJSON (mixed formats) on stdout or to a file.
+    /// Without --scenario: the small example company of `examples/`. With --scenario: a
+    /// labelled stream from a 50-service system plus its ground truth (--truth-out).
     Gen {
         /// Seed for the deterministic generator.
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Hours of traffic to generate.
-        #[arg(long, default_value_t = 24)]
-        hours: u32,
+        /// Hours of traffic to generate (scenarios have their own default length).
+        #[arg(long)]
+        hours: Option<u32>,
+        /// Scenario: steady, storm, flapping, transient, mixed.
+        #[arg(long)]
+        scenario: Option<String>,
+        /// Where to write the ground truth (scenarios only).
+        #[arg(long)]
+        truth_out: Option<PathBuf>,
         /// Output file (stdout if omitted).
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Score cluster records against ground truth, beside an Alertmanager-style baseline
+    /// computed on the same input stream.
+    Eval {
+        /// Ground truth written by `gen --truth-out`.
+        #[arg(long)]
+        truth: PathBuf,
+        /// clusters.ndjson written by `replay`.
+        #[arg(long)]
+        clusters: PathBuf,
+        /// The replayed input stream(s), for the Alertmanager-style baseline.
+        #[arg(long = "input")]
+        inputs: Vec<PathBuf>,
+        /// Config used for decoding the input (defaults apply when omitted).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Write the report as JSON here too.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Fit the score weights (logistic regression) on past cluster records with outcomes and
+    /// print the fitted `[score]` config with its precision and recall.
+    Tune {
+        /// clusters.ndjson files with outcomes (acked by a human = actionable).
+        #[arg(long = "history", required = true, num_args = 1..)]
+        history: Vec<PathBuf>,
+        /// Config whose thresholds to use (defaults apply when omitted).
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
 }
 
@@ -95,17 +132,75 @@ fn real_main() -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::from(1))
             }
         },
-        Cmd::Gen { seed, hours, out } => {
-            let text = noisegate::gen::generate(&noisegate::gen::GenOptions { seed, hours });
-            match out {
-                Some(p) => {
-                    std::fs::write(&p, text).with_context(|| format!("writing {}", p.display()))?
-                }
+        Cmd::Gen {
+            seed,
+            hours,
+            scenario,
+            truth_out,
+            out,
+        } => {
+            use std::io::Write;
+            let mut sink: Box<dyn Write> = match &out {
+                Some(p) => Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(p)
+                        .with_context(|| format!("creating {}", p.display()))?,
+                )),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+            };
+            match scenario {
                 None => {
-                    use std::io::Write;
-                    std::io::stdout().write_all(text.as_bytes())?;
+                    let text = noisegate::gen::generate(&noisegate::gen::GenOptions {
+                        seed,
+                        hours: hours.unwrap_or(24),
+                    });
+                    sink.write_all(text.as_bytes())?;
+                }
+                Some(name) => {
+                    let scenario: noisegate::gen::Scenario =
+                        name.parse().map_err(anyhow::Error::msg)?;
+                    let truth_path =
+                        truth_out.context("--truth-out FILE is required with --scenario")?;
+                    let mut truth = std::io::BufWriter::new(
+                        std::fs::File::create(&truth_path)
+                            .with_context(|| format!("creating {}", truth_path.display()))?,
+                    );
+                    let stats = noisegate::gen::write_scenario(
+                        &noisegate::gen::ScenarioOptions {
+                            scenario,
+                            seed,
+                            hours,
+                        },
+                        &mut sink,
+                        &mut truth,
+                    )
+                    .context("generating scenario")?;
+                    truth.flush()?;
+                    eprintln!("{stats}");
                 }
             }
+            sink.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Eval {
+            truth,
+            clusters,
+            inputs,
+            config,
+            out,
+        } => {
+            let cfg = load_config(config.as_ref())?;
+            let report = noisegate::eval::run(&truth, &clusters, &inputs, &cfg)?;
+            print!("{}", report.table());
+            if let Some(p) = out {
+                std::fs::write(&p, serde_json::to_string_pretty(&report)? + "\n")
+                    .with_context(|| format!("writing {}", p.display()))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Tune { history, config } => {
+            let cfg = load_config(config.as_ref())?;
+            let report = noisegate::tune::run(&history, &cfg)?;
+            print!("{}", report.render());
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -376,3 +376,67 @@ mod tests {
         assert!(human_acks >= 3, "{human_acks}");
     }
 }
+
+/// A labelled scenario (see `gen --scenario`). Being written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    Steady,
+    Storm,
+    Flapping,
+    Transient,
+    Mixed,
+}
+
+impl std::str::FromStr for Scenario {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "steady" => Scenario::Steady,
+            "storm" => Scenario::Storm,
+            "flapping" => Scenario::Flapping,
+            "transient" => Scenario::Transient,
+            "mixed" => Scenario::Mixed,
+            _ => {
+                return Err(format!(
+                    "unknown scenario {s:?}: expected steady, storm, flapping, transient or mixed"
+                ))
+            }
+        })
+    }
+}
+
+/// Options for [`write_scenario`].
+#[derive(Debug, Clone)]
+pub struct ScenarioOptions {
+    pub scenario: Scenario,
+    pub seed: u64,
+    /// Length in hours; `None` takes the scenario's default.
+    pub hours: Option<u32>,
+}
+
+/// What a scenario run wrote.
+#[derive(Debug, Clone, Default)]
+pub struct ScenarioStats {
+    pub lines: u64,
+    pub alert_events: u64,
+    pub incidents: u64,
+}
+
+impl std::fmt::Display for ScenarioStats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} lines, {} alert events, {} incidents",
+            self.lines, self.alert_events, self.incidents
+        )
+    }
+}
+
+/// Writes a labelled scenario stream to `out` and its ground truth to `truth`.
+pub fn write_scenario(
+    _o: &ScenarioOptions,
+    _out: &mut dyn std::io::Write,
+    _truth: &mut dyn std::io::Write,
+) -> std::io::Result<ScenarioStats> {
+    Err(std::io::Error::other("scenarios are not written yet"))
+}
