@@ -43,7 +43,11 @@ pub struct RawConfig {
     pub input: RawInput,
     pub otlp: RawOtlp,
     pub engine: RawEngine,
-    pub routing: RawRouting,
+    pub flapping: RawFlapping,
+    pub hold: RawHold,
+    pub correlation: RawCorrelation,
+    pub score: RawScore,
+    pub business_hours: RawBusinessHours,
     pub pagerduty: RawPagerDuty,
 }
 
@@ -127,6 +131,8 @@ pub struct RawEngine {
     /// Most alerts tracked at once; beyond it the least recently seen cluster is closed
     /// early (its record is still written) and counted.
     pub max_active_alerts: usize,
+    /// Most rules with learned statistics; beyond it the least recently seen are forgotten.
+    pub max_rules: usize,
 }
 
 impl Default for RawEngine {
@@ -135,26 +141,188 @@ impl Default for RawEngine {
             allowed_lateness: Duration::from_secs(60),
             close_quiet: Duration::from_secs(300),
             max_active_alerts: 1_000_000,
+            max_rules: 100_000,
         }
     }
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct RawRouting {
-    /// Severities whose clusters page.
-    pub page_severities: Vec<String>,
-    /// Severities whose clusters become tickets; the rest are suppressed.
-    pub ticket_severities: Vec<String>,
+pub struct RawFlapping {
+    /// An alert is flapping after more than this many state changes (fire↔resolve)...
+    pub max_transitions: u32,
+    /// ...within this window.
+    #[serde(with = "humantime_serde")]
+    pub window: Duration,
+    /// It stops flapping after this long without a state change.
+    #[serde(with = "humantime_serde")]
+    pub quiet: Duration,
 }
 
-impl Default for RawRouting {
+impl Default for RawFlapping {
     fn default() -> Self {
-        RawRouting {
-            page_severities: vec!["critical".into(), "error".into()],
-            ticket_severities: vec!["warning".into()],
+        RawFlapping {
+            max_transitions: 4,
+            window: Duration::from_secs(3600),
+            quiet: Duration::from_secs(1800),
         }
     }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawHold {
+    /// How long a new alert of each severity waits before it may page. Resolved within it,
+    /// it never pages (it is still recorded).
+    #[serde(with = "humantime_serde")]
+    pub critical: Duration,
+    #[serde(with = "humantime_serde")]
+    pub error: Duration,
+    #[serde(with = "humantime_serde")]
+    pub warning: Duration,
+    #[serde(with = "humantime_serde")]
+    pub info: Duration,
+    /// Learn each rule's hold from its history (non-critical rules only): a rule that usually
+    /// resolves by itself within `max` is held long enough to cover that; a rule that
+    /// usually does not is not held at all.
+    pub learn: bool,
+    /// Cap on any learned hold.
+    #[serde(with = "humantime_serde")]
+    pub max: Duration,
+    /// Episodes of a rule seen before its history overrides the severity default.
+    pub min_history: u32,
+}
+
+impl Default for RawHold {
+    fn default() -> Self {
+        RawHold {
+            critical: Duration::ZERO,
+            error: Duration::ZERO,
+            warning: Duration::from_secs(120),
+            info: Duration::from_secs(120),
+            learn: true,
+            max: Duration::from_secs(300),
+            min_history: 8,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawCorrelation {
+    /// A cluster takes in new alerts until this long after the last alert joined it.
+    #[serde(with = "humantime_serde")]
+    pub window: Duration,
+    /// Alerts with the same values of all these labels join the same cluster.
+    pub group_by: Vec<String>,
+    /// Dependency topology file (relative to this config file): `[services] name = [deps]`.
+    /// Empty: no topology links.
+    pub topology: String,
+    /// Services this many dependency hops apart (either direction) are neighbours; an alert
+    /// joins a cluster holding a neighbour of its service. 0: same service only.
+    pub topology_depth: u32,
+    /// Text similarity (0..1, SimHash over the alert's normalised name, summary and label
+    /// values: numbers, ids and hex stripped) at or above which an alert joins a cluster.
+    /// 1.0 disables text links.
+    pub text_similarity: f64,
+    /// Most alerts one cluster may absorb, so one label match cannot swallow a fleet.
+    pub max_alerts_per_cluster: usize,
+}
+
+impl Default for RawCorrelation {
+    fn default() -> Self {
+        RawCorrelation {
+            window: Duration::from_secs(600),
+            group_by: vec!["alertname".into(), "service".into()],
+            topology: String::new(),
+            topology_depth: 1,
+            text_similarity: 0.9,
+            max_alerts_per_cluster: 2000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawWeights {
+    pub severity: f64,
+    pub flapping: f64,
+    pub transient: f64,
+    pub duplicate_rate: f64,
+    pub blast_radius: f64,
+    pub after_hours: f64,
+    pub actionable_rate: f64,
+}
+
+impl Default for RawWeights {
+    fn default() -> Self {
+        RawWeights {
+            severity: 4.0,
+            flapping: -3.0,
+            transient: -3.0,
+            duplicate_rate: -0.5,
+            blast_radius: 1.5,
+            after_hours: -0.5,
+            actionable_rate: 3.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawScore {
+    /// score = sigmoid(bias + Σ weight × feature value); `noisegate tune` fits these.
+    pub bias: f64,
+    pub weights: RawWeights,
+    /// Score at or above which a cluster pages.
+    pub page_threshold: f64,
+    /// Score at or above which a non-paging cluster becomes a ticket (else suppressed).
+    pub ticket_threshold: f64,
+}
+
+impl Default for RawScore {
+    fn default() -> Self {
+        RawScore {
+            bias: -3.5,
+            weights: RawWeights::default(),
+            page_threshold: 0.6,
+            ticket_threshold: 0.3,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawHours {
+    /// IANA time zone, e.g. "Europe/Berlin".
+    pub timezone: String,
+    /// Business hours, local time "HH:MM".
+    pub start: String,
+    pub end: String,
+    /// Business days: mon, tue, wed, thu, fri, sat, sun.
+    pub days: Vec<String>,
+}
+
+impl Default for RawHours {
+    fn default() -> Self {
+        RawHours {
+            timezone: "UTC".into(),
+            start: "09:00".into(),
+            end: "18:00".into(),
+            days: ["mon", "tue", "wed", "thu", "fri"]
+                .map(String::from)
+                .to_vec(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawBusinessHours {
+    #[serde(flatten)]
+    pub default: RawHours,
+    /// Per-team overrides: `[business_hours.teams.payments]` with the same keys.
+    pub teams: std::collections::BTreeMap<String, RawHours>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -195,31 +363,217 @@ pub struct EngineConfig {
     pub allowed_lateness_ms: i64,
     pub close_quiet_ms: i64,
     pub max_active_alerts: usize,
-    pub page_severities: Vec<Severity>,
-    pub ticket_severities: Vec<Severity>,
+    pub max_rules: usize,
+    pub flap: FlapConfig,
+    pub hold: HoldConfig,
+    pub correlation: CorrelationConfig,
+    pub score: ScoreConfig,
+    pub hours: BusinessHours,
     pub default_routing_key: String,
     pub team_routing_keys: std::collections::BTreeMap<String, String>,
     pub service_routing_keys: std::collections::BTreeMap<String, String>,
     pub client: String,
 }
 
+#[derive(Debug, Clone)]
+pub struct FlapConfig {
+    pub max_transitions: u32,
+    pub window_ms: i64,
+    pub quiet_ms: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct HoldConfig {
+    /// Indexed by `Severity as usize` (info, warning, error, critical).
+    pub by_severity_ms: [i64; 4],
+    pub learn: bool,
+    pub max_ms: i64,
+    pub min_history: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct CorrelationConfig {
+    pub window_ms: i64,
+    pub group_by: Vec<String>,
+    pub topology: Topology,
+    pub text_similarity: f64,
+    pub max_alerts_per_cluster: usize,
+}
+
+/// Service dependency topology, compiled to neighbour sets within the configured depth.
+#[derive(Debug, Clone, Default)]
+pub struct Topology {
+    neighbours: std::collections::HashMap<String, std::collections::HashSet<String>>,
+}
+
+impl Topology {
+    /// Builds neighbour sets (undirected, up to `depth` hops) from `service → dependencies`.
+    pub fn build(deps: &std::collections::BTreeMap<String, Vec<String>>, depth: u32) -> Topology {
+        use std::collections::{HashMap, HashSet};
+        let mut adj: HashMap<&str, HashSet<&str>> = HashMap::new();
+        for (s, ds) in deps {
+            adj.entry(s.as_str()).or_default();
+            for d in ds {
+                adj.entry(s.as_str()).or_default().insert(d.as_str());
+                adj.entry(d.as_str()).or_default().insert(s.as_str());
+            }
+        }
+        let mut neighbours = HashMap::new();
+        for &start in adj.keys() {
+            let mut seen: HashSet<&str> = HashSet::from([start]);
+            let mut frontier = vec![start];
+            for _ in 0..depth {
+                let mut next = Vec::new();
+                for n in frontier {
+                    for &m in adj.get(n).into_iter().flatten() {
+                        if seen.insert(m) {
+                            next.push(m);
+                        }
+                    }
+                }
+                frontier = next;
+            }
+            seen.remove(start);
+            neighbours.insert(
+                start.to_string(),
+                seen.into_iter().map(String::from).collect(),
+            );
+        }
+        Topology { neighbours }
+    }
+
+    /// Whether two services are the same or neighbours.
+    pub fn related(&self, a: &str, b: &str) -> bool {
+        a == b || self.neighbours.get(a).is_some_and(|n| n.contains(b))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.neighbours.is_empty()
+    }
+}
+
+/// The weights of the score's features.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Weights {
+    pub severity: f64,
+    pub flapping: f64,
+    pub transient: f64,
+    pub duplicate_rate: f64,
+    pub blast_radius: f64,
+    pub after_hours: f64,
+    pub actionable_rate: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct ScoreConfig {
+    pub bias: f64,
+    pub weights: Weights,
+    pub page_threshold: f64,
+    pub ticket_threshold: f64,
+}
+
+/// Business hours of one team, in its own time zone.
+#[derive(Debug, Clone)]
+pub struct Hours {
+    pub tz: chrono_tz::Tz,
+    /// Minutes after local midnight.
+    pub start_min: u32,
+    pub end_min: u32,
+    /// Monday first.
+    pub days: [bool; 7],
+}
+
+impl Hours {
+    /// Whether `t` falls outside business hours (DST-correct, via the zone's rules).
+    pub fn is_after_hours(&self, t: crate::event::EventTime) -> bool {
+        use chrono::{Datelike, TimeZone, Timelike};
+        let Some(utc) = chrono::DateTime::from_timestamp_millis(t.as_millis()) else {
+            return false;
+        };
+        let local = self.tz.from_utc_datetime(&utc.naive_utc());
+        let day = local.weekday().num_days_from_monday() as usize;
+        let min = local.hour() * 60 + local.minute();
+        !(self.days[day] && min >= self.start_min && min < self.end_min)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct BusinessHours {
+    pub default: Hours,
+    pub teams: std::collections::BTreeMap<String, Hours>,
+}
+
+impl BusinessHours {
+    pub fn for_team(&self, team: Option<&str>) -> &Hours {
+        team.and_then(|t| self.teams.get(t))
+            .unwrap_or(&self.default)
+    }
+}
+
+fn parse_hhmm(s: &str) -> Option<u32> {
+    let (h, m) = s.split_once(':')?;
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    (h <= 24 && m < 60 && h * 60 + m <= 24 * 60).then_some(h * 60 + m)
+}
+
+fn compile_hours(path: &str, key: &str, r: &RawHours) -> Result<Hours, ConfigError> {
+    let inv = |k: &str, problem: String| ConfigError::Invalid {
+        path: path.into(),
+        key: format!("{key}{k}"),
+        problem,
+    };
+    let tz: chrono_tz::Tz = r.timezone.parse().map_err(|_| {
+        inv(
+            "timezone",
+            format!(
+                "{:?} is not an IANA time zone (e.g. \"Europe/Berlin\")",
+                r.timezone
+            ),
+        )
+    })?;
+    let start = parse_hhmm(&r.start)
+        .ok_or_else(|| inv("start", format!("{:?} is not a time HH:MM", r.start)))?;
+    let end =
+        parse_hhmm(&r.end).ok_or_else(|| inv("end", format!("{:?} is not a time HH:MM", r.end)))?;
+    if end <= start {
+        return Err(inv(
+            "end",
+            format!("{} is not after start {}", r.end, r.start),
+        ));
+    }
+    let mut days = [false; 7];
+    for (i, d) in r.days.iter().enumerate() {
+        let idx = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+            .iter()
+            .position(|x| x.eq_ignore_ascii_case(d))
+            .ok_or_else(|| {
+                inv(
+                    &format!("days[{i}]"),
+                    format!("{d:?} is not a day (mon..sun)"),
+                )
+            })?;
+        days[idx] = true;
+    }
+    Ok(Hours {
+        tz,
+        start_min: start,
+        end_min: end,
+        days,
+    })
+}
+
+fn duration_ms(path: &str, key: &str, d: Duration) -> Result<i64, ConfigError> {
+    i64::try_from(d.as_millis()).map_err(|_| ConfigError::Invalid {
+        path: path.into(),
+        key: key.into(),
+        problem: "too large".into(),
+    })
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config::compile(RawConfig::default(), "<defaults>").expect("defaults are valid")
     }
-}
-
-fn severity_list(path: &str, key: &str, v: &[String]) -> Result<Vec<Severity>, ConfigError> {
-    v.iter()
-        .enumerate()
-        .map(|(i, s)| {
-            Severity::parse_loose(s).ok_or_else(|| ConfigError::Invalid {
-                path: path.into(),
-                key: format!("{key}[{i}]"),
-                problem: format!("{s:?} is not a severity (critical, error, warning, info)"),
-            })
-        })
-        .collect()
 }
 
 fn non_empty(path: &str, key: &str, v: &[String]) -> Result<(), ConfigError> {
@@ -325,22 +679,6 @@ impl Config {
         if raw.engine.max_active_alerts == 0 {
             return Err(inv("engine.max_active_alerts", "must be at least 1".into()));
         }
-        let page = severity_list(
-            path,
-            "routing.page_severities",
-            &raw.routing.page_severities,
-        )?;
-        let ticket = severity_list(
-            path,
-            "routing.ticket_severities",
-            &raw.routing.ticket_severities,
-        )?;
-        if let Some(s) = page.iter().find(|s| ticket.contains(s)) {
-            return Err(inv(
-                "routing.ticket_severities",
-                format!("{s} is also in routing.page_severities; a severity has one route"),
-            ));
-        }
         if raw.pagerduty.default_routing_key.trim().is_empty() {
             return Err(inv(
                 "pagerduty.default_routing_key",
@@ -364,12 +702,147 @@ impl Config {
                 ));
             }
         }
-        let lateness = i64::try_from(raw.engine.allowed_lateness.as_millis())
-            .map_err(|_| inv("engine.allowed_lateness", "too large".into()))?;
-        let resolve_timeout = i64::try_from(raw.otlp.resolve_timeout.as_millis())
-            .map_err(|_| inv("otlp.resolve_timeout", "too large".into()))?;
-        let close_quiet = i64::try_from(raw.engine.close_quiet.as_millis())
-            .map_err(|_| inv("engine.close_quiet", "too large".into()))?;
+        let ms = |key: &str, d: Duration| duration_ms(path, key, d);
+        let lateness = ms("engine.allowed_lateness", raw.engine.allowed_lateness)?;
+        let resolve_timeout = ms("otlp.resolve_timeout", raw.otlp.resolve_timeout)?;
+        let close_quiet = ms("engine.close_quiet", raw.engine.close_quiet)?;
+        if raw.engine.max_rules == 0 {
+            return Err(inv("engine.max_rules", "must be at least 1".into()));
+        }
+
+        let f = &raw.flapping;
+        if f.max_transitions == 0 {
+            return Err(inv("flapping.max_transitions", "must be at least 1".into()));
+        }
+        let flap = FlapConfig {
+            max_transitions: f.max_transitions,
+            window_ms: ms("flapping.window", f.window)?,
+            quiet_ms: ms("flapping.quiet", f.quiet)?,
+        };
+        if flap.window_ms <= 0 {
+            return Err(inv("flapping.window", "must be longer than 0s".into()));
+        }
+
+        let h = &raw.hold;
+        let hold = HoldConfig {
+            by_severity_ms: [
+                ms("hold.info", h.info)?,
+                ms("hold.warning", h.warning)?,
+                ms("hold.error", h.error)?,
+                ms("hold.critical", h.critical)?,
+            ],
+            learn: h.learn,
+            max_ms: ms("hold.max", h.max)?,
+            min_history: h.min_history,
+        };
+
+        let c = &raw.correlation;
+        non_empty(path, "correlation.group_by", &c.group_by)?;
+        if !(0.0..=1.0).contains(&c.text_similarity) || c.text_similarity.is_nan() {
+            return Err(inv(
+                "correlation.text_similarity",
+                format!("{} is not between 0 and 1", c.text_similarity),
+            ));
+        }
+        if c.max_alerts_per_cluster == 0 {
+            return Err(inv(
+                "correlation.max_alerts_per_cluster",
+                "must be at least 1".into(),
+            ));
+        }
+        let topology = if c.topology.trim().is_empty() {
+            Topology::default()
+        } else {
+            let base = Path::new(path).parent().unwrap_or(Path::new("."));
+            let tp = base.join(&c.topology);
+            let text = std::fs::read_to_string(&tp).map_err(|e| {
+                inv(
+                    "correlation.topology",
+                    format!("cannot read {}: {e}", tp.display()),
+                )
+            })?;
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct TopologyFile {
+                services: std::collections::BTreeMap<String, Vec<String>>,
+            }
+            let t: TopologyFile = toml::from_str(&text).map_err(|e| {
+                inv(
+                    "correlation.topology",
+                    format!("{}: {}", tp.display(), e.message()),
+                )
+            })?;
+            Topology::build(&t.services, c.topology_depth)
+        };
+        let correlation = CorrelationConfig {
+            window_ms: ms("correlation.window", c.window)?,
+            group_by: c.group_by.clone(),
+            topology,
+            text_similarity: c.text_similarity,
+            max_alerts_per_cluster: c.max_alerts_per_cluster,
+        };
+
+        let sc = &raw.score;
+        let w = &sc.weights;
+        for (key, v) in [
+            ("score.bias", sc.bias),
+            ("score.weights.severity", w.severity),
+            ("score.weights.flapping", w.flapping),
+            ("score.weights.transient", w.transient),
+            ("score.weights.duplicate_rate", w.duplicate_rate),
+            ("score.weights.blast_radius", w.blast_radius),
+            ("score.weights.after_hours", w.after_hours),
+            ("score.weights.actionable_rate", w.actionable_rate),
+        ] {
+            if !v.is_finite() {
+                return Err(inv(key, format!("{v} is not a finite number")));
+            }
+        }
+        for (key, v) in [
+            ("score.page_threshold", sc.page_threshold),
+            ("score.ticket_threshold", sc.ticket_threshold),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(inv(key, format!("{v} is not between 0 and 1")));
+            }
+        }
+        if sc.ticket_threshold > sc.page_threshold {
+            return Err(inv(
+                "score.ticket_threshold",
+                format!(
+                    "{} is above score.page_threshold {}",
+                    sc.ticket_threshold, sc.page_threshold
+                ),
+            ));
+        }
+        let score = ScoreConfig {
+            bias: sc.bias,
+            weights: Weights {
+                severity: w.severity,
+                flapping: w.flapping,
+                transient: w.transient,
+                duplicate_rate: w.duplicate_rate,
+                blast_radius: w.blast_radius,
+                after_hours: w.after_hours,
+                actionable_rate: w.actionable_rate,
+            },
+            page_threshold: sc.page_threshold,
+            ticket_threshold: sc.ticket_threshold,
+        };
+
+        let bh = &raw.business_hours;
+        let mut teams = std::collections::BTreeMap::new();
+        for (team, hrs) in &bh.teams {
+            teams.insert(
+                team.clone(),
+                compile_hours(path, &format!("business_hours.teams.{team}."), hrs)?,
+            );
+        }
+        let hours = BusinessHours {
+            default: compile_hours(path, "business_hours.", &bh.default)?,
+            teams,
+        };
+
         Ok(Config {
             decode: DecodeOptions {
                 service_labels: raw.labels.service,
@@ -391,8 +864,12 @@ impl Config {
                 allowed_lateness_ms: lateness,
                 close_quiet_ms: close_quiet,
                 max_active_alerts: raw.engine.max_active_alerts,
-                page_severities: page,
-                ticket_severities: ticket,
+                max_rules: raw.engine.max_rules,
+                flap,
+                hold,
+                correlation,
+                score,
+                hours,
                 default_routing_key: raw.pagerduty.default_routing_key,
                 team_routing_keys: raw.pagerduty.team_routing_keys,
                 service_routing_keys: raw.pagerduty.service_routing_keys,
@@ -423,7 +900,19 @@ mod tests {
         assert_eq!(c.engine.allowed_lateness_ms, d.engine.allowed_lateness_ms);
         assert_eq!(c.engine.close_quiet_ms, d.engine.close_quiet_ms);
         assert_eq!(c.engine.max_active_alerts, d.engine.max_active_alerts);
-        assert_eq!(c.engine.page_severities, d.engine.page_severities);
+        assert_eq!(c.engine.max_rules, d.engine.max_rules);
+        assert_eq!(c.engine.hold.by_severity_ms, d.engine.hold.by_severity_ms);
+        assert_eq!(c.engine.score.weights, d.engine.score.weights);
+        assert_eq!(c.engine.score.bias, d.engine.score.bias);
+        assert_eq!(
+            c.engine.correlation.window_ms,
+            d.engine.correlation.window_ms
+        );
+        assert_eq!(c.engine.correlation.group_by, d.engine.correlation.group_by);
+        assert_eq!(c.engine.flap.max_transitions, d.engine.flap.max_transitions);
+        // The one key the shipped file sets beyond the defaults: the example topology.
+        assert!(!c.engine.correlation.topology.is_empty());
+        assert!(d.engine.correlation.topology.is_empty());
     }
 
     #[test]
@@ -443,8 +932,20 @@ mod tests {
             e.contains("labels.default_severity") && e.contains("loud"),
             "{e}"
         );
-        let e = err("[routing]\npage_severities = [\"critical\", \"sev9\"]\n");
-        assert!(e.contains("routing.page_severities[1]"), "{e}");
+        let e = err("[score]\npage_threshold = 1.5\n");
+        assert!(e.contains("score.page_threshold"), "{e}");
+        let e = err("[business_hours]\ntimezone = \"Mars/Olympus\"\n");
+        assert!(
+            e.contains("business_hours.timezone") && e.contains("Mars/Olympus"),
+            "{e}"
+        );
+        let e = err("[business_hours.teams.payments]\ndays = [\"mon\", \"funday\"]\n");
+        assert!(e.contains("business_hours.teams.payments.days[1]"), "{e}");
+        let e = err("[correlation]\ntopology = \"nope.toml\"\n");
+        assert!(
+            e.contains("correlation.topology") && e.contains("nope.toml"),
+            "{e}"
+        );
         let e = err("[engine]\nallowed_lateness = \"soon\"\n");
         assert!(e.contains("engine.allowed_lateness"), "{e}");
         let e = err("[engine]\nmax_active_alerts = -1\n");

@@ -231,17 +231,39 @@ impl fmt::Display for EventTime {
     }
 }
 
+/// RFC 3339 text; times outside the calendar range (the engine's "minus infinity" before any
+/// event) as plain milliseconds, which deserialisation also accepts.
 impl Serialize for EventTime {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_rfc3339())
+        match chrono::DateTime::from_timestamp_millis(self.0) {
+            Some(t) => s.collect_str(&t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+            None => s.serialize_i64(self.0),
+        }
     }
 }
 
 impl<'de> Deserialize<'de> for EventTime {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        EventTime::parse_rfc3339(&s)
-            .ok_or_else(|| serde::de::Error::custom(format!("not an RFC 3339 time: {s:?}")))
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = EventTime;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an RFC 3339 time")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<EventTime, E> {
+                EventTime::parse_rfc3339(s)
+                    .ok_or_else(|| E::custom(format!("not an RFC 3339 time: {s:?}")))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<EventTime, E> {
+                Ok(EventTime(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<EventTime, E> {
+                i64::try_from(v)
+                    .map(EventTime)
+                    .map_err(|_| E::custom("time out of range"))
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 

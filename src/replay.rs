@@ -5,10 +5,10 @@
 //! `pages.ndjson`, `deadletter.ndjson` and `summary.json`. Owns file I/O, line limits, dead
 //! letters and the summary; decides nothing about alerts (that is the engine's job).
 //!
-//! Time: the watermark after each batch is the newest event time seen minus
-//! `engine.allowed_lateness`. End of input is an infinite watermark (as in Flink): every
-//! pending timer fires, so clusters whose alerts all resolved close at their due time; the
-//! clusters still firing are written with `closed_at: null`.
+//! Time: the engine's clock is the newest event time seen (see `engine`). End of input is an
+//! infinite watermark (as in Flink): every pending timer fires, so clusters whose alerts all
+//! resolved close at their due time; the clusters still firing are written with
+//! `closed_at: null`.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -177,7 +177,6 @@ pub fn run(
     let mut engine = Engine::new(Arc::new(cfg.engine.clone()));
     let mut s = Summary::default();
     let mut max_time: Option<EventTime> = None;
-    let lateness = cfg.engine.allowed_lateness_ms;
 
     // A spinner with counts, not a byte bar: gzip inputs have no known uncompressed size.
     let bar = (progress && io::stderr().is_terminal()).then(|| {
@@ -243,14 +242,14 @@ pub fn run(
             lines_in_batch += 1;
             if lines_in_batch >= BATCH_LINES {
                 lines_in_batch = 0;
-                feed(&mut engine, &mut batch, max_time, lateness, &mut w, &mut s)?;
+                feed(&mut engine, &mut batch, &mut w, &mut s)?;
                 if let Some(b) = &bar {
                     b.set_position(s.events_in);
                     b.set_message(name.clone());
                 }
             }
         }
-        feed(&mut engine, &mut batch, max_time, lateness, &mut w, &mut s)?;
+        feed(&mut engine, &mut batch, &mut w, &mut s)?;
     }
     engine.handle_watermark(EventTime(i64::MAX));
     drain(&mut engine, &mut w, &mut s)?;
@@ -278,16 +277,12 @@ pub fn run(
 fn feed(
     engine: &mut Engine,
     batch: &mut Vec<AlertEvent>,
-    max_time: Option<EventTime>,
-    lateness: i64,
     w: &mut Writers,
     s: &mut Summary,
 ) -> anyhow::Result<()> {
+    // The engine advances its own clock from event times; nothing else to tell it.
     engine.handle_events(batch);
     batch.clear();
-    if let Some(t) = max_time {
-        engine.handle_watermark(EventTime(t.as_millis().saturating_sub(lateness)));
-    }
     drain(engine, w, s)
 }
 

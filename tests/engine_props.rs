@@ -68,7 +68,6 @@ fn stream() -> impl Strategy<Value = Vec<AlertEvent>> {
 
 fn run(events: &[AlertEvent], batch: usize) -> (Vec<ClusterRecord>, Vec<Page>, u64) {
     let cfg = Config::default().engine;
-    let lateness = cfg.allowed_lateness_ms;
     let mut e = Engine::new(Arc::new(cfg));
     let (mut recs, mut pages) = (Vec::new(), Vec::new());
     let mut drain = |e: &mut Engine| {
@@ -81,8 +80,6 @@ fn run(events: &[AlertEvent], batch: usize) -> (Vec<ClusterRecord>, Vec<Page>, u
     };
     for chunk in events.chunks(batch) {
         e.handle_events(chunk);
-        let max = chunk.iter().map(|x| x.time).max().unwrap_or_default();
-        e.handle_watermark(EventTime(max.0 - lateness));
         drain(&mut e);
     }
     e.handle_watermark(EventTime(i64::MAX));

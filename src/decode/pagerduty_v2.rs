@@ -338,6 +338,7 @@ fn ack_or_resolve(
     ctx: &Ctx<'_>,
 ) -> Result<AlertEvent, DecodeError> {
     let dedup_key = required(&b.dedup_key, "dedup_key")?;
+    let actor = (kind == EventKind::Resolved).then_some(Actor::Automation);
     // Acknowledge/resolve bodies carry no timestamp: they happen when they arrive.
     let time = ctx
         .received_at
@@ -355,8 +356,10 @@ fn ack_or_resolve(
         severity: ctx.opts.default_severity,
         service: None,
         team: None,
-        // The Events API is called by tools (monitoring resolving its own alert), not people.
-        actor: Some(Actor::Automation),
+        // A resolve comes from the tool that raised the alert. An acknowledge through the
+        // Events API is a person acting through a tool (chat-ops, a runbook button): who
+        // exactly is unknown, so no actor is claimed.
+        actor,
         ends_at: None,
     })
 }
@@ -692,9 +695,10 @@ mod tests {
         .expect("resolve decodes");
         assert_eq!(ack.kind, EventKind::Acknowledged);
         assert_eq!(res.kind, EventKind::Resolved);
+        assert_eq!(ack.actor, None, "an ack's actor is unknown");
+        assert_eq!(res.actor, Some(Actor::Automation));
         for ev in [&ack, &res] {
             assert_eq!(ev.time, RECEIVED, "no timestamp: received_at");
-            assert_eq!(ev.actor, Some(Actor::Automation));
             assert_eq!(ev.dedup_key, Some(DedupKey("dedupkeyhere".into())));
             assert_eq!(ev.alertname, "");
             assert!(ev.labels.is_empty());

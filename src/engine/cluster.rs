@@ -1,42 +1,70 @@
-//! Cluster state: the alerts a cluster holds, its lifecycle times, and turning it into the
-//! public [`ClusterRecord`]. No decisions are made here (see `route.rs`) and no I/O.
+//! Cluster state: the alerts a cluster holds, what correlation needs to know about it, its
+//! lifecycle times, and turning it into the public [`ClusterRecord`]. No decisions here
+//! (`score.rs`, `mod.rs`) and no I/O.
 
 use std::collections::BTreeSet;
 
+use serde::{Deserialize, Serialize};
+
+use super::correlate::AlertSig;
 use crate::event::{Actor, AlertEvent, EventTime, Fingerprint, Labels, Severity};
 use crate::record::{AlertSummary, ClusterId, ClusterRecord, Decision, Reason, ResolvedBy};
 
 /// Engine-internal handle of a cluster: a counter, so it is deterministic for a given input.
 pub type ClusterKey = u64;
 
+/// Most distinct text signatures a cluster keeps for similarity links (enough to describe
+/// the kinds of alert in it; more would only cost time).
+const MAX_SIMHASHES: usize = 32;
+
 /// One alert (label set) inside a cluster.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AlertState {
     pub fingerprint: Fingerprint,
     pub alertname: String,
     pub labels: Labels,
+    pub severity: Severity,
     pub first_seen: EventTime,
     pub last_seen: EventTime,
     pub events: u64,
     pub flaps: u32,
+    /// Start of the current firing episode.
+    pub episode_start: EventTime,
     /// `None` while firing.
     pub resolved_at: Option<EventTime>,
     /// When a firing alert resolves by itself unless sent again (see `AlertEvent::ends_at`).
     pub expires_at: Option<EventTime>,
+    /// Until when this episode is held before it may page.
+    pub hold_until: EventTime,
+    /// Whether any episode resolved within its hold (or the transient limit).
+    pub transient: bool,
+    /// Whether the alert was flapping when it last changed state.
+    pub flapping: bool,
+    /// The event it was first seen with, kept only until the cluster pages (for the page's
+    /// summary, source and links); `None` afterwards.
+    pub summary: Option<String>,
+    pub service: Option<String>,
 }
 
 impl AlertState {
-    pub fn new(ev: &AlertEvent) -> Self {
+    pub fn new(ev: &AlertEvent, hold_ms: i64) -> Self {
         AlertState {
             fingerprint: ev.fingerprint,
             alertname: ev.alertname.to_string(),
             labels: ev.labels.clone(),
+            severity: ev.severity,
             first_seen: ev.time,
             last_seen: ev.time,
             events: 1,
             flaps: 0,
+            episode_start: ev.time,
             resolved_at: None,
             expires_at: ev.ends_at,
+            hold_until: ev.time.saturating_add_ms(hold_ms),
+            transient: false,
+            flapping: false,
+            summary: ev.annotations.summary.clone(),
+            service: ev.service.as_ref().map(|s| s.to_string()),
         }
     }
 
@@ -46,7 +74,7 @@ impl AlertState {
 }
 
 /// One open cluster.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClusterState {
     pub id: ClusterId,
     pub opened_at: EventTime,
@@ -55,38 +83,108 @@ pub struct ClusterState {
     pub severity: Severity,
     pub services: BTreeSet<String>,
     pub team: Option<String>,
-    pub decision: Decision,
+    pub paged_at: Option<EventTime>,
+    /// Score and reasons: frozen when the cluster pages, else recomputed at close.
     pub score: f64,
     pub reasons: Vec<Reason>,
-    pub paged_at: Option<EventTime>,
     pub acked_at: Option<EventTime>,
+    /// Whether an acknowledgement came from a person (or an unknown actor, which in practice
+    /// is a person acting through a tool), which is what "actioned" means for learning.
+    pub acked_by_human: bool,
     pub resolved_at: Option<EventTime>,
     pub resolved_by: Option<ResolvedBy>,
     /// Newest event time that touched the cluster (for shedding the least recently seen).
     pub last_activity: EventTime,
+    /// When the last new alert joined: the cluster takes in new alerts until
+    /// `correlation.window` after this.
+    pub last_join: EventTime,
     /// When the cluster closes if nothing fires again: set once every alert is resolved.
     pub close_at: Option<EventTime>,
+    /// Correlation signatures of its alerts.
+    pub group_keys: BTreeSet<u64>,
+    pub simhashes: Vec<u64>,
 }
 
 impl ClusterState {
-    pub fn open(ev: &AlertEvent) -> Self {
-        ClusterState {
+    pub fn open(ev: &AlertEvent, sig: &AlertSig, hold_ms: i64) -> Self {
+        let mut c = ClusterState {
             id: ClusterId::derive(ev.fingerprint, ev.time),
             opened_at: ev.time,
-            alerts: vec![AlertState::new(ev)],
-            raw_events: 1,
+            alerts: Vec::new(),
+            raw_events: 0,
             severity: ev.severity,
-            services: ev.service.iter().map(|s| s.to_string()).collect(),
+            services: BTreeSet::new(),
             team: ev.team.as_ref().map(|t| t.to_string()),
-            decision: Decision::Suppress,
+            paged_at: None,
             score: 0.0,
             reasons: Vec::new(),
-            paged_at: None,
             acked_at: None,
+            acked_by_human: false,
             resolved_at: None,
             resolved_by: None,
             last_activity: ev.time,
+            last_join: ev.time,
             close_at: None,
+            group_keys: BTreeSet::new(),
+            simhashes: Vec::new(),
+        };
+        c.add_alert(ev, sig, hold_ms);
+        c
+    }
+
+    /// Adds a new alert (its first event) to the cluster.
+    pub fn add_alert(&mut self, ev: &AlertEvent, sig: &AlertSig, hold_ms: i64) {
+        self.alerts.push(AlertState::new(ev, hold_ms));
+        self.raw_events += 1;
+        self.severity = self.severity.max(ev.severity);
+        if let Some(s) = &ev.service {
+            self.services.insert(s.to_string());
+        }
+        if self.team.is_none() {
+            self.team = ev.team.as_ref().map(|t| t.to_string());
+        }
+        self.last_activity = self.last_activity.max(ev.time);
+        self.last_join = self.last_join.max(ev.time);
+        self.close_at = None;
+        if let Some(k) = sig.group_key {
+            self.group_keys.insert(k);
+        }
+        if let Some(h) = sig.simhash {
+            if self.simhashes.len() < MAX_SIMHASHES && !self.simhashes.contains(&h) {
+                self.simhashes.push(h);
+            }
+        }
+    }
+
+    /// Takes in every alert of `other` (a merge). `self` keeps its id and page.
+    pub fn absorb(&mut self, other: ClusterState) {
+        self.opened_at = self.opened_at.min(other.opened_at);
+        self.raw_events += other.raw_events;
+        self.severity = self.severity.max(other.severity);
+        self.services.extend(other.services);
+        if self.team.is_none() {
+            self.team = other.team;
+        }
+        self.acked_at = match (self.acked_at, other.acked_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.acked_by_human |= other.acked_by_human;
+        self.last_activity = self.last_activity.max(other.last_activity);
+        self.last_join = self.last_join.max(other.last_join);
+        self.group_keys.extend(other.group_keys);
+        for h in other.simhashes {
+            if self.simhashes.len() < MAX_SIMHASHES && !self.simhashes.contains(&h) {
+                self.simhashes.push(h);
+            }
+        }
+        self.alerts.extend(other.alerts);
+        if !self.all_resolved() {
+            self.close_at = None;
+            if self.resolved_by == Some(ResolvedBy::Auto) {
+                self.resolved_at = None;
+                self.resolved_by = None;
+            }
         }
     }
 
@@ -111,12 +209,12 @@ impl ClusterState {
         }
     }
 
-    pub fn to_record(&self, closed_at: Option<EventTime>) -> ClusterRecord {
+    pub fn to_record(&self, closed_at: Option<EventTime>, decision: Decision) -> ClusterRecord {
         ClusterRecord {
             cluster_id: self.id.clone(),
             opened_at: self.opened_at,
             closed_at,
-            decision: self.decision,
+            decision,
             score: self.score,
             reasons: self.reasons.clone(),
             alerts: self

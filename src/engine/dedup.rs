@@ -5,12 +5,13 @@
 //! fingerprint → cluster index; does not own cluster contents (`cluster.rs`).
 
 use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
 
 use super::cluster::ClusterKey;
 use crate::event::Fingerprint;
 
 /// Index of the alerts in open clusters.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct AlertIndex {
     by_fingerprint: FxHashMap<Fingerprint, ClusterKey>,
 }

@@ -11,13 +11,14 @@
 //! the incident id (the event's `source_id`) is indexed too, so its later events link.
 
 use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
 
 use super::cluster::ClusterKey;
 use super::dedup::AlertIndex;
 use crate::event::{AlertEvent, DedupKey, Fingerprint};
 use crate::record::ClusterId;
 
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct LinkIndex {
     cluster_ids: FxHashMap<String, ClusterKey>,
     source_keys: FxHashMap<DedupKey, ClusterKey>,
@@ -35,13 +36,29 @@ impl LinkIndex {
         self.keys_of.entry(key).or_default().push(dk.clone());
     }
 
-    pub fn remove_cluster(&mut self, id: &ClusterId) {
-        if let Some(key) = self.cluster_ids.remove(&id.0) {
-            for dk in self.keys_of.remove(&key).unwrap_or_default() {
-                if self.source_keys.get(&dk) == Some(&key) {
-                    self.source_keys.remove(&dk);
+    pub fn remove_cluster(&mut self, key: ClusterKey, id: &ClusterId) {
+        if self.cluster_ids.get(&id.0) == Some(&key) {
+            self.cluster_ids.remove(&id.0);
+        }
+        for dk in self.keys_of.remove(&key).unwrap_or_default() {
+            if self.source_keys.get(&dk) == Some(&key) {
+                self.source_keys.remove(&dk);
+            }
+        }
+    }
+
+    /// Cluster `from` (id `from_id`) was merged into `to`: everything naming it now names `to`.
+    pub fn reassign(&mut self, from: ClusterKey, from_id: &ClusterId, to: ClusterKey) {
+        if let Some(k) = self.cluster_ids.get_mut(&from_id.0) {
+            *k = to;
+        }
+        for dk in self.keys_of.remove(&from).unwrap_or_default() {
+            if let Some(k) = self.source_keys.get_mut(&dk) {
+                if *k == from {
+                    *k = to;
                 }
             }
+            self.keys_of.entry(to).or_default().push(dk);
         }
     }
 

@@ -1,41 +1,54 @@
 //! The engine: a pure, deterministic, event-time state machine from [`AlertEvent`]s to
 //! pages and cluster records. No I/O, no wall clock, no randomness: time comes only from
-//! event timestamps and the watermark the caller passes in, so live mode and replay run the
-//! same code and a replay is exact.
+//! event timestamps and what the caller passes to [`Engine::handle_watermark`], so live mode
+//! and replay run the same code and a replay is exact.
 //!
 //! Call order (sans-I/O, as in quinn-proto):
-//! 1. [`Engine::handle_event`] / [`Engine::handle_events`] for each decoded event;
-//! 2. [`Engine::handle_watermark`] when the caller knows time has moved on without events
-//!    (an idle input in live mode; end of input in replay). The engine also advances its own
-//!    watermark to the newest event time minus `allowed_lateness` before each event, so its
-//!    decisions depend on event times only, never on how input was batched. The watermark
-//!    never goes back; handling the same watermark twice does nothing;
-//! 3. [`Engine::poll_output`] until `None`, publishing each [`Output`];
-//! 4. at end of input (replay only), [`Engine::finish`], then drain outputs again.
+//! 1. [`Engine::handle_event`] / [`Engine::handle_events`] for each decoded event. The
+//!    engine's clock (`now`) is the newest event time seen; each event first advances it,
+//!    so decisions depend on event times only, never on how input was batched.
+//! 2. [`Engine::handle_watermark`] when the caller knows time has moved on without events (an
+//!    idle input in live mode, from the wall clock; end of input in replay: `EventTime::MAX`).
+//!    Time never goes back; handling the same time twice does nothing.
+//! 3. [`Engine::poll_output`] until `None`, publishing each [`Output`].
+//! 4. At end of input (replay only), [`Engine::finish`], then drain outputs again.
 //!
-//! [`Engine::poll_timeout`] tells the next event time at which something is due.
+//! Two clocks follow from `now`: holds and expiries fire at `now`; clusters close only once
+//! `now − allowed_lateness` (the watermark) has passed their quiet period, so a late resolve
+//! or re-fire within the allowed lateness still lands in its cluster.
 //!
-//! Stages: dedup (`dedup.rs`) → cluster lifecycle (`cluster.rs`) → route (`route.rs`);
-//! lifecycle linking of acks/resolves in `link.rs`. This first engine keeps one cluster per
-//! alert episode and routes by severity; correlation, flapping, holds and scoring come next
-//! and replace the insides, not this interface.
+//! Stages, each in its own file: dedup (`dedup.rs`) → flapping (`flap.rs`) → correlation
+//! (`correlate.rs`) → cluster lifecycle (`cluster.rs`) → score (`score.rs`) → route
+//! (`route.rs`); lifecycle linking of acks/resolves in `link.rs`; learned rule statistics in
+//! `rules.rs`. All state is one serialisable value ([`Engine::snapshot`] /
+//! [`Engine::restore`]).
 
 pub mod cluster;
+pub mod correlate;
 pub mod dedup;
+pub mod flap;
 pub mod link;
 pub mod route;
+pub mod rules;
+pub mod score;
 
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
 
 use crate::config::EngineConfig;
-use crate::event::{Actor, AlertEvent, EventKind, EventTime, Source};
-use crate::record::{ClusterRecord, Decision, Page};
+use crate::event::{
+    Actor, AlertEvent, DedupKey, EventKind, EventTime, Fingerprint, Severity, Source,
+};
+use crate::record::{ClusterRecord, Decision, Page, ResolvedBy};
 use cluster::{ClusterKey, ClusterState};
+use correlate::AlertSig;
 use dedup::AlertIndex;
+use flap::FlapTracker;
 use link::LinkIndex;
+use rules::RuleBook;
 
 /// What the engine asks its adapter to do.
 #[must_use = "outputs must be published"]
@@ -51,7 +64,7 @@ pub enum Output {
 
 /// Counters the engine keeps; adapters publish them (metrics, summary). Plain numbers, no
 /// metrics library in the engine.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EngineStats {
     /// Every event handled.
     pub events: u64,
@@ -59,7 +72,7 @@ pub struct EngineStats {
     pub alert_events: u64,
     /// Firing repeats of an alert already firing: absorbed, nothing emitted.
     pub deduplicated: u64,
-    /// Alerts that fired again within their cluster's quiet period.
+    /// Alerts that fired again while their cluster was still open.
     pub refires: u64,
     /// Point-in-time alerts resolved because they were not sent again before `ends_at`.
     pub expired: u64,
@@ -67,8 +80,16 @@ pub struct EngineStats {
     pub late: u64,
     /// Ack/resolve/lifecycle events linked to a cluster.
     pub lifecycle_linked: u64,
-    /// Ack/resolve/lifecycle events naming nothing open (late, or for another system's incident).
+    /// Ack/resolve/lifecycle events naming nothing open (late, or another system's incident).
     pub lifecycle_unlinked: u64,
+    /// New alerts that joined an existing cluster.
+    pub correlated: u64,
+    /// Clusters merged into another because one alert linked them.
+    pub merges: u64,
+    /// Alert state changes that happened while the alert was flapping.
+    pub flapping_transitions: u64,
+    /// Alerts that resolved within their hold, before they could page.
+    pub resolved_in_hold: u64,
     pub clusters_opened: u64,
     pub clusters_closed: u64,
     /// Clusters closed early because `engine.max_active_alerts` was reached.
@@ -77,60 +98,112 @@ pub struct EngineStats {
     pub pages_resolved: u64,
 }
 
-/// What a timer does when the watermark passes it. Timers are data: one ordered index, and
-/// a popped timer that no longer matches its target's state is stale and skipped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// What a timer does when the clock passes it. Timers are data: one ordered index; a popped
+/// timer that no longer matches its target's state is stale and skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 enum Timer {
+    /// A held alert's hold is over: its cluster may page now.
+    Hold(Fingerprint),
     /// Resolve a point-in-time alert that was not sent again.
-    Expire(ClusterKey, crate::event::Fingerprint),
+    Expire(Fingerprint),
     /// Close a cluster whose alerts are all resolved and whose quiet period has passed.
     Close(ClusterKey),
+}
+
+/// All engine state: one serialisable value.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct State {
+    clusters: FxHashMap<ClusterKey, ClusterState>,
+    alerts: AlertIndex,
+    links: LinkIndex,
+    flaps: FlapTracker,
+    rules: RuleBook,
+    /// (fires at `now` ≥ this, what).
+    timers: BTreeSet<(EventTime, Timer)>,
+    /// Clusters that may still take in new alerts, oldest first (pruned lazily).
+    joinable: Vec<ClusterKey>,
+    next_key: ClusterKey,
+    now: EventTime,
+    stats: EngineStats,
 }
 
 /// The engine. See the module doc for the call order.
 pub struct Engine {
     cfg: Arc<EngineConfig>,
-    clusters: FxHashMap<ClusterKey, ClusterState>,
-    alerts: AlertIndex,
-    links: LinkIndex,
-    /// Deadlines in event time. Stale entries are skipped when popped.
-    timers: BTreeSet<(EventTime, Timer)>,
-    next_key: ClusterKey,
-    watermark: EventTime,
+    st: State,
     outputs: VecDeque<Output>,
-    stats: EngineStats,
+}
+
+/// Snapshot/restore failures.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("outputs not drained: poll_output() until None before taking a snapshot")]
+    OutputsPending,
+    #[error("engine state does not decode: {0}")]
+    Decode(#[from] serde_json::Error),
 }
 
 impl Engine {
     pub fn new(cfg: Arc<EngineConfig>) -> Self {
         Engine {
             cfg,
-            clusters: FxHashMap::default(),
-            alerts: AlertIndex::default(),
-            links: LinkIndex::default(),
-            timers: BTreeSet::new(),
-            next_key: 0,
-            watermark: EventTime::MIN,
+            st: State {
+                now: EventTime::MIN,
+                ..State::default()
+            },
             outputs: VecDeque::new(),
-            stats: EngineStats::default(),
         }
     }
 
+    /// The whole engine state as bytes. Drain outputs first: what was already handed out is
+    /// not part of the state.
+    pub fn snapshot(&self) -> Result<Vec<u8>, SnapshotError> {
+        if !self.outputs.is_empty() {
+            return Err(SnapshotError::OutputsPending);
+        }
+        Ok(serde_json::to_vec(&self.st)?)
+    }
+
+    /// An engine that continues exactly as the one the snapshot was taken from.
+    pub fn restore(cfg: Arc<EngineConfig>, bytes: &[u8]) -> Result<Self, SnapshotError> {
+        Ok(Engine {
+            cfg,
+            st: serde_json::from_slice(bytes)?,
+            outputs: VecDeque::new(),
+        })
+    }
+
     pub fn stats(&self) -> &EngineStats {
-        &self.stats
+        &self.st.stats
     }
 
     /// Alerts currently tracked in open clusters.
     pub fn active_alerts(&self) -> usize {
-        self.alerts.len()
+        self.st.alerts.len()
     }
 
     pub fn open_clusters(&self) -> usize {
-        self.clusters.len()
+        self.st.clusters.len()
     }
 
+    /// Rules with learned statistics.
+    pub fn known_rules(&self) -> usize {
+        self.st.rules.len()
+    }
+
+    /// The engine's clock: the newest event time seen (or passed to `handle_watermark`).
+    pub fn now(&self) -> EventTime {
+        self.st.now
+    }
+
+    /// `now` minus the allowed lateness: clusters close only behind it.
     pub fn watermark(&self) -> EventTime {
-        self.watermark
+        EventTime(
+            self.st
+                .now
+                .as_millis()
+                .saturating_sub(self.cfg.allowed_lateness_ms),
+        )
     }
 
     pub fn handle_events(&mut self, evs: &[AlertEvent]) {
@@ -140,16 +213,11 @@ impl Engine {
     }
 
     pub fn handle_event(&mut self, ev: &AlertEvent) {
-        self.stats.events += 1;
-        let late = ev.time < self.watermark;
-        let repeats = self.stats.deduplicated;
-        let wm = EventTime(
-            ev.time
-                .as_millis()
-                .saturating_sub(self.cfg.allowed_lateness_ms),
-        );
-        if wm > self.watermark {
-            self.handle_watermark(wm);
+        self.st.stats.events += 1;
+        let late = ev.time < self.watermark();
+        let repeats = self.st.stats.deduplicated;
+        if ev.time > self.st.now {
+            self.handle_watermark(ev.time);
         }
         match ev.kind {
             EventKind::Firing => self.on_firing(ev),
@@ -157,7 +225,7 @@ impl Engine {
                 // PagerDuty resolves name an incident; they resolve an alert only when their
                 // identity (dedup key) is one we track as an alert.
                 let pd = matches!(ev.source, Source::PagerDutyV2 | Source::PagerDutyV3);
-                if pd && self.alerts.get(ev.fingerprint).is_none() {
+                if pd && self.st.alerts.get(ev.fingerprint).is_none() {
                     self.on_incident(ev);
                 } else {
                     self.on_alert_resolved(ev);
@@ -167,63 +235,50 @@ impl Engine {
         }
         // A repeat carries its alert's start time (Alertmanager re-sends keep `startsAt`), so
         // it is "late" by design; only events that changed something count.
-        if late && self.stats.deduplicated == repeats {
-            self.stats.late += 1;
+        if late && self.st.stats.deduplicated == repeats {
+            self.st.stats.late += 1;
         }
     }
 
-    /// Advances event time: closes clusters whose quiet period has passed.
+    /// Advances the clock to `now`, firing every timer that is due.
     pub fn handle_watermark(&mut self, now: EventTime) {
-        if now < self.watermark {
+        if now <= self.st.now {
             return;
         }
-        self.watermark = now;
-        while let Some(&(due, timer)) = self.timers.first() {
+        self.st.now = now;
+        while let Some(&(due, timer)) = self.st.timers.first() {
             if due > now {
                 break;
             }
-            self.timers.pop_first();
+            self.st.timers.pop_first();
             match timer {
-                Timer::Close(key) => {
-                    let still_due = self
-                        .clusters
-                        .get(&key)
-                        .is_some_and(|c| c.close_at == Some(due));
-                    if still_due {
-                        self.close(key, due, true);
+                Timer::Hold(fp) => {
+                    if let Some(key) = self.st.alerts.get(fp) {
+                        self.evaluate(key, due);
                     }
                 }
-                Timer::Expire(key, fp) => self.expire(key, fp, due),
+                Timer::Expire(fp) => self.expire(fp, due),
+                Timer::Close(key) => {
+                    let close_at = due.saturating_add_ms(-self.cfg.allowed_lateness_ms);
+                    let still_due = self
+                        .st
+                        .clusters
+                        .get(&key)
+                        .is_some_and(|c| c.close_at == Some(close_at));
+                    if still_due {
+                        self.close(key, close_at, true);
+                    }
+                }
             }
         }
+        self.st
+            .flaps
+            .prune(now, &self.cfg.flap, self.cfg.max_active_alerts);
     }
 
-    /// The next event time at which a timer is due, if any.
+    /// The next clock time at which a timer is due, if any.
     pub fn poll_timeout(&self) -> Option<EventTime> {
-        self.timers.first().map(|&(t, _)| t)
-    }
-
-    /// A point-in-time alert was not sent again before its `ends_at`: it resolved then.
-    fn expire(&mut self, key: ClusterKey, fp: crate::event::Fingerprint, due: EventTime) {
-        let Some(c) = self.clusters.get_mut(&key) else {
-            return;
-        };
-        let Some(a) = c.alert_mut(fp) else {
-            return;
-        };
-        if !a.is_firing() || a.expires_at != Some(due) {
-            return;
-        }
-        a.resolved_at = Some(due);
-        a.expires_at = None;
-        self.stats.expired += 1;
-        self.schedule_close_if_resolved(key, due, Some(Actor::Automation));
-    }
-
-    fn schedule_expiry(&mut self, key: ClusterKey, ev: &AlertEvent) {
-        if let Some(t) = ev.ends_at {
-            self.timers.insert((t, Timer::Expire(key, ev.fingerprint)));
-        }
+        self.st.timers.first().map(|&(t, _)| t)
     }
 
     pub fn poll_output(&mut self) -> Option<Output> {
@@ -234,34 +289,40 @@ impl Engine {
     /// oldest first. No resolves are sent for them: their alerts have not resolved.
     pub fn finish(&mut self) {
         let mut open: Vec<(EventTime, ClusterKey)> = self
+            .st
             .clusters
             .iter()
             .map(|(k, c)| (c.opened_at, *k))
             .collect();
         open.sort_unstable();
         for (_, key) in open {
-            if let Some(c) = self.clusters.remove(&key) {
-                self.forget(&c);
-                self.outputs.push_back(Output::Record(c.to_record(None)));
+            if let Some(mut c) = self.st.clusters.remove(&key) {
+                self.forget(key, &c);
+                let decision = self.final_decision(&mut c);
+                self.outputs
+                    .push_back(Output::Record(c.to_record(None, decision)));
             }
         }
-        self.timers.clear();
+        self.st.timers.clear();
+        self.st.joinable.clear();
     }
 
+    // ---- event handlers ------------------------------------------------------------------
+
     fn on_firing(&mut self, ev: &AlertEvent) {
-        self.stats.alert_events += 1;
-        let Some(key) = self.alerts.get(ev.fingerprint) else {
-            self.open_cluster(ev);
+        self.st.stats.alert_events += 1;
+        let Some(key) = self.st.alerts.get(ev.fingerprint) else {
+            self.new_alert(ev, true);
             return;
         };
-        let Some(c) = self.clusters.get_mut(&key) else {
+        let Some(c) = self.st.clusters.get_mut(&key) else {
             return;
         };
         if let Some(due) = c.close_at.filter(|&due| due <= ev.time) {
-            // Its cluster was due to close before this event happened (the watermark lags by
-            // the allowed lateness): close it as of then, and this is a new episode.
+            // Its cluster was due to close before this event happened (closing lags by the
+            // allowed lateness): close it as of then; this is a new episode.
             self.close(key, due, true);
-            self.open_cluster(ev);
+            self.new_alert(ev, true);
             return;
         }
         c.touch(ev.time);
@@ -276,57 +337,117 @@ impl Engine {
         };
         let rearm = a.expires_at.is_some() && a.expires_at == ev.ends_at;
         if a.is_firing() {
-            self.stats.deduplicated += 1;
+            self.st.stats.deduplicated += 1;
             if rearm {
-                self.schedule_expiry(key, ev);
+                self.schedule_expiry(ev);
             }
             return;
         }
-        // Fired again within the quiet period: the same incident, not a new page.
+        // Fired again while its cluster is open: the same incident, not a new one.
         a.resolved_at = None;
         a.flaps += 1;
-        self.stats.refires += 1;
+        a.episode_start = ev.time;
+        a.hold_until = ev
+            .time
+            .saturating_add_ms(hold_ms(&self.cfg, &self.st.rules, ev));
+        let flapping = self
+            .st
+            .flaps
+            .change(ev.fingerprint, ev.time, &self.cfg.flap);
+        a.flapping |= flapping;
+        if flapping {
+            self.st.stats.flapping_transitions += 1;
+        }
+        self.st.stats.refires += 1;
         c.close_at = None;
-        if c.resolved_by == Some(crate::record::ResolvedBy::Auto) {
+        if c.resolved_by == Some(ResolvedBy::Auto) {
             c.resolved_at = None;
             c.resolved_by = None;
         }
         if rearm {
-            self.schedule_expiry(key, ev);
+            self.schedule_expiry(ev);
         }
+        self.evaluate(key, self.st.now);
     }
 
     fn on_alert_resolved(&mut self, ev: &AlertEvent) {
-        self.stats.alert_events += 1;
-        let Some(key) = self.alerts.get(ev.fingerprint) else {
-            // Resolved before we saw it fire (e.g. started before noisegate did): it still
+        self.st.stats.alert_events += 1;
+        let Some(key) = self.st.alerts.get(ev.fingerprint) else {
+            // Resolved before we saw it fire (e.g. it started before noisegate did): it still
             // goes on the record, already resolved, and never pages.
-            let key = self.open_cluster(ev);
-            if let Some(c) = self.clusters.get_mut(&key) {
-                if let Some(a) = c.alert_mut(ev.fingerprint) {
-                    a.resolved_at = Some(ev.time);
-                }
-                self.schedule_close_if_resolved(key, ev.time, ev.actor);
-            }
+            self.new_alert(ev, false);
             return;
         };
-        if let Some(c) = self.clusters.get_mut(&key) {
-            c.touch(ev.time);
-            if let Some(a) = c.alert_mut(ev.fingerprint) {
-                a.events += 1;
-                a.last_seen = a.last_seen.max(ev.time);
-                if a.is_firing() {
-                    a.resolved_at = Some(ev.time);
-                } else {
-                    self.stats.deduplicated += 1;
-                }
-            }
+        let Some(c) = self.st.clusters.get_mut(&key) else {
+            return;
+        };
+        c.touch(ev.time);
+        let Some(a) = c.alert_mut(ev.fingerprint) else {
+            return;
+        };
+        a.events += 1;
+        a.last_seen = a.last_seen.max(ev.time);
+        if !a.is_firing() {
+            self.st.stats.deduplicated += 1;
+            return;
         }
-        self.schedule_close_if_resolved(key, ev.time, ev.actor);
+        self.resolve_alert(key, ev.fingerprint, ev.time, ev.actor);
+    }
+
+    /// An alert's episode ended at `t`.
+    fn resolve_alert(&mut self, key: ClusterKey, fp: Fingerprint, t: EventTime, by: Option<Actor>) {
+        let cfg = &self.cfg;
+        let Some(c) = self.st.clusters.get_mut(&key) else {
+            return;
+        };
+        let paged = c.paged_at.is_some();
+        let Some(a) = c.alert_mut(fp) else {
+            return;
+        };
+        a.resolved_at = Some(t);
+        a.expires_at = None;
+        let duration = t.as_millis() - a.episode_start.as_millis();
+        if duration <= cfg.hold.max_ms {
+            a.transient = true;
+        }
+        if !paged && t < a.hold_until {
+            self.st.stats.resolved_in_hold += 1;
+        }
+        let flapping = self.st.flaps.change(fp, t, &cfg.flap);
+        a.flapping |= flapping;
+        if flapping {
+            self.st.stats.flapping_transitions += 1;
+        }
+        self.st
+            .rules
+            .episode(&a.alertname, duration, t, cfg.hold.max_ms);
+        self.schedule_close_if_resolved(key, t, by);
+    }
+
+    fn expire(&mut self, fp: Fingerprint, due: EventTime) {
+        let Some(key) = self.st.alerts.get(fp) else {
+            return;
+        };
+        let still_due = self
+            .st
+            .clusters
+            .get_mut(&key)
+            .and_then(|c| c.alert_mut(fp))
+            .is_some_and(|a| a.is_firing() && a.expires_at == Some(due));
+        if still_due {
+            self.st.stats.expired += 1;
+            self.resolve_alert(key, fp, due, Some(Actor::Automation));
+        }
+    }
+
+    fn schedule_expiry(&mut self, ev: &AlertEvent) {
+        if let Some(t) = ev.ends_at {
+            self.st.timers.insert((t, Timer::Expire(ev.fingerprint)));
+        }
     }
 
     fn schedule_close_if_resolved(&mut self, key: ClusterKey, t: EventTime, by: Option<Actor>) {
-        let Some(c) = self.clusters.get_mut(&key) else {
+        let Some(c) = self.st.clusters.get_mut(&key) else {
             return;
         };
         if !c.all_resolved() || c.close_at.is_some() {
@@ -335,96 +456,288 @@ impl Engine {
         c.mark_resolved(t, Some(by.unwrap_or(Actor::Automation)));
         let due = t.saturating_add_ms(self.cfg.close_quiet_ms);
         c.close_at = Some(due);
-        self.timers.insert((due, Timer::Close(key)));
+        let fire = due.saturating_add_ms(self.cfg.allowed_lateness_ms);
+        self.st.timers.insert((fire, Timer::Close(key)));
     }
 
     fn on_incident(&mut self, ev: &AlertEvent) {
-        let Some(key) = self.links.find(ev, &self.alerts) else {
-            self.stats.lifecycle_unlinked += 1;
+        let Some(key) = self.st.links.find(ev, &self.st.alerts) else {
+            self.st.stats.lifecycle_unlinked += 1;
             return;
         };
-        let Some(c) = self.clusters.get_mut(&key) else {
-            self.stats.lifecycle_unlinked += 1;
+        if !self.st.clusters.contains_key(&key) {
+            self.st.stats.lifecycle_unlinked += 1;
             return;
-        };
-        self.stats.lifecycle_linked += 1;
+        }
+        self.st.stats.lifecycle_linked += 1;
         if ev.source == Source::PagerDutyV3 {
             if let Some(id) = &ev.source_id {
-                let id = crate::event::DedupKey(id.clone());
-                self.links.add_source_key(key, &id);
+                self.st.links.add_source_key(key, &DedupKey(id.clone()));
             }
         }
+        let Some(c) = self.st.clusters.get_mut(&key) else {
+            return;
+        };
         match ev.kind {
             EventKind::Acknowledged => {
                 c.acked_at = Some(c.acked_at.map_or(ev.time, |t| t.min(ev.time)));
+                c.acked_by_human |= ev.actor != Some(Actor::Automation);
             }
             EventKind::Resolved => c.mark_resolved(ev.time, ev.actor),
             EventKind::Firing | EventKind::Lifecycle(_) => {}
         }
     }
 
-    fn open_cluster(&mut self, ev: &AlertEvent) -> ClusterKey {
-        let key = self.next_key;
-        self.next_key += 1;
-        let mut c = ClusterState::open(ev);
-        let (mut decision, score, reasons) = route::decide(&self.cfg, ev.severity);
-        if ev.kind != EventKind::Firing && decision == Decision::Page {
-            // Nothing to wake anyone for: it is over. Leave a ticket instead.
-            decision = Decision::Ticket;
+    // ---- correlation -----------------------------------------------------------------------
+
+    /// An alert not in any open cluster: correlate it into one (merging the clusters it
+    /// links), or open a new cluster.
+    fn new_alert(&mut self, ev: &AlertEvent, firing: bool) {
+        let cfg = Arc::clone(&self.cfg);
+        let sig = correlate::signature(ev, &cfg.correlation);
+        let hold = hold_ms(&cfg, &self.st.rules, ev);
+        // A known alert coming back after its cluster closed is a state change.
+        let flapping = firing
+            && self
+                .st
+                .flaps
+                .is_flapping(ev.fingerprint, ev.time, &cfg.flap)
+                | self
+                    .st
+                    .flaps
+                    .change_if_known(ev.fingerprint, ev.time, &cfg.flap);
+        if flapping {
+            self.st.stats.flapping_transitions += 1;
         }
-        c.decision = decision;
-        c.score = score;
-        c.reasons = reasons;
-        if decision == Decision::Page {
-            c.paged_at = Some(ev.time);
-            self.outputs
-                .push_back(Output::Page(route::trigger(&self.cfg, &c, ev)));
-            self.stats.pages_triggered += 1;
-        }
-        self.links.add_cluster(key, &c.id);
+        let candidates = self.candidates(ev, &sig);
+        let key = match self.choose_survivor(&candidates) {
+            None => self.open_cluster(ev, &sig, hold),
+            Some(survivor) => {
+                for &other in &candidates {
+                    if other != survivor {
+                        self.merge(survivor, other);
+                    }
+                }
+                if let Some(c) = self.st.clusters.get_mut(&survivor) {
+                    c.add_alert(ev, &sig, hold);
+                }
+                self.st.stats.correlated += 1;
+                survivor
+            }
+        };
+        self.st.alerts.insert(ev.fingerprint, key);
         if let Some(dk) = &ev.dedup_key {
-            self.links.add_source_key(key, dk);
+            self.st.links.add_source_key(key, dk);
         }
-        self.alerts.insert(ev.fingerprint, key);
-        self.clusters.insert(key, c);
-        if ev.kind == EventKind::Firing {
-            self.schedule_expiry(key, ev);
+        if let Some(a) = self
+            .st
+            .clusters
+            .get_mut(&key)
+            .and_then(|c| c.alert_mut(ev.fingerprint))
+        {
+            a.flapping = flapping;
         }
-        self.stats.clusters_opened += 1;
-        if self.alerts.len() > self.cfg.max_active_alerts {
+        if firing {
+            self.schedule_expiry(ev);
+            self.evaluate(key, self.st.now);
+        } else {
+            self.resolve_alert(key, ev.fingerprint, ev.time, ev.actor);
+        }
+        if self.st.alerts.len() > self.cfg.max_active_alerts {
             self.shed();
         }
+    }
+
+    /// Open clusters the alert links to, in opening order. Prunes clusters that no longer
+    /// take in alerts from the joinable list as it goes.
+    fn candidates(&mut self, ev: &AlertEvent, sig: &AlertSig) -> Vec<ClusterKey> {
+        let cfg = &self.cfg.correlation;
+        let clusters = &self.st.clusters;
+        let t = ev.time;
+        // Keep clusters whose window has not passed at the engine's clock (a late event may
+        // still be within an older cluster's window even if `now` is past it).
+        let now = self.st.now;
+        self.st.joinable.retain(|k| {
+            clusters.get(k).is_some_and(|c| {
+                now.as_millis() - c.last_join.as_millis()
+                    <= cfg.window_ms.saturating_add(self.cfg.allowed_lateness_ms)
+            })
+        });
+        let service = ev.service.as_deref();
+        self.st
+            .joinable
+            .iter()
+            .copied()
+            .filter(|k| {
+                clusters.get(k).is_some_and(|c| {
+                    correlate::accepts(c, t, cfg) && correlate::links(c, sig, service, cfg)
+                })
+            })
+            .collect()
+    }
+
+    /// The cluster that takes the alert: one that already paged if any (its incident is
+    /// open in PagerDuty), else the oldest.
+    fn choose_survivor(&self, candidates: &[ClusterKey]) -> Option<ClusterKey> {
+        let c = &self.st.clusters;
+        candidates.iter().copied().min_by_key(|k| {
+            let s = &c[k];
+            (s.paged_at.is_none(), s.opened_at, *k)
+        })
+    }
+
+    /// Merges `other` into `survivor` unless both paged (two PagerDuty incidents are not
+    /// merged behind people's backs) or the result would exceed the size cap.
+    fn merge(&mut self, survivor: ClusterKey, other: ClusterKey) {
+        let (Some(s), Some(o)) = (
+            self.st.clusters.get(&survivor),
+            self.st.clusters.get(&other),
+        ) else {
+            return;
+        };
+        if (s.paged_at.is_some() && o.paged_at.is_some())
+            || s.alerts.len() + o.alerts.len() > self.cfg.correlation.max_alerts_per_cluster
+        {
+            return;
+        }
+        let Some(o) = self.st.clusters.remove(&other) else {
+            return;
+        };
+        for a in &o.alerts {
+            self.st.alerts.insert(a.fingerprint, survivor);
+        }
+        self.st.links.reassign(other, &o.id, survivor);
+        self.st.joinable.retain(|&k| k != other);
+        if let Some(s) = self.st.clusters.get_mut(&survivor) {
+            s.absorb(o);
+        }
+        self.st.stats.merges += 1;
+    }
+
+    fn open_cluster(&mut self, ev: &AlertEvent, sig: &AlertSig, hold: i64) -> ClusterKey {
+        let key = self.st.next_key;
+        self.st.next_key += 1;
+        let c = ClusterState::open(ev, sig, hold);
+        self.st.links.add_cluster(key, &c.id);
+        self.st.clusters.insert(key, c);
+        self.st.joinable.push(key);
+        self.st.stats.clusters_opened += 1;
         key
     }
 
-    /// Removes a cluster's index entries.
-    fn forget(&mut self, c: &ClusterState) {
-        for a in &c.alerts {
-            self.alerts.remove(a.fingerprint);
+    // ---- decisions -------------------------------------------------------------------------
+
+    /// Pages the cluster if its score says so and an alert's hold is over; otherwise, if
+    /// only a hold stands in the way, sets a timer for it. Never waits for outcomes.
+    fn evaluate(&mut self, key: ClusterKey, now: EventTime) {
+        let cfg = Arc::clone(&self.cfg);
+        let Some(c) = self.st.clusters.get(&key) else {
+            return;
+        };
+        if c.paged_at.is_some() {
+            return;
         }
-        self.links.remove_cluster(&c.id);
+        let f = score::features(c, &self.st.rules, &cfg);
+        let (s, reasons) = score::score(&f, &cfg);
+        let Some(c) = self.st.clusters.get_mut(&key) else {
+            return;
+        };
+        c.score = s;
+        c.reasons = reasons;
+        if s < cfg.score.page_threshold {
+            return;
+        }
+        // The alert to page on: the worst one whose hold is over, earliest first.
+        let ready = c
+            .alerts
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.is_firing() && a.hold_until <= now)
+            .max_by_key(|(_, a)| (a.severity, std::cmp::Reverse(a.first_seen)))
+            .map(|(i, _)| i);
+        match ready {
+            Some(i) => {
+                c.paged_at = Some(now);
+                let page = route::trigger(&cfg, c, &c.alerts[i], now);
+                for a in &mut c.alerts {
+                    a.summary = None;
+                }
+                self.outputs.push_back(Output::Page(page));
+                self.st.stats.pages_triggered += 1;
+            }
+            None => {
+                let next = c
+                    .alerts
+                    .iter()
+                    .filter(|a| a.is_firing())
+                    .map(|a| (a.hold_until, a.fingerprint))
+                    .min();
+                if let Some((t, fp)) = next {
+                    self.st.timers.insert((t, Timer::Hold(fp)));
+                }
+            }
+        }
+    }
+
+    /// The decision a closing (or end-of-input) cluster is recorded with.
+    fn final_decision(&self, c: &mut ClusterState) -> Decision {
+        if c.paged_at.is_some() {
+            return Decision::Page;
+        }
+        let f = score::features(c, &self.st.rules, &self.cfg);
+        let (s, reasons) = score::score(&f, &self.cfg);
+        c.score = s;
+        c.reasons = reasons;
+        score::unpaged_decision(s, &self.cfg)
+    }
+
+    /// Removes a cluster's index entries.
+    fn forget(&mut self, key: ClusterKey, c: &ClusterState) {
+        for a in &c.alerts {
+            if self.st.alerts.get(a.fingerprint) == Some(key) {
+                self.st.alerts.remove(a.fingerprint);
+            }
+        }
+        self.st.links.remove_cluster(key, &c.id);
+        self.st.joinable.retain(|&k| k != key);
     }
 
     fn close(&mut self, key: ClusterKey, at: EventTime, send_resolve: bool) {
-        let Some(c) = self.clusters.remove(&key) else {
+        let Some(mut c) = self.st.clusters.remove(&key) else {
             return;
         };
-        self.forget(&c);
+        self.forget(key, &c);
+        let decision = self.final_decision(&mut c);
+        // Learn from the outcome: acknowledged by a person before it resolved = actioned;
+        // resolved without that = not. Shed clusters (not resolved) teach nothing.
+        let actioned = c.acked_by_human
+            && c.acked_at
+                .is_some_and(|a| c.resolved_at.is_none_or(|r| a <= r));
+        if actioned || c.resolved_at.is_some() {
+            let mut names: Vec<&str> = c.alerts.iter().map(|a| a.alertname.as_str()).collect();
+            names.sort_unstable();
+            names.dedup();
+            for n in names {
+                self.st.rules.outcome(n, actioned, at);
+            }
+            self.st.rules.enforce_cap(self.cfg.max_rules);
+        }
         if send_resolve && c.paged_at.is_some() {
             self.outputs
                 .push_back(Output::Page(route::resolve(&self.cfg, &c)));
-            self.stats.pages_resolved += 1;
+            self.st.stats.pages_resolved += 1;
         }
-        self.stats.clusters_closed += 1;
+        self.st.stats.clusters_closed += 1;
         self.outputs
-            .push_back(Output::Record(c.to_record(Some(at))));
+            .push_back(Output::Record(c.to_record(Some(at), decision)));
     }
 
     /// Over the alert cap: close the least recently active 1 % of clusters (at least one) at
-    /// the current watermark. Records are still written; no resolve is sent, since their
-    /// alerts may still be firing. Batching keeps the cost amortised O(1) per alert.
+    /// the watermark. Records are still written; no resolve is sent, since their alerts may
+    /// still be firing. Batching keeps the cost amortised O(1) per alert.
     fn shed(&mut self) {
         let mut by_age: Vec<(EventTime, ClusterKey)> = self
+            .st
             .clusters
             .iter()
             .map(|(k, c)| (c.last_activity, *k))
@@ -435,12 +748,25 @@ impl Engine {
         }
         let mut victims: Vec<_> = by_age[..n].to_vec();
         victims.sort_unstable();
-        let at = self.watermark.max(EventTime(0));
+        let at = self.watermark().max(EventTime(0));
         for (_, key) in victims {
             self.close(key, at, false);
-            self.stats.clusters_shed += 1;
+            self.st.stats.clusters_shed += 1;
         }
     }
+}
+
+/// How long a new episode of this alert is held before it may page: learned from the rule's
+/// history when there is enough (non-critical only), else the severity's default.
+fn hold_ms(cfg: &EngineConfig, rules: &RuleBook, ev: &AlertEvent) -> i64 {
+    let default = cfg.hold.by_severity_ms[ev.severity as usize];
+    if ev.severity == Severity::Critical || !cfg.hold.learn {
+        return default;
+    }
+    rules
+        .get(&ev.alertname)
+        .and_then(|r| r.learned_hold(&cfg.hold))
+        .unwrap_or(default)
 }
 
 #[cfg(test)]

@@ -1,43 +1,15 @@
-//! Routing: a cluster's decision (page / ticket / suppress) with its reasons, and the
-//! PagerDuty Events v2 page it produces. This first engine routes by severity alone; the
-//! scoring engine replaces `decide` and keeps the rest.
+//! Routing: the PagerDuty Events v2 bodies a paging cluster produces (trigger, resolve) and
+//! which routing key they go to. Decides nothing about whether to page (`score.rs`).
 
 use serde_json::json;
 
-use super::cluster::ClusterState;
+use super::cluster::{AlertState, ClusterState};
 use crate::config::EngineConfig;
-use crate::event::{AlertEvent, Severity};
-use crate::record::{Decision, Feature, Page, PageAction, PagePayload, Reason};
+use crate::event::EventTime;
+use crate::record::{Page, PageAction, PagePayload};
 
 /// PagerDuty rejects summaries over 1024 characters.
 const MAX_SUMMARY_CHARS: usize = 1024;
-
-fn severity_value(s: Severity) -> f64 {
-    match s {
-        Severity::Critical => 1.0,
-        Severity::Error => 0.75,
-        Severity::Warning => 0.5,
-        Severity::Info => 0.25,
-    }
-}
-
-/// Decision for a cluster of the given severity, with the one reason this engine has.
-pub fn decide(cfg: &EngineConfig, severity: Severity) -> (Decision, f64, Vec<Reason>) {
-    let decision = if cfg.page_severities.contains(&severity) {
-        Decision::Page
-    } else if cfg.ticket_severities.contains(&severity) {
-        Decision::Ticket
-    } else {
-        Decision::Suppress
-    };
-    let v = severity_value(severity);
-    let reasons = vec![Reason {
-        feature: Feature::Severity,
-        value: v,
-        contribution: v,
-    }];
-    (decision, v, reasons)
-}
 
 /// The routing key for a cluster: its service's, else its team's, else the default.
 pub fn routing_key<'a>(cfg: &'a EngineConfig, c: &ClusterState) -> &'a str {
@@ -61,24 +33,23 @@ fn truncate_chars(s: String, max: usize) -> String {
     }
 }
 
-/// The trigger for a cluster, from the alert that made it page.
-pub fn trigger(cfg: &EngineConfig, c: &ClusterState, ev: &AlertEvent) -> Page {
-    let text = ev
-        .annotations
-        .summary
-        .as_deref()
-        .filter(|s| !s.is_empty())
-        .unwrap_or("");
-    let summary = if text.is_empty() {
-        format!("[{}] {}", ev.severity, ev.alertname)
+/// The trigger for a cluster, naming the alert that made it page.
+pub fn trigger(cfg: &EngineConfig, c: &ClusterState, a: &AlertState, at: EventTime) -> Page {
+    let text = a.summary.as_deref().filter(|s| !s.is_empty()).unwrap_or("");
+    let others = c.alerts.len().saturating_sub(1);
+    let mut summary = if text.is_empty() {
+        format!("[{}] {}", c.severity, a.alertname)
     } else {
-        format!("[{}] {}: {}", ev.severity, ev.alertname, text)
+        format!("[{}] {}: {}", c.severity, a.alertname, text)
     };
-    let source = ev
+    if others > 0 {
+        summary.push_str(&format!(" (+{others} related alerts)"));
+    }
+    let source = a
         .service
         .as_deref()
-        .or_else(|| ev.labels.get("instance"))
-        .or_else(|| ev.labels.get("host"))
+        .or_else(|| a.labels.get("instance"))
+        .or_else(|| a.labels.get("host"))
         .unwrap_or("noisegate")
         .to_string();
     Page {
@@ -89,16 +60,16 @@ pub fn trigger(cfg: &EngineConfig, c: &ClusterState, ev: &AlertEvent) -> Page {
             summary: truncate_chars(summary, MAX_SUMMARY_CHARS),
             source,
             severity: c.severity,
-            timestamp: ev.time,
-            component: ev.service.as_ref().map(|s| s.to_string()),
+            timestamp: at,
+            component: a.service.clone(),
             group: c.team.clone(),
-            class: Some(ev.alertname.to_string()).filter(|s| !s.is_empty()),
+            class: Some(a.alertname.clone()).filter(|s| !s.is_empty()),
             custom_details: json!({
                 "cluster_id": c.id,
-                "fingerprint": ev.fingerprint,
-                "labels": ev.labels,
-                "description": ev.annotations.description,
-                "runbook_url": ev.annotations.runbook,
+                "fingerprint": a.fingerprint,
+                "labels": a.labels,
+                "alerts_in_cluster": c.alerts.len(),
+                "services": c.services,
                 "score": c.score,
                 "reasons": c.reasons,
             }),

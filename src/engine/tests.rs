@@ -65,12 +65,26 @@ impl H {
     }
 }
 
+/// An alert on its own service (`svc-<name>`), so tests correlate only when they mean to.
 fn alert(name: &str, sev: Severity, kind: EventKind, t: i64) -> AlertEvent {
-    let labels = Labels::from_pairs([
+    alert_on(name, &format!("svc-{name}"), &[], sev, kind, t)
+}
+
+fn alert_on(
+    name: &str,
+    service: &str,
+    extra: &[(&str, &str)],
+    sev: Severity,
+    kind: EventKind,
+    t: i64,
+) -> AlertEvent {
+    let mut pairs: Vec<(&str, &str)> = vec![
         ("alertname", name),
         ("severity", sev.as_str()),
-        ("service", "api"),
-    ]);
+        ("service", service),
+    ];
+    pairs.extend_from_slice(extra);
+    let labels = Labels::from_pairs(pairs);
     AlertEvent {
         source: Source::Alertmanager,
         kind,
@@ -80,7 +94,7 @@ fn alert(name: &str, sev: Severity, kind: EventKind, t: i64) -> AlertEvent {
         dedup_key: None,
         alertname: Str::from(name),
         severity: sev,
-        service: Some("api".into()),
+        service: Some(service.into()),
         team: Some("payments".into()),
         annotations: Annotations {
             summary: Some(format!("{name} is bad")),
@@ -129,9 +143,12 @@ fn repeats_are_absorbed_and_page_once() {
     assert_eq!(h.pages().len(), 1);
     assert_eq!(h.e.stats().deduplicated, 4);
     h.push(resolve("Down", Severity::Critical, 10 * MIN));
-    h.advance_to(14 * MIN);
-    assert!(h.records().is_empty(), "still inside the quiet period");
     h.advance_to(15 * MIN);
+    assert!(
+        h.records().is_empty(),
+        "quiet period over, but within the allowed lateness"
+    );
+    h.advance_to(16 * MIN);
     let pages = h.pages();
     assert_eq!(pages.len(), 2);
     assert_eq!(pages[0].event_action, PageAction::Trigger);
@@ -187,11 +204,11 @@ fn firing_after_close_opens_a_new_cluster() {
 }
 
 #[test]
-fn severity_routes_without_score_engine() {
+fn score_decides_page_ticket_suppress_with_reasons() {
     let mut h = H::new();
-    h.push(fire("W", Severity::Warning, 0))
-        .push(fire("I", Severity::Info, 0))
-        .push(fire("E", Severity::Error, 0))
+    h.push(fire("Warn", Severity::Warning, 0))
+        .push(fire("Inform", Severity::Info, 0))
+        .push(fire("Err", Severity::Error, 0))
         .finish();
     let mut d: Vec<_> = h
         .records()
@@ -202,14 +219,22 @@ fn severity_routes_without_score_engine() {
     assert_eq!(
         d,
         vec![
-            ("E".into(), Decision::Page),
-            ("I".into(), Decision::Suppress),
-            ("W".into(), Decision::Ticket)
+            ("Err".into(), Decision::Page),
+            ("Inform".into(), Decision::Suppress),
+            ("Warn".into(), Decision::Ticket)
         ]
     );
     assert_eq!(h.pages().len(), 1);
-    let r = h.records();
-    assert!(r.iter().all(|r| !r.reasons.is_empty()));
+    for r in h.records() {
+        assert_eq!(r.reasons.len(), 7, "every feature explained");
+        let logit: f64 = h.e.cfg.score.bias + r.reasons.iter().map(|x| x.contribution).sum::<f64>();
+        let s = 1.0 / (1.0 + (-logit).exp());
+        assert!(
+            (s - r.score).abs() < 1e-3,
+            "score {} vs reasons {s}",
+            r.score
+        );
+    }
 }
 
 #[test]
@@ -271,7 +296,7 @@ fn resolve_first_is_recorded_never_paged() {
     assert!(h.pages().is_empty());
     let r = h.records();
     assert_eq!(r.len(), 1);
-    assert_eq!(r[0].decision, Decision::Ticket);
+    assert_ne!(r[0].decision, Decision::Page);
 }
 
 #[test]
@@ -279,17 +304,21 @@ fn watermark_never_goes_back_and_is_idempotent() {
     let mut h = H::new();
     h.push(fire("A", Severity::Critical, 0))
         .push(resolve("A", Severity::Critical, MIN))
-        .advance_to(6 * MIN)
-        .advance_to(6 * MIN)
+        .advance_to(7 * MIN)
+        .advance_to(7 * MIN)
         .advance_to(2 * MIN);
     assert_eq!(h.records().len(), 1);
+    assert_eq!(h.e.now(), EventTime(7 * MIN));
     assert_eq!(h.e.watermark(), EventTime(6 * MIN));
     assert_eq!(h.e.poll_timeout(), None);
 }
 
 #[test]
 fn cap_sheds_least_recent_clusters_but_keeps_their_records() {
-    let mut h = H::with(|c| c.max_active_alerts = 10);
+    let mut h = H::with(|c| {
+        c.max_active_alerts = 10;
+        c.correlation.text_similarity = 1.0;
+    });
     for i in 0..30 {
         h.push(fire(&format!("A{i}"), Severity::Warning, i * MIN));
     }
@@ -360,11 +389,434 @@ fn point_in_time_alerts_expire_unless_sent_again() {
     assert_eq!(h.e.stats().expired, 0);
     h.advance_to(8 * MIN);
     assert_eq!(h.e.stats().expired, 1);
-    h.advance_to(13 * MIN);
+    h.advance_to(14 * MIN);
     let r = h.records();
     assert_eq!(r.len(), 1);
     assert_eq!(r[0].resolved_at, Some(EventTime(8 * MIN)));
     assert_eq!(r[0].resolved_by, Some(ResolvedBy::Auto));
     assert_eq!(r[0].closed_at, Some(EventTime(13 * MIN)));
     assert_eq!(h.pages().len(), 2, "trigger and resolve");
+}
+
+// ---- correlation ---------------------------------------------------------------------------
+
+fn topo_cfg(c: &mut EngineConfig) {
+    let mut deps = std::collections::BTreeMap::new();
+    deps.insert("api".to_string(), vec!["postgres".to_string()]);
+    deps.insert("frontend".to_string(), vec!["api".to_string()]);
+    deps.insert("search".to_string(), vec!["elastic".to_string()]);
+    c.correlation.topology = crate::config::Topology::build(&deps, 1);
+}
+
+#[test]
+fn same_rule_on_many_pods_is_one_cluster_one_page() {
+    let mut h = H::new();
+    for i in 0..50 {
+        let pod = format!("api-{i}");
+        h.push(alert_on(
+            "KubePodCrashLooping",
+            "api",
+            &[("pod", &pod)],
+            Severity::Critical,
+            EventKind::Firing,
+            i * 1000,
+        ));
+    }
+    h.finish();
+    assert_eq!(h.records().len(), 1);
+    assert_eq!(h.records()[0].alerts.len(), 50);
+    assert_eq!(h.pages().len(), 1, "page first, fold later");
+    assert_eq!(h.e.stats().correlated, 49);
+}
+
+#[test]
+fn topology_neighbours_join_within_the_window_only() {
+    let mut h = H::with(topo_cfg);
+    h.push(alert_on(
+        "PostgresDown",
+        "postgres",
+        &[],
+        Severity::Critical,
+        EventKind::Firing,
+        0,
+    ))
+    .push(alert_on(
+        "ApiErrors",
+        "api",
+        &[],
+        Severity::Error,
+        EventKind::Firing,
+        2 * MIN,
+    ))
+    // frontend is two hops from postgres but one from api, which is now in the cluster.
+    .push(alert_on(
+        "FrontendSlow",
+        "frontend",
+        &[],
+        Severity::Warning,
+        EventKind::Firing,
+        4 * MIN,
+    ))
+    // Unrelated service: its own cluster.
+    .push(alert_on(
+        "SearchDown",
+        "search",
+        &[],
+        Severity::Critical,
+        EventKind::Firing,
+        5 * MIN,
+    ))
+    // A neighbour, but 11 minutes after the last join: a new cluster.
+    .push(alert_on(
+        "ApiLatency",
+        "api",
+        &[],
+        Severity::Error,
+        EventKind::Firing,
+        15 * MIN + 1,
+    ))
+    .finish();
+    let r = h.records();
+    assert_eq!(r.len(), 3);
+    let sizes: Vec<usize> = r.iter().map(|c| c.alerts.len()).collect();
+    assert_eq!(sizes, vec![3, 1, 1]);
+    assert_eq!(r[0].services, vec!["api", "frontend", "postgres"]);
+}
+
+/// An alert with no service label: only text can link it.
+fn serviceless(name: &str, instance: &str, summary: &str, t: i64) -> AlertEvent {
+    let labels = Labels::from_pairs([
+        ("alertname", name),
+        ("instance", instance),
+        ("mountpoint", "/data"),
+    ]);
+    AlertEvent {
+        source: Source::Alertmanager,
+        kind: EventKind::Firing,
+        time: EventTime(t),
+        fingerprint: labels.fingerprint(),
+        source_id: None,
+        dedup_key: None,
+        alertname: Str::from(name),
+        severity: Severity::Warning,
+        service: None,
+        team: None,
+        annotations: Annotations {
+            summary: Some(summary.into()),
+            ..Default::default()
+        },
+        labels,
+        actor: None,
+        ends_at: None,
+    }
+}
+
+#[test]
+fn text_similarity_links_alerts_without_shared_labels() {
+    let mut h = H::new();
+    h.push(serviceless(
+        "NodeFilesystemAlmostFull",
+        "10.0.0.1:9100",
+        "Filesystem on /data is 91% full",
+        0,
+    ))
+    .push(serviceless(
+        "NodeFilesystemAlmostFull",
+        "10.0.7.3:9100",
+        "Filesystem on /data is 97% full",
+        MIN,
+    ))
+    .push(serviceless(
+        "NodeClockSkewDetected",
+        "10.0.0.9:9100",
+        "Clock skew detected on node",
+        2 * MIN,
+    ))
+    .finish();
+    let sizes: Vec<usize> = h.records().iter().map(|r| r.alerts.len()).collect();
+    assert_eq!(
+        sizes,
+        vec![2, 1],
+        "same text once numbers are stripped; different text apart"
+    );
+    let mut h = H::with(|c| c.correlation.text_similarity = 1.0);
+    h.push(serviceless(
+        "NodeFilesystemAlmostFull",
+        "10.0.0.1:9100",
+        "Filesystem on /data is 91% full",
+        0,
+    ))
+    .push(serviceless(
+        "NodeFilesystemAlmostFull",
+        "10.0.7.3:9100",
+        "Filesystem on /data is 97% full",
+        MIN,
+    ))
+    .finish();
+    assert_eq!(h.records().len(), 2, "text links off");
+}
+
+#[test]
+fn an_alert_linking_two_clusters_merges_them() {
+    let mut h = H::with(|c| {
+        topo_cfg(c);
+        c.correlation.text_similarity = 1.0;
+    });
+    h.push(alert_on(
+        "PostgresDown",
+        "postgres",
+        &[],
+        Severity::Warning,
+        EventKind::Firing,
+        0,
+    ))
+    .push(alert_on(
+        "FrontendSlow",
+        "frontend",
+        &[],
+        Severity::Warning,
+        EventKind::Firing,
+        MIN,
+    ))
+    // api neighbours both postgres and frontend.
+    .push(alert_on(
+        "ApiErrors",
+        "api",
+        &[],
+        Severity::Warning,
+        EventKind::Firing,
+        2 * MIN,
+    ))
+    .finish();
+    let r = h.records();
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0].alerts.len(), 3);
+    assert_eq!(h.e.stats().merges, 1);
+    assert_eq!(r[0].opened_at, EventTime(0));
+}
+
+#[test]
+fn clusters_have_a_size_cap() {
+    let mut h = H::with(|c| c.correlation.max_alerts_per_cluster = 10);
+    for i in 0..25 {
+        let pod = format!("p{i}");
+        h.push(alert_on(
+            "Crash",
+            "api",
+            &[("pod", &pod)],
+            Severity::Warning,
+            EventKind::Firing,
+            i * 1000,
+        ));
+    }
+    h.finish();
+    let sizes: Vec<usize> = h.records().iter().map(|r| r.alerts.len()).collect();
+    assert_eq!(sizes, vec![10, 10, 5]);
+}
+
+// ---- flapping and holds --------------------------------------------------------------------
+
+#[test]
+fn a_flapping_alert_does_not_page_on_each_transition() {
+    let mut h = H::new();
+    // Fires for a minute every 7 minutes: each episode outlives the 5-minute quiet period, so
+    // without hysteresis each would be a new cluster and a new page.
+    for i in 0..8 {
+        let t = i * 7 * MIN;
+        h.push(fire("Flaky", Severity::Error, t))
+            .push(resolve("Flaky", Severity::Error, t + MIN));
+    }
+    h.advance_to(200 * MIN);
+    let triggers = h.pages().iter().filter(|p| p.payload.is_some()).count();
+    assert!(triggers <= 3, "{triggers} pages for one flapping alert");
+    let last = h.records().last().cloned().unwrap();
+    let flap = last
+        .reasons
+        .iter()
+        .find(|r| r.feature == crate::record::Feature::Flapping)
+        .unwrap();
+    assert_eq!(flap.value, 1.0, "the record says it was flapping");
+    assert!(h.e.stats().flapping_transitions > 0);
+}
+
+#[test]
+fn warnings_are_held_and_transients_never_page() {
+    let mut h = H::with(|c| c.score.bias = -2.5); // make a lone warning page-worthy
+                                                  // Resolves after 1 minute: within its 2-minute hold.
+    h.push(fire("Blip", Severity::Warning, 0))
+        .push(resolve("Blip", Severity::Warning, MIN))
+        .advance_to(10 * MIN);
+    assert!(h.pages().is_empty());
+    assert_eq!(h.e.stats().resolved_in_hold, 1);
+    // Lasts: pages exactly when its hold ends.
+    h.push(fire("Real", Severity::Warning, 20 * MIN))
+        .advance_to(25 * MIN);
+    let p = h.pages();
+    assert_eq!(p.len(), 1);
+    assert_eq!(
+        p[0].payload.as_ref().unwrap().timestamp,
+        EventTime(22 * MIN)
+    );
+    // The blip's record: never paged; recorded as transient.
+    let blip = h.records()[0].clone();
+    assert_ne!(blip.decision, Decision::Page);
+    assert!(blip.paged_at.is_none());
+    let tr = blip
+        .reasons
+        .iter()
+        .find(|r| r.feature == crate::record::Feature::Transient)
+        .unwrap();
+    assert_eq!(tr.value, 1.0);
+}
+
+#[test]
+fn holds_are_learned_per_rule() {
+    let mut h = H::with(|c| c.score.bias = -2.5);
+    // Ten 20-second blips of the same warning: history says it resolves by itself.
+    for i in 0..10 {
+        let t = i * 30 * MIN;
+        h.push(fire("Blippy", Severity::Warning, t)).push(resolve(
+            "Blippy",
+            Severity::Warning,
+            t + 20_000,
+        ));
+    }
+    let rule = h.e.st.rules.get("Blippy").unwrap().clone();
+    assert_eq!(rule.learned_hold(&h.e.cfg.hold), Some(30_000));
+    // And a warning that never resolves quickly loses its default hold once learned.
+    for i in 0..10 {
+        let t = 400 * MIN + i * 30 * MIN;
+        h.push(fire("Sticky", Severity::Warning, t)).push(resolve(
+            "Sticky",
+            Severity::Warning,
+            t + 20 * MIN,
+        ));
+    }
+    let rule = h.e.st.rules.get("Sticky").unwrap().clone();
+    assert_eq!(rule.learned_hold(&h.e.cfg.hold), Some(0));
+}
+
+#[test]
+fn acknowledged_rules_learn_a_higher_actionable_rate() {
+    let mut h = H::new();
+    for i in 0..6 {
+        let t = i * 60 * MIN;
+        let ev = fire("Needy", Severity::Warning, t);
+        let fp = ev.fingerprint.to_string();
+        h.push(ev)
+            .push(lifecycle(
+                EventKind::Acknowledged,
+                &fp,
+                Actor::Human,
+                t + 5 * MIN,
+            ))
+            .push(resolve("Needy", Severity::Warning, t + 20 * MIN));
+    }
+    h.advance_to(1000 * MIN);
+    assert!(h.e.st.rules.actionable_rate("Needy") > 0.8);
+    // Now a lone warning of that rule pages (after its hold), where a new rule would not.
+    h.push(fire("Needy", Severity::Warning, 1100 * MIN))
+        .push(fire("Unknown", Severity::Warning, 1100 * MIN))
+        .advance_to(1110 * MIN);
+    let triggers: Vec<_> = h
+        .pages()
+        .iter()
+        .filter_map(|p| p.payload.as_ref())
+        .map(|p| p.class.clone())
+        .collect();
+    assert!(triggers.contains(&Some("Needy".into())), "{triggers:?}");
+    assert!(!triggers.contains(&Some("Unknown".into())), "{triggers:?}");
+}
+
+#[test]
+fn snapshot_restore_continues_identically() {
+    let events: Vec<AlertEvent> = (0..60)
+        .flat_map(|i| {
+            let name = ["Alpha", "Bravo", "Charlie"][i as usize % 3];
+            let pod = format!("p{}", i % 5);
+            let t = i * 90_000;
+            let mut v = vec![alert_on(
+                name,
+                "api",
+                &[("pod", &pod)],
+                Severity::Error,
+                EventKind::Firing,
+                t,
+            )];
+            if i % 4 == 0 {
+                v.push(alert_on(
+                    name,
+                    "api",
+                    &[("pod", &pod)],
+                    Severity::Error,
+                    EventKind::Resolved,
+                    t + 30_000,
+                ));
+            }
+            v
+        })
+        .collect();
+    let run_all = |cut: usize| {
+        let cfg = Arc::new(Config::default().engine);
+        let mut e = Engine::new(cfg.clone());
+        let mut out = Vec::new();
+        for (i, ev) in events.iter().enumerate() {
+            if i == cut {
+                let snap = e.snapshot().unwrap();
+                e = Engine::restore(cfg.clone(), &snap).unwrap();
+            }
+            e.handle_event(ev);
+            while let Some(o) = e.poll_output() {
+                out.push(o);
+            }
+        }
+        e.handle_watermark(EventTime(i64::MAX));
+        e.finish();
+        while let Some(o) = e.poll_output() {
+            out.push(o);
+        }
+        out
+    };
+    let whole = run_all(usize::MAX);
+    assert!(!whole.is_empty());
+    for cut in [0, 1, 17, 40, 75] {
+        assert_eq!(run_all(cut), whole, "cut at {cut}");
+    }
+}
+
+#[test]
+fn after_hours_follow_the_teams_timezone() {
+    let mut h = H::with(|c| {
+        c.hours.teams.insert(
+            "payments".into(),
+            crate::config::Hours {
+                tz: chrono_tz::America::New_York,
+                start_min: 9 * 60,
+                end_min: 17 * 60,
+                days: [true, true, true, true, true, false, false],
+            },
+        );
+    });
+    // Monday 2026-11-02 15:00 UTC = 10:00 in New York (EST): business hours.
+    let t = EventTime::parse_rfc3339("2026-11-02T15:00:00Z")
+        .unwrap()
+        .as_millis();
+    h.push(fire("Day", Severity::Error, t));
+    // 23:00 UTC = 18:00 in New York: after hours.
+    h.push(fire("Night", Severity::Error, t + 8 * 60 * MIN))
+        .finish();
+    let after: Vec<(String, f64)> = h
+        .records()
+        .iter()
+        .map(|r| {
+            let v = r
+                .reasons
+                .iter()
+                .find(|x| x.feature == crate::record::Feature::AfterHours)
+                .unwrap()
+                .value;
+            (r.alerts[0].alertname.clone(), v)
+        })
+        .collect();
+    assert_eq!(after, vec![("Day".into(), 0.0), ("Night".into(), 1.0)]);
 }

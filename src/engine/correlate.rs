@@ -1,0 +1,223 @@
+//! Correlation: which open clusters a new alert belongs with.
+//!
+//! An alert links to a cluster that still takes in alerts (its last join is within
+//! `correlation.window` of the alert) and has room, when any of:
+//! (a) the alert's `group_by` label values equal those of an alert in the cluster;
+//! (b) its service is, or neighbours within `topology_depth` hops, a service in the cluster;
+//! (c) its text — name, summary, label values, lower-cased, with every token holding a digit
+//!     (numbers, ids, hex, pod hashes) dropped — has a 64-bit SimHash within
+//!     `text_similarity` of one in the cluster.
+//! Owns the alert signature and the link test; decides nothing about merging or paging.
+
+use serde::{Deserialize, Serialize};
+
+use super::cluster::ClusterState;
+use crate::config::CorrelationConfig;
+use crate::event::{AlertEvent, EventTime, Fingerprint};
+
+/// What correlation needs to know about an alert, computed once when it first appears.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertSig {
+    /// Hash of the `group_by` label values; `None` when any of them is missing.
+    pub group_key: Option<u64>,
+    /// SimHash of the normalised text; `None` when text links are off or there is no text.
+    pub simhash: Option<u64>,
+}
+
+pub fn signature(ev: &AlertEvent, cfg: &CorrelationConfig) -> AlertSig {
+    let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(cfg.group_by.len());
+    let mut complete = true;
+    for name in &cfg.group_by {
+        match ev.labels.get(name) {
+            Some(v) if !v.is_empty() => pairs.push((name.as_str(), v)),
+            _ => {
+                complete = false;
+                break;
+            }
+        }
+    }
+    let group_key = complete.then(|| {
+        pairs.sort_unstable();
+        Fingerprint::of_sorted(pairs).0
+    });
+    let simhash = (cfg.text_similarity < 1.0).then(|| simhash(ev)).flatten();
+    AlertSig { group_key, simhash }
+}
+
+fn fnv(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 14_695_981_039_346_656_037;
+    for &b in bytes {
+        h ^= b as u64;
+        h = h.wrapping_mul(1_099_511_628_211);
+    }
+    h
+}
+
+/// Tokens of an alert's text: alphanumeric runs, lower-cased, without any that hold a digit.
+fn tokens(ev: &AlertEvent, out: &mut Vec<String>) {
+    let mut push_text = |s: &str| {
+        for raw in s.split(|c: char| !c.is_alphanumeric()) {
+            if raw.len() < 2 || raw.bytes().any(|b| b.is_ascii_digit()) {
+                continue;
+            }
+            out.push(raw.to_lowercase());
+        }
+    };
+    // Split CamelCase rule names so "KubePodCrashLooping" shares words with "pod crash".
+    let mut name = String::with_capacity(ev.alertname.len() + 8);
+    let mut prev_lower = false;
+    for ch in ev.alertname.chars() {
+        if ch.is_uppercase() && prev_lower {
+            name.push(' ');
+        }
+        prev_lower = ch.is_lowercase();
+        name.push(ch);
+    }
+    push_text(&name);
+    if let Some(s) = &ev.annotations.summary {
+        push_text(s);
+    }
+    for (k, v) in ev.labels.iter() {
+        if k == "alertname" || k == "severity" {
+            continue;
+        }
+        push_text(v);
+    }
+}
+
+/// 64-bit SimHash over unigram and bigram shingles of the tokens.
+pub fn simhash(ev: &AlertEvent) -> Option<u64> {
+    let mut toks = Vec::with_capacity(24);
+    tokens(ev, &mut toks);
+    if toks.is_empty() {
+        return None;
+    }
+    let mut acc = [0i32; 64];
+    let mut add = |h: u64| {
+        for (i, a) in acc.iter_mut().enumerate() {
+            if h >> i & 1 == 1 {
+                *a += 1;
+            } else {
+                *a -= 1;
+            }
+        }
+    };
+    for (i, t) in toks.iter().enumerate() {
+        add(fnv(t.as_bytes()));
+        if let Some(next) = toks.get(i + 1) {
+            let mut h = fnv(t.as_bytes());
+            h ^= fnv(next.as_bytes()).rotate_left(17);
+            add(h);
+        }
+    }
+    let mut out = 0u64;
+    for (i, a) in acc.iter().enumerate() {
+        if *a > 0 {
+            out |= 1 << i;
+        }
+    }
+    Some(out)
+}
+
+pub fn similarity(a: u64, b: u64) -> f64 {
+    1.0 - (a ^ b).count_ones() as f64 / 64.0
+}
+
+/// Whether a new alert links to an open cluster (ignoring the window and size cap, which the
+/// caller checks).
+pub fn links(
+    c: &ClusterState,
+    sig: &AlertSig,
+    service: Option<&str>,
+    cfg: &CorrelationConfig,
+) -> bool {
+    if let Some(k) = sig.group_key {
+        if c.group_keys.contains(&k) {
+            return true;
+        }
+    }
+    if let Some(s) = service {
+        if c.services.iter().any(|cs| cfg.topology.related(s, cs)) {
+            return true;
+        }
+    }
+    if let Some(h) = sig.simhash {
+        if c.simhashes
+            .iter()
+            .any(|&ch| similarity(h, ch) >= cfg.text_similarity)
+        {
+            return true;
+        }
+    }
+    false
+}
+
+/// Whether a cluster still takes in new alerts at `t`.
+pub fn accepts(c: &ClusterState, t: EventTime, cfg: &CorrelationConfig) -> bool {
+    c.alerts.len() < cfg.max_alerts_per_cluster
+        && t.as_millis() - c.last_join.as_millis() <= cfg.window_ms
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Annotations, EventKind, Labels, Severity, Source};
+
+    fn ev(name: &str, summary: &str, labels: &[(&str, &str)]) -> AlertEvent {
+        let mut l: Vec<(&str, &str)> = labels.to_vec();
+        l.push(("alertname", name));
+        let labels = Labels::from_pairs(l);
+        AlertEvent {
+            source: Source::Alertmanager,
+            kind: EventKind::Firing,
+            time: EventTime(0),
+            fingerprint: labels.fingerprint(),
+            source_id: None,
+            dedup_key: None,
+            alertname: name.into(),
+            labels,
+            annotations: Annotations {
+                summary: Some(summary.into()),
+                ..Default::default()
+            },
+            severity: Severity::Error,
+            service: None,
+            team: None,
+            actor: None,
+            ends_at: None,
+        }
+    }
+
+    #[test]
+    fn numbers_and_ids_do_not_change_the_text_signature() {
+        let a = ev(
+            "KubePodCrashLooping",
+            "Pod payments/api-6d9c7b8f5-x1 restarted 7 times",
+            &[("pod", "api-6d9c7b8f5-x1"), ("namespace", "payments")],
+        );
+        let b = ev(
+            "KubePodCrashLooping",
+            "Pod payments/api-7f00aa12c-q9 restarted 12 times",
+            &[("pod", "api-7f00aa12c-q9"), ("namespace", "payments")],
+        );
+        assert_eq!(simhash(&a), simhash(&b));
+        let c = ev(
+            "PostgresqlDown",
+            "Postgresql instance is down",
+            &[("namespace", "data")],
+        );
+        let (ha, hc) = (simhash(&a).unwrap(), simhash(&c).unwrap());
+        assert!(similarity(ha, hc) < 0.9, "{}", similarity(ha, hc));
+    }
+
+    #[test]
+    fn group_key_needs_every_label() {
+        let cfg = crate::config::Config::default().engine.correlation;
+        let a = ev("A", "", &[("service", "api")]);
+        let b = ev("A", "", &[("service", "api"), ("pod", "x")]);
+        let c = ev("A", "", &[("pod", "x")]);
+        assert!(signature(&a, &cfg).group_key.is_some());
+        assert_eq!(signature(&a, &cfg).group_key, signature(&b, &cfg).group_key);
+        assert_eq!(signature(&c, &cfg).group_key, None);
+    }
+}

@@ -1,0 +1,125 @@
+//! Scoring: a cluster's features, its score in [0, 1] with each feature's contribution, and
+//! the decision thresholds. score = sigmoid(bias + Σ weightᶠ · valueᶠ); contributions are in
+//! log-odds (`weight × value`), so they add up to the score's logit minus the bias. Pure:
+//! everything it needs is passed in.
+
+use super::cluster::ClusterState;
+use super::rules::RuleBook;
+use crate::config::EngineConfig;
+use crate::event::Severity;
+use crate::record::{Decision, Feature, Reason};
+
+/// Feature values of one cluster, each in [0, 1].
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Features {
+    pub severity: f64,
+    pub flapping: f64,
+    pub transient: f64,
+    pub duplicate_rate: f64,
+    pub blast_radius: f64,
+    pub after_hours: f64,
+    pub actionable_rate: f64,
+}
+
+pub fn severity_value(s: Severity) -> f64 {
+    match s {
+        Severity::Critical => 1.0,
+        Severity::Error => 0.75,
+        Severity::Warning => 0.4,
+        Severity::Info => 0.1,
+    }
+}
+
+fn log_share(n: usize, full: f64) -> f64 {
+    ((1.0 + n as f64).ln() / (1.0 + full).ln()).min(1.0)
+}
+
+pub fn features(c: &ClusterState, rules: &RuleBook, cfg: &EngineConfig) -> Features {
+    let n = c.alerts.len().max(1) as f64;
+    let flapping = c.alerts.iter().filter(|a| a.flapping).count() as f64 / n;
+    let transient = c.alerts.iter().filter(|a| a.transient).count() as f64 / n;
+    let episodes: u64 = c.alerts.iter().map(|a| 1 + a.flaps as u64).sum();
+    let duplicate_rate = if c.raw_events > 0 {
+        (c.raw_events.saturating_sub(episodes)) as f64 / c.raw_events as f64
+    } else {
+        0.0
+    };
+    let blast_radius =
+        0.5 * log_share(c.services.len(), 10.0) + 0.5 * log_share(c.alerts.len(), 100.0);
+    let after_hours = if cfg
+        .hours
+        .for_team(c.team.as_deref())
+        .is_after_hours(c.opened_at)
+    {
+        1.0
+    } else {
+        0.0
+    };
+    // The most actionable of its rules: one rule people act on makes the cluster worth it.
+    let mut actionable_rate: f64 = 0.0;
+    let mut seen: Vec<&str> = Vec::new();
+    for a in &c.alerts {
+        if seen.len() >= 64 {
+            break;
+        }
+        if !seen.contains(&a.alertname.as_str()) {
+            seen.push(&a.alertname);
+            actionable_rate = actionable_rate.max(rules.actionable_rate(&a.alertname));
+        }
+    }
+    Features {
+        severity: severity_value(c.severity),
+        flapping,
+        transient,
+        duplicate_rate,
+        blast_radius,
+        after_hours,
+        actionable_rate,
+    }
+}
+
+/// The score and its reasons, one per feature, in a fixed order.
+pub fn score(f: &Features, cfg: &EngineConfig) -> (f64, Vec<Reason>) {
+    let w = &cfg.score.weights;
+    let parts = [
+        (Feature::Severity, f.severity, w.severity),
+        (Feature::Flapping, f.flapping, w.flapping),
+        (Feature::Transient, f.transient, w.transient),
+        (Feature::DuplicateRate, f.duplicate_rate, w.duplicate_rate),
+        (Feature::BlastRadius, f.blast_radius, w.blast_radius),
+        (Feature::AfterHours, f.after_hours, w.after_hours),
+        (
+            Feature::ActionableRate,
+            f.actionable_rate,
+            w.actionable_rate,
+        ),
+    ];
+    let mut logit = cfg.score.bias;
+    let reasons = parts
+        .iter()
+        .map(|&(feature, value, weight)| {
+            let contribution = weight * value;
+            logit += contribution;
+            Reason {
+                feature,
+                value: round4(value),
+                contribution: round4(contribution),
+            }
+        })
+        .collect();
+    (round4(1.0 / (1.0 + (-logit).exp())), reasons)
+}
+
+/// Four decimals are plenty for people and keep records byte-stable across platforms.
+fn round4(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}
+
+/// What a cluster that did not page becomes.
+pub fn unpaged_decision(score: f64, cfg: &EngineConfig) -> Decision {
+    if score >= cfg.score.ticket_threshold {
+        Decision::Ticket
+    } else {
+        Decision::Suppress
+    }
+}
