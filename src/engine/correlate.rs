@@ -53,62 +53,67 @@ fn fnv(bytes: &[u8]) -> u64 {
     h
 }
 
-/// Tokens of an alert's text: alphanumeric runs, lower-cased, without any that hold a digit.
-fn tokens(ev: &AlertEvent, out: &mut Vec<String>) {
-    let mut push_text = |s: &str| {
-        for raw in s.split(|c: char| !c.is_alphanumeric()) {
-            if raw.len() < 2 || raw.bytes().any(|b| b.is_ascii_digit()) {
+/// Feeds the hashes of an alert's text tokens to `f`: alphanumeric runs, lower-cased,
+/// without any run that holds a digit; CamelCase rule names split into words so
+/// "KubePodCrashLooping" shares words with "pod crash". No allocation per token.
+fn for_each_token(ev: &AlertEvent, mut f: impl FnMut(u64)) {
+    let mut buf = String::with_capacity(32);
+    let flush = |buf: &mut String, f: &mut dyn FnMut(u64)| {
+        if buf.len() >= 2 && !buf.bytes().any(|b| b.is_ascii_digit()) {
+            f(fnv(buf.as_bytes()));
+        }
+        buf.clear();
+    };
+    let mut scan = |s: &str, camel: bool, f: &mut dyn FnMut(u64)| {
+        let mut prev_lower = false;
+        for ch in s.chars() {
+            if !ch.is_alphanumeric() {
+                flush(&mut buf, f);
+                prev_lower = false;
                 continue;
             }
-            out.push(raw.to_lowercase());
+            if camel && ch.is_uppercase() && prev_lower {
+                flush(&mut buf, f);
+            }
+            prev_lower = ch.is_lowercase();
+            for l in ch.to_lowercase() {
+                buf.push(l);
+            }
         }
+        flush(&mut buf, f);
     };
-    // Split CamelCase rule names so "KubePodCrashLooping" shares words with "pod crash".
-    let mut name = String::with_capacity(ev.alertname.len() + 8);
-    let mut prev_lower = false;
-    for ch in ev.alertname.chars() {
-        if ch.is_uppercase() && prev_lower {
-            name.push(' ');
-        }
-        prev_lower = ch.is_lowercase();
-        name.push(ch);
-    }
-    push_text(&name);
+    scan(&ev.alertname, true, &mut f);
     if let Some(s) = &ev.annotations.summary {
-        push_text(s);
+        scan(s, false, &mut f);
     }
     for (k, v) in ev.labels.iter() {
         if k == "alertname" || k == "severity" {
             continue;
         }
-        push_text(v);
+        scan(v, false, &mut f);
     }
 }
 
 /// 64-bit SimHash over unigram and bigram shingles of the tokens.
 pub fn simhash(ev: &AlertEvent) -> Option<u64> {
-    let mut toks = Vec::with_capacity(24);
-    tokens(ev, &mut toks);
-    if toks.is_empty() {
-        return None;
-    }
     let mut acc = [0i32; 64];
     let mut add = |h: u64| {
         for (i, a) in acc.iter_mut().enumerate() {
-            if h >> i & 1 == 1 {
-                *a += 1;
-            } else {
-                *a -= 1;
-            }
+            *a += if h >> i & 1 == 1 { 1 } else { -1 };
         }
     };
-    for (i, t) in toks.iter().enumerate() {
-        add(fnv(t.as_bytes()));
-        if let Some(next) = toks.get(i + 1) {
-            let mut h = fnv(t.as_bytes());
-            h ^= fnv(next.as_bytes()).rotate_left(17);
-            add(h);
+    let mut prev: Option<u64> = None;
+    let mut any = false;
+    for_each_token(ev, |h| {
+        any = true;
+        add(h);
+        if let Some(p) = prev {
+            add(p ^ h.rotate_left(17));
         }
+        prev = Some(h);
+    });
+    if !any {
+        return None;
     }
     let mut out = 0u64;
     for (i, a) in acc.iter().enumerate() {
