@@ -304,11 +304,15 @@ pub fn compute(truth: &Truth, sys: &SystemIn, slack: i64, shifts: Shifts) -> Sys
         if group.len() > 1 {
             split += 1;
         }
-        for &(_, c, _) in group {
+        for &(_, c, first) in group {
             let c = c as usize;
             cluster_actionable[c] |= inc.actionable;
             cluster_storm[c] |= inc.storm;
             if let Some(p) = sys.clusters[c].first_page {
+                // A page covers this incident from when its alert was in the paged cluster:
+                // a page sent earlier for something else only counts from the moment the
+                // incident's alert joined it.
+                let p = p.max(first);
                 let slot = &mut incident_page[inc_idx as usize];
                 *slot = Some(slot.map_or(p, |q| q.min(p)));
             }
