@@ -146,6 +146,102 @@ fn open_input(path: &Path) -> io::Result<Box<dyn BufRead>> {
     Ok(Box::new(BufReader::with_capacity(1 << 16, inner)))
 }
 
+/// Lines read but not yet decoded: one buffer, with each line's span.
+#[derive(Default)]
+struct Chunk {
+    bytes: Vec<u8>,
+    lines: Vec<LineRef>,
+}
+
+struct LineRef {
+    start: usize,
+    end: usize,
+    line_no: u64,
+    /// Full length of an oversize line (only a prefix is kept).
+    too_long: Option<usize>,
+}
+
+impl Chunk {
+    fn push(&mut self, line: &[u8], line_no: u64, too_long: Option<usize>) {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(line);
+        self.lines.push(LineRef {
+            start,
+            end: self.bytes.len(),
+            line_no,
+            too_long,
+        });
+    }
+
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.lines.clear();
+    }
+}
+
+type LineResult = Result<(Format, decode::Decoded), DecodeError>;
+
+/// One worker's share of a chunk: its events in line order, and each line's result.
+struct Part {
+    events: Vec<AlertEvent>,
+    results: Vec<(usize, LineResult)>,
+}
+
+/// Decodes a chunk on up to `workers` threads, each taking a contiguous run of lines, so the
+/// parts concatenated in order are exactly what one thread would produce. Every line of a
+/// chunk gets the same `received_at` (the newest event time before the chunk), which keeps
+/// the result independent of the number of threads.
+fn decode_chunk(
+    cfg: &Config,
+    chunk: &Chunk,
+    received_at: Option<EventTime>,
+    workers: usize,
+) -> Vec<Part> {
+    let ctx = Ctx {
+        opts: &cfg.decode,
+        received_at,
+    };
+    let decode_run = |lines: &[LineRef], first: usize| -> Part {
+        let mut part = Part {
+            events: Vec::with_capacity(lines.len() * 2),
+            results: Vec::with_capacity(lines.len()),
+        };
+        for (j, l) in lines.iter().enumerate() {
+            let result = match l.too_long {
+                Some(size) => Err(DecodeError::TooLarge {
+                    size,
+                    limit: cfg.max_payload_bytes,
+                }),
+                None => decode::decode_auto(&chunk.bytes[l.start..l.end], &ctx, &mut part.events),
+            };
+            part.results.push((first + j, result));
+        }
+        part
+    };
+    let n = chunk.lines.len();
+    if workers <= 1 || n < 64 {
+        return vec![decode_run(&chunk.lines, 0)];
+    }
+    let per = n.div_ceil(workers);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = chunk
+            .lines
+            .chunks(per)
+            .enumerate()
+            .map(|(k, lines)| scope.spawn(move || decode_run(lines, k * per)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| match h.join() {
+                Ok(p) => p,
+                // Decoders do not panic (fuzzed); if one ever did, fail loudly rather than
+                // lose lines silently.
+                Err(e) => std::panic::resume_unwind(e),
+            })
+            .collect()
+    })
+}
+
 struct Writers {
     clusters: BufWriter<File>,
     pages: BufWriter<File>,
@@ -190,66 +286,72 @@ pub fn run(
         b
     });
 
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
     let mut line = Vec::with_capacity(4096);
-    let mut batch: Vec<AlertEvent> = Vec::with_capacity(BATCH_LINES * 2);
+    let mut chunk = Chunk::default();
     for path in inputs {
         let name = path.display().to_string();
         let mut reader = open_input(path).with_context(|| format!("opening input {name}"))?;
         let mut line_no = 0u64;
-        let mut lines_in_batch = 0usize;
         loop {
             let r = read_line_bounded(&mut reader, &mut line, cfg.max_payload_bytes)
                 .with_context(|| format!("reading {name} after line {line_no}"))?;
             line_no += 1;
-            let result = match r {
-                Line::Eof => break,
-                Line::TooLong(size) => Err(DecodeError::TooLarge {
-                    size,
-                    limit: cfg.max_payload_bytes,
-                }),
+            let eof = matches!(r, Line::Eof);
+            match r {
+                Line::Eof => {}
+                Line::TooLong(size) => chunk.push(&line, line_no, Some(size)),
                 Line::Ok => {
-                    if line.iter().all(|b| b.is_ascii_whitespace()) {
-                        continue;
+                    if !line.iter().all(|b| b.is_ascii_whitespace()) {
+                        chunk.push(&line, line_no, None);
                     }
-                    let ctx = Ctx {
-                        opts: &cfg.decode,
-                        received_at: max_time,
-                    };
-                    let mark = batch.len();
-                    decode::decode_auto(&line, &ctx, &mut batch).map(|(f, d)| {
-                        for ev in &batch[mark..] {
-                            max_time = Some(max_time.map_or(ev.time, |m| m.max(ev.time)));
-                        }
-                        (f, d)
-                    })
-                }
-            };
-            s.events_in += 1;
-            match result {
-                Ok((format, d)) => {
-                    s.alert_events += d.events as u64;
-                    s.records_ignored += d.ignored as u64;
-                    *s.events_by_format
-                        .entry(format.as_str().into())
-                        .or_default() += 1;
-                }
-                Err(e) => {
-                    s.events_invalid += 1;
-                    *s.invalid_by_reason.entry(e.reason().into()).or_default() += 1;
-                    write_dead_letter(&mut w.deadletter, &name, line_no, &e, &line)?;
                 }
             }
-            lines_in_batch += 1;
-            if lines_in_batch >= BATCH_LINES {
-                lines_in_batch = 0;
-                feed(&mut engine, &mut batch, &mut w, &mut s)?;
+            if chunk.lines.len() >= BATCH_LINES || (eof && !chunk.lines.is_empty()) {
+                let parts = decode_chunk(cfg, &chunk, max_time, workers);
+                for part in &parts {
+                    for (i, result) in &part.results {
+                        let l = &chunk.lines[*i];
+                        s.events_in += 1;
+                        match result {
+                            Ok((format, d)) => {
+                                s.alert_events += d.events as u64;
+                                s.records_ignored += d.ignored as u64;
+                                *s.events_by_format
+                                    .entry(format.as_str().into())
+                                    .or_default() += 1;
+                            }
+                            Err(e) => {
+                                s.events_invalid += 1;
+                                *s.invalid_by_reason.entry(e.reason().into()).or_default() += 1;
+                                write_dead_letter(
+                                    &mut w.deadletter,
+                                    &name,
+                                    l.line_no,
+                                    e,
+                                    &chunk.bytes[l.start..l.end],
+                                )?;
+                            }
+                        }
+                    }
+                    for ev in &part.events {
+                        max_time = Some(max_time.map_or(ev.time, |m| m.max(ev.time)));
+                    }
+                    engine.handle_events(&part.events);
+                    drain(&mut engine, &mut w, &mut s)?;
+                }
+                chunk.clear();
                 if let Some(b) = &bar {
                     b.set_position(s.events_in);
                     b.set_message(name.clone());
                 }
             }
+            if eof {
+                break;
+            }
         }
-        feed(&mut engine, &mut batch, &mut w, &mut s)?;
     }
     engine.handle_watermark(EventTime(i64::MAX));
     drain(&mut engine, &mut w, &mut s)?;
@@ -272,18 +374,6 @@ pub fn run(
     std::fs::write(&sp, serde_json::to_string_pretty(&s)? + "\n")
         .with_context(|| format!("writing {}", sp.display()))?;
     Ok(s)
-}
-
-fn feed(
-    engine: &mut Engine,
-    batch: &mut Vec<AlertEvent>,
-    w: &mut Writers,
-    s: &mut Summary,
-) -> anyhow::Result<()> {
-    // The engine advances its own clock from event times; nothing else to tell it.
-    engine.handle_events(batch);
-    batch.clear();
-    drain(engine, w, s)
 }
 
 fn drain(engine: &mut Engine, w: &mut Writers, s: &mut Summary) -> anyhow::Result<()> {

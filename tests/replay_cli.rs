@@ -239,12 +239,12 @@ fn check_config_names_the_key() {
 
     std::fs::write(
         &bad,
-        "[routing]\npage_severities = [\"critical\"]\nticket_severities = [\"critical\"]\n",
+        "[score]\npage_threshold = 0.4\nticket_threshold = 0.5\n",
     )
     .unwrap();
     let o = bin().arg("check-config").arg(&bad).output().unwrap();
     assert_eq!(o.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("routing.ticket_severities"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("score.ticket_threshold"));
 
     let o = bin()
         .args(["replay", "--out"])
