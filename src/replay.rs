@@ -181,25 +181,20 @@ impl Chunk {
 
 type LineResult = Result<(Format, decode::Decoded), DecodeError>;
 
-/// One worker's share of a chunk: its events in line order, and each line's result.
+/// One worker's share of a chunk: its events in line order, and each line's result with the
+/// range of its events.
 struct Part {
     events: Vec<AlertEvent>,
-    results: Vec<(usize, LineResult)>,
+    results: Vec<(usize, LineResult, std::ops::Range<usize>)>,
 }
 
 /// Decodes a chunk on up to `workers` threads, each taking a contiguous run of lines, so the
-/// parts concatenated in order are exactly what one thread would produce. Every line of a
-/// chunk gets the same `received_at` (the newest event time before the chunk), which keeps
-/// the result independent of the number of threads.
-fn decode_chunk(
-    cfg: &Config,
-    chunk: &Chunk,
-    received_at: Option<EventTime>,
-    workers: usize,
-) -> Vec<Part> {
+/// parts concatenated in order are exactly what one thread would produce. Lines are decoded
+/// without a receive time; the few that need one are decoded again by the caller, in order.
+fn decode_chunk(cfg: &Config, chunk: &Chunk, workers: usize) -> Vec<Part> {
     let ctx = Ctx {
         opts: &cfg.decode,
-        received_at,
+        received_at: None,
     };
     let decode_run = |lines: &[LineRef], first: usize| -> Part {
         let mut part = Part {
@@ -207,6 +202,7 @@ fn decode_chunk(
             results: Vec::with_capacity(lines.len()),
         };
         for (j, l) in lines.iter().enumerate() {
+            let mark = part.events.len();
             let result = match l.too_long {
                 Some(size) => Err(DecodeError::TooLarge {
                     size,
@@ -214,7 +210,8 @@ fn decode_chunk(
                 }),
                 None => decode::decode_auto(&chunk.bytes[l.start..l.end], &ctx, &mut part.events),
             };
-            part.results.push((first + j, result));
+            part.results
+                .push((first + j, result, mark..part.events.len()));
         }
         part
     };
@@ -310,11 +307,36 @@ pub fn run(
                 }
             }
             if chunk.lines.len() >= BATCH_LINES || (eof && !chunk.lines.is_empty()) {
-                let parts = decode_chunk(cfg, &chunk, max_time, workers);
+                let parts = decode_chunk(cfg, &chunk, workers);
+                let mut redo: Vec<AlertEvent> = Vec::new();
                 for part in &parts {
-                    for (i, result) in &part.results {
+                    for (i, first_try, range) in &part.results {
                         let l = &chunk.lines[*i];
                         s.events_in += 1;
+                        // A payload without its own time (a PagerDuty v2 ack/resolve) takes
+                        // the newest event time before it; decoded again here, in order, so
+                        // the result is exactly what one thread would give.
+                        let retried;
+                        let (result, events) = match first_try {
+                            Err(DecodeError::MissingField { .. }) if max_time.is_some() => {
+                                redo.clear();
+                                let ctx = Ctx {
+                                    opts: &cfg.decode,
+                                    received_at: max_time,
+                                };
+                                retried = decode::decode_auto(
+                                    &chunk.bytes[l.start..l.end],
+                                    &ctx,
+                                    &mut redo,
+                                );
+                                (&retried, &redo[..])
+                            }
+                            _ => (first_try, &part.events[range.clone()]),
+                        };
+                        for ev in events {
+                            max_time = Some(max_time.map_or(ev.time, |m| m.max(ev.time)));
+                        }
+                        engine.handle_events(events);
                         match result {
                             Ok((format, d)) => {
                                 s.alert_events += d.events as u64;
@@ -336,10 +358,6 @@ pub fn run(
                             }
                         }
                     }
-                    for ev in &part.events {
-                        max_time = Some(max_time.map_or(ev.time, |m| m.max(ev.time)));
-                    }
-                    engine.handle_events(&part.events);
                     drain(&mut engine, &mut w, &mut s)?;
                 }
                 chunk.clear();
