@@ -237,7 +237,7 @@ impl Default for RawCorrelation {
             topology: String::new(),
             topology_depth: 1,
             text_similarity: 0.9,
-            max_alerts_per_cluster: 2000,
+            max_alerts_per_cluster: 5000,
         }
     }
 }

@@ -159,6 +159,11 @@ pub struct ClusterRecord {
     pub acked_at: Option<EventTime>,
     pub resolved_at: Option<EventTime>,
     pub resolved_by: Option<ResolvedBy>,
+    /// Pages of other clusters that merged into this one after they had paged (each was
+    /// resolved as folded into this cluster's page). Total triggers for this incident:
+    /// `folded_pages + (paged_at is set)`.
+    #[serde(default)]
+    pub folded_pages: u32,
 }
 
 /// PagerDuty Events API v2 `event_action` noisegate sends.
@@ -265,6 +270,7 @@ impl From<&ClusterRecord> for proto::ClusterRecord {
                 Some(ResolvedBy::Human) => proto::ResolvedBy::Human,
                 Some(ResolvedBy::Auto) => proto::ResolvedBy::Auto,
             } as i32,
+            folded_pages: r.folded_pages,
         }
     }
 }
@@ -329,6 +335,7 @@ mod tests {
             acked_at: None,
             resolved_at: None,
             resolved_by: None,
+            folded_pages: 0,
         }
     }
 

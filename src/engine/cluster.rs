@@ -73,6 +73,13 @@ impl AlertState {
     }
 }
 
+/// Recent activity of one service inside a cluster.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct ServiceActivity {
+    pub last_start: EventTime,
+    pub last_loud: Option<EventTime>,
+}
+
 /// One open cluster.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClusterState {
@@ -82,6 +89,9 @@ pub struct ClusterState {
     pub raw_events: u64,
     pub severity: Severity,
     pub services: BTreeSet<String>,
+    /// Per service: when its newest alert started, and when its newest error/critical alert
+    /// started (what topology links look at).
+    pub activity: std::collections::BTreeMap<String, ServiceActivity>,
     pub team: Option<String>,
     pub paged_at: Option<EventTime>,
     /// Score and reasons: frozen when the cluster pages, else recomputed at close.
@@ -93,6 +103,8 @@ pub struct ClusterState {
     pub acked_by_human: bool,
     pub resolved_at: Option<EventTime>,
     pub resolved_by: Option<ResolvedBy>,
+    /// Pages of clusters merged into this one after they had paged.
+    pub folded_pages: u32,
     /// Newest event time that touched the cluster (for shedding the least recently seen).
     pub last_activity: EventTime,
     /// When the last new alert joined: the cluster takes in new alerts until
@@ -100,6 +112,9 @@ pub struct ClusterState {
     pub last_join: EventTime,
     /// When the cluster closes if nothing fires again: set once every alert is resolved.
     pub close_at: Option<EventTime>,
+    /// Opened only because a linked cluster that already paged was full: its alerts are the
+    /// same incident's overflow, so it never pages again.
+    pub folded: bool,
     /// Correlation signatures of its alerts.
     pub group_keys: BTreeSet<u64>,
     pub simhashes: Vec<u64>,
@@ -114,6 +129,8 @@ impl ClusterState {
             raw_events: 0,
             severity: ev.severity,
             services: BTreeSet::new(),
+            activity: Default::default(),
+            folded: false,
             team: ev.team.as_ref().map(|t| t.to_string()),
             paged_at: None,
             score: 0.0,
@@ -122,6 +139,7 @@ impl ClusterState {
             acked_by_human: false,
             resolved_at: None,
             resolved_by: None,
+            folded_pages: 0,
             last_activity: ev.time,
             last_join: ev.time,
             close_at: None,
@@ -139,6 +157,11 @@ impl ClusterState {
         self.severity = self.severity.max(ev.severity);
         if let Some(s) = &ev.service {
             self.services.insert(s.to_string());
+            let act = self.activity.entry(s.to_string()).or_default();
+            act.last_start = act.last_start.max(ev.time);
+            if ev.severity >= Severity::Error {
+                act.last_loud = Some(act.last_loud.map_or(ev.time, |t| t.max(ev.time)));
+            }
         }
         if self.team.is_none() {
             self.team = ev.team.as_ref().map(|t| t.to_string());
@@ -162,6 +185,15 @@ impl ClusterState {
         self.raw_events += other.raw_events;
         self.severity = self.severity.max(other.severity);
         self.services.extend(other.services);
+        for (s, a) in other.activity {
+            let mine = self.activity.entry(s).or_default();
+            mine.last_start = mine.last_start.max(a.last_start);
+            mine.last_loud = match (mine.last_loud, a.last_loud) {
+                (Some(x), Some(y)) => Some(x.max(y)),
+                (x, y) => x.or(y),
+            };
+        }
+        self.folded &= other.folded;
         if self.team.is_none() {
             self.team = other.team;
         }
@@ -170,6 +202,7 @@ impl ClusterState {
             (a, b) => a.or(b),
         };
         self.acked_by_human |= other.acked_by_human;
+        self.folded_pages += other.folded_pages + u32::from(other.paged_at.is_some());
         self.last_activity = self.last_activity.max(other.last_activity);
         self.last_join = self.last_join.max(other.last_join);
         self.group_keys.extend(other.group_keys);
@@ -238,6 +271,7 @@ impl ClusterState {
             acked_at: self.acked_at,
             resolved_at: self.resolved_at,
             resolved_by: self.resolved_by,
+            folded_pages: self.folded_pages,
         }
     }
 }

@@ -3,7 +3,12 @@
 //! An alert links to a cluster that still takes in alerts (its last join is within
 //! `correlation.window` of the alert) and has room, when any of:
 //! (a) the alert's `group_by` label values equal those of an alert in the cluster;
-//! (b) its service is, or neighbours within `topology_depth` hops, a service in the cluster;
+//! (b) its service is, or neighbours within `topology_depth` hops, a service in the cluster
+//!     whose alerts are recent (a neighbour must have started an alert within the window) —
+//!     and, for a neighbour rather than the same service, one side must be failing loudly
+//!     (an error or critical alert): a dependency that is failing explains its dependents'
+//!     symptoms, while two neighbours' unrelated warnings do not make an incident. Without
+//!     that condition, routine noise snowballs through a dense topology;
 //! (c) its text — name, summary, label values, lower-cased, with every token holding a digit
 //!     (numbers, ids, hex, pod hashes) dropped — has a 64-bit SimHash within
 //!     `text_similarity` of one in the cluster.
@@ -133,17 +138,31 @@ pub fn similarity(a: u64, b: u64) -> f64 {
 pub fn links(
     c: &ClusterState,
     sig: &AlertSig,
-    service: Option<&str>,
+    alert: &AlertEvent,
     cfg: &CorrelationConfig,
 ) -> bool {
+    let service = alert.service.as_deref();
+    let at = alert.time;
+    let loud = alert.severity >= crate::event::Severity::Error;
     if let Some(k) = sig.group_key {
         if c.group_keys.contains(&k) {
             return true;
         }
     }
     if let Some(s) = service {
-        if c.services.iter().any(|cs| cfg.topology.related(s, cs)) {
-            return true;
+        let recent = |t: EventTime| at.as_millis() - t.as_millis() <= cfg.window_ms;
+        for (cs, act) in &c.activity {
+            if !cfg.topology.related(s, cs) {
+                continue;
+            }
+            let linked = if cs == s {
+                recent(act.last_start)
+            } else {
+                act.last_loud.is_some_and(recent) || (loud && recent(act.last_start))
+            };
+            if linked {
+                return true;
+            }
         }
     }
     if let Some(h) = sig.simhash {
@@ -157,10 +176,13 @@ pub fn links(
     false
 }
 
-/// Whether a cluster still takes in new alerts at `t`.
-pub fn accepts(c: &ClusterState, t: EventTime, cfg: &CorrelationConfig) -> bool {
+/// Whether a cluster is still taking in new alerts at `t` (its last join within the window).
+pub fn in_window(c: &ClusterState, t: EventTime, cfg: &CorrelationConfig) -> bool {
+    t.as_millis() - c.last_join.as_millis() <= cfg.window_ms
+}
+
+pub fn has_room(c: &ClusterState, cfg: &CorrelationConfig) -> bool {
     c.alerts.len() < cfg.max_alerts_per_cluster
-        && t.as_millis() - c.last_join.as_millis() <= cfg.window_ms
 }
 
 #[cfg(test)]

@@ -96,6 +96,8 @@ pub struct EngineStats {
     pub clusters_shed: u64,
     pub pages_triggered: u64,
     pub pages_resolved: u64,
+    /// Pages resolved because their cluster merged into another that had paged first.
+    pub pages_folded: u64,
 }
 
 /// What a timer does when the clock passes it. Timers are data: one ordered index; a popped
@@ -509,9 +511,17 @@ impl Engine {
         if flapping {
             self.st.stats.flapping_transitions += 1;
         }
-        let candidates = self.candidates(ev, &sig);
+        let (candidates, full_paged) = self.candidates(ev, &sig);
         let key = match self.choose_survivor(&candidates) {
-            None => self.open_cluster(ev, &sig, hold),
+            None => {
+                let key = self.open_cluster(ev, &sig, hold);
+                if full_paged {
+                    if let Some(c) = self.st.clusters.get_mut(&key) {
+                        c.folded = true;
+                    }
+                }
+                key
+            }
             Some(survivor) => {
                 for &other in &candidates {
                     if other != survivor {
@@ -550,7 +560,7 @@ impl Engine {
 
     /// Open clusters the alert links to, in opening order. Prunes clusters that no longer
     /// take in alerts from the joinable list as it goes.
-    fn candidates(&mut self, ev: &AlertEvent, sig: &AlertSig) -> Vec<ClusterKey> {
+    fn candidates(&mut self, ev: &AlertEvent, sig: &AlertSig) -> (Vec<ClusterKey>, bool) {
         let cfg = &self.cfg.correlation;
         let clusters = &self.st.clusters;
         let t = ev.time;
@@ -563,31 +573,43 @@ impl Engine {
                     <= cfg.window_ms.saturating_add(self.cfg.allowed_lateness_ms)
             })
         });
-        let service = ev.service.as_deref();
-        self.st
+        let mut full_paged = false;
+        let found = self
+            .st
             .joinable
             .iter()
             .copied()
             .filter(|k| {
                 clusters.get(k).is_some_and(|c| {
-                    correlate::accepts(c, t, cfg) && correlate::links(c, sig, service, cfg)
+                    if !correlate::in_window(c, t, cfg) || !correlate::links(c, sig, ev, cfg) {
+                        return false;
+                    }
+                    if correlate::has_room(c, cfg) {
+                        return true;
+                    }
+                    full_paged |= c.paged_at.is_some();
+                    false
                 })
             })
-            .collect()
+            .collect();
+        (found, full_paged)
     }
 
-    /// The cluster that takes the alert: one that already paged if any (its incident is
+    /// The cluster that takes the alert: the one that paged first if any (its incident is
     /// open in PagerDuty), else the oldest.
     fn choose_survivor(&self, candidates: &[ClusterKey]) -> Option<ClusterKey> {
         let c = &self.st.clusters;
         candidates.iter().copied().min_by_key(|k| {
             let s = &c[k];
-            (s.paged_at.is_none(), s.opened_at, *k)
+            (s.paged_at.is_none(), s.paged_at, s.opened_at, *k)
         })
     }
 
-    /// Merges `other` into `survivor` unless both paged (two PagerDuty incidents are not
-    /// merged behind people's backs) or the result would exceed the size cap.
+    /// Merges `other` into `survivor` unless the result would exceed the size cap. When both
+    /// paged, they merge only while `other`'s page is fresh (within the correlation window)
+    /// and nobody has acknowledged it: then its PagerDuty incident is resolved as folded
+    /// into the survivor's (the first seconds of a cascade often page twice before the link
+    /// between two symptoms shows). An incident someone is working on is never merged away.
     fn merge(&mut self, survivor: ClusterKey, other: ClusterKey) {
         let (Some(s), Some(o)) = (
             self.st.clusters.get(&survivor),
@@ -595,10 +617,18 @@ impl Engine {
         ) else {
             return;
         };
-        if (s.paged_at.is_some() && o.paged_at.is_some())
-            || s.alerts.len() + o.alerts.len() > self.cfg.correlation.max_alerts_per_cluster
-        {
+        if s.alerts.len() + o.alerts.len() > self.cfg.correlation.max_alerts_per_cluster {
             return;
+        }
+        if let (Some(_), Some(p)) = (s.paged_at, o.paged_at) {
+            let fresh = self.st.now.as_millis() - p.as_millis() <= self.cfg.correlation.window_ms;
+            if !fresh || o.acked_at.is_some() {
+                return;
+            }
+            let resolve = route::resolve(&self.cfg, o);
+            self.outputs.push_back(Output::Page(resolve));
+            self.st.stats.pages_resolved += 1;
+            self.st.stats.pages_folded += 1;
         }
         let Some(o) = self.st.clusters.remove(&other) else {
             return;
@@ -634,7 +664,7 @@ impl Engine {
         let Some(c) = self.st.clusters.get(&key) else {
             return;
         };
-        if c.paged_at.is_some() {
+        if c.paged_at.is_some() || c.folded {
             return;
         }
         let f = score::features(c, &self.st.rules, &cfg);

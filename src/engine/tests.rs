@@ -566,7 +566,7 @@ fn an_alert_linking_two_clusters_merges_them() {
         "PostgresDown",
         "postgres",
         &[],
-        Severity::Warning,
+        Severity::Error,
         EventKind::Firing,
         0,
     ))
@@ -578,12 +578,12 @@ fn an_alert_linking_two_clusters_merges_them() {
         EventKind::Firing,
         MIN,
     ))
-    // api neighbours both postgres and frontend.
+    // api neighbours both postgres and frontend, and fails loudly: it links to both.
     .push(alert_on(
         "ApiErrors",
         "api",
         &[],
-        Severity::Warning,
+        Severity::Error,
         EventKind::Firing,
         2 * MIN,
     ))
@@ -819,4 +819,85 @@ fn after_hours_follow_the_teams_timezone() {
         })
         .collect();
     assert_eq!(after, vec![("Day".into(), 0.0), ("Night".into(), 1.0)]);
+}
+
+#[test]
+fn neighbours_warnings_alone_do_not_snowball() {
+    let mut h = H::with(|c| {
+        topo_cfg(c);
+        c.correlation.text_similarity = 1.0;
+    });
+    // Unrelated warnings on neighbouring services: no service is failing loudly.
+    h.push(alert_on(
+        "PostgresSlowQueries",
+        "postgres",
+        &[],
+        Severity::Warning,
+        EventKind::Firing,
+        0,
+    ))
+    .push(alert_on(
+        "ApiLatency",
+        "api",
+        &[],
+        Severity::Warning,
+        EventKind::Firing,
+        MIN,
+    ))
+    .push(alert_on(
+        "FrontendBundleSize",
+        "frontend",
+        &[],
+        Severity::Warning,
+        EventKind::Firing,
+        2 * MIN,
+    ))
+    .finish();
+    assert_eq!(h.records().len(), 3);
+}
+
+#[test]
+fn two_fresh_pages_of_one_cascade_fold_into_one() {
+    let mut h = H::with(|c| {
+        topo_cfg(c);
+        c.correlation.text_similarity = 1.0;
+    });
+    // postgres and frontend fail within seconds: not neighbours, two clusters, two pages.
+    h.push(alert_on(
+        "PostgresDown",
+        "postgres",
+        &[],
+        Severity::Critical,
+        EventKind::Firing,
+        0,
+    ))
+    .push(alert_on(
+        "FrontendDown",
+        "frontend",
+        &[],
+        Severity::Critical,
+        EventKind::Firing,
+        1000,
+    ));
+    assert_eq!(h.pages().len(), 2);
+    // api, between them, links both: the younger page is resolved, one incident remains.
+    h.push(alert_on(
+        "ApiDown",
+        "api",
+        &[],
+        Severity::Critical,
+        EventKind::Firing,
+        5000,
+    ))
+    .finish();
+    let pages = h.pages();
+    assert_eq!(pages.len(), 3);
+    assert_eq!(pages[2].event_action, PageAction::Resolve);
+    assert_eq!(pages[2].dedup_key, pages[1].dedup_key);
+    let r = h.records();
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0].alerts.len(), 3);
+    assert_eq!(r[0].cluster_id, pages[0].dedup_key);
+    assert_eq!(r[0].folded_pages, 1);
+    assert_eq!(h.e.stats().pages_folded, 1);
 }

@@ -7,7 +7,7 @@
 //! alert that absorbed a flap spans several); if none overlaps, to the closest one within
 //! [`MATCH_SLACK_MS`]. The baseline's alerts are matched the same way, one span per firing
 //! interval. Metrics (all in [`metrics::compute`]):
-//! - compression = 1 − pages / raw alert events (noisegate: records with `paged_at`, Σ
+//! - compression = 1 − pages / raw alert events (noisegate: records with `paged_at` plus their `folded_pages`, Σ
 //!   `raw_events`; baseline: notifications with firing alerts, firing/resolved events
 //!   applied); in the storm: the same over clusters holding an episode of a
 //!   `scenario == "storm"` incident;
@@ -92,6 +92,9 @@ struct RecordLine {
     raw_events: u64,
     #[serde(default)]
     paged_at: Option<EventTime>,
+    /// Pages of clusters that merged into this one after paging (each one more trigger).
+    #[serde(default)]
+    folded_pages: u32,
 }
 
 #[derive(Deserialize)]
@@ -118,11 +121,20 @@ fn load_clusters(path: &Path) -> anyhow::Result<SystemIn> {
             });
         }
         let paged = r.paged_at.map(EventTime::as_millis);
-        sys.page_times.extend(paged);
+        // Folded pages were sent around the same time as this cluster's own (within the
+        // correlation window); their exact times are not in the record.
+        let extra = if paged.is_some() {
+            r.folded_pages as u64
+        } else {
+            0
+        };
+        for _ in 0..=extra {
+            sys.page_times.extend(paged);
+        }
         sys.clusters.push(ClusterIn {
             name: r.cluster_id,
             first_page: paged,
-            pages: paged.is_some() as u64,
+            pages: paged.is_some() as u64 + extra,
             raw_events: r.raw_events,
         });
         Ok(())

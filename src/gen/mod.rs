@@ -21,9 +21,14 @@
 //!
 //! Determinism: everything follows from the seed (ChaCha8), no clock; the window starts at
 //! [`EPOCH`] (Monday 2026-11-02T00:00:00Z). Same options, byte-identical output.
+//!
+//! [`write_scenario`] (`gen --scenario`, see `labelled/`) is the other generator: labelled
+//! scenarios from a 50-service system (its topology is `config/topology.toml`) with a ground
+//! truth of which alert episode belongs to which incident, streamed for week-long runs.
 
 #[macro_use]
 mod json;
+mod labelled;
 mod render;
 mod rules;
 mod scenario;
@@ -377,7 +382,14 @@ mod tests {
     }
 }
 
-/// A labelled scenario (see `gen --scenario`). Being written.
+/// A labelled scenario (see `gen --scenario` and `labelled/`): alert traffic from a
+/// 50-service system plus the ground truth of which alerts belong to which incident.
+///
+/// * `steady` (168 h): a normal week of routine noise and 2-5 real incidents a day.
+/// * `storm` (6 h): a shared database fails and thousands of alerts cascade in minutes.
+/// * `flapping` (24 h): warnings flapping for hours, plus one real incident that flaps.
+/// * `transient` (24 h): many alerts that clear within minutes, plus a few real incidents.
+/// * `mixed` (168 h): all of them interleaved over a week (over a million alert events).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scenario {
     Steady,
@@ -417,26 +429,44 @@ pub struct ScenarioOptions {
 /// What a scenario run wrote.
 #[derive(Debug, Clone, Default)]
 pub struct ScenarioStats {
+    /// Payload lines in the stream.
     pub lines: u64,
+    /// One per alert per payload (an Alertmanager notification with 30 alerts is 30).
     pub alert_events: u64,
+    /// Incidents in the ground truth.
     pub incidents: u64,
+    pub actionable_incidents: u64,
+    /// Incidents with a human acknowledgement in the stream.
+    pub acked_incidents: u64,
+    /// `alert` lines in the ground truth (alert episodes noisegate receives).
+    pub alert_episodes: u64,
+    /// Bytes written to the stream.
+    pub bytes: u64,
 }
 
 impl std::fmt::Display for ScenarioStats {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} lines, {} alert events, {} incidents",
-            self.lines, self.alert_events, self.incidents
+            "{} lines, {} alert events, {} incidents ({} actionable, {} acked), {} alert episodes, {} bytes",
+            self.lines,
+            self.alert_events,
+            self.incidents,
+            self.actionable_incidents,
+            self.acked_incidents,
+            self.alert_episodes,
+            self.bytes
         )
     }
 }
 
-/// Writes a labelled scenario stream to `out` and its ground truth to `truth`.
+/// Writes a labelled scenario stream to `out` (NDJSON, one payload per line in send order,
+/// streamed) and its ground truth to `truth` (NDJSON `incident` and `alert` lines).
+/// Deterministic in `o.seed`; the window starts at [`EPOCH`].
 pub fn write_scenario(
-    _o: &ScenarioOptions,
-    _out: &mut dyn std::io::Write,
-    _truth: &mut dyn std::io::Write,
+    o: &ScenarioOptions,
+    out: &mut dyn std::io::Write,
+    truth: &mut dyn std::io::Write,
 ) -> std::io::Result<ScenarioStats> {
-    Err(std::io::Error::other("scenarios are not written yet"))
+    labelled::write(o, out, truth)
 }

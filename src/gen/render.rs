@@ -51,14 +51,14 @@ impl Out {
 }
 
 /// splitmix64.
-fn mix(mut z: u64) -> u64 {
+pub(crate) fn mix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
 }
 
-fn fnv(s: &str) -> u64 {
+pub(crate) fn fnv(s: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in s.bytes() {
         h ^= b as u64;
@@ -68,7 +68,7 @@ fn fnv(s: &str) -> u64 {
 }
 
 /// Go's `url.QueryEscape`.
-fn query_escape(s: &str) -> String {
+pub(crate) fn query_escape(s: &str) -> String {
     let mut o = String::with_capacity(s.len() * 2);
     for b in s.bytes() {
         match b {
@@ -101,7 +101,7 @@ fn g4(x: f64) -> String {
     s
 }
 
-fn fmt_value(f: Fmt, v: f64) -> String {
+pub(crate) fn fmt_value(f: Fmt, v: f64) -> String {
     match f {
         Fmt::Raw => format!("{v}"),
         Fmt::Int => format!("{v:.0}"),
@@ -110,7 +110,7 @@ fn fmt_value(f: Fmt, v: f64) -> String {
     }
 }
 
-fn fmt_raw(f: Fmt, v: f64) -> String {
+pub(crate) fn fmt_raw(f: Fmt, v: f64) -> String {
     match f {
         Fmt::Int => format!("{v:.0}"),
         _ => format!("{v}"),
@@ -118,7 +118,7 @@ fn fmt_raw(f: Fmt, v: f64) -> String {
 }
 
 /// Go's `%v` of a label map, as `{{ $labels }}` prints it.
-fn go_map(labels: &[(String, String)]) -> String {
+pub(crate) fn go_map(labels: &[(String, String)]) -> String {
     let inner: Vec<String> = labels
         .iter()
         .filter(|(k, _)| !matches!(k.as_str(), "alertname" | "severity" | "team" | "prometheus"))
@@ -128,7 +128,7 @@ fn go_map(labels: &[(String, String)]) -> String {
 }
 
 /// Replaces `{name}` by `look(name)`; unknown names and non-identifiers stay as they are.
-fn fill(tpl: &str, look: &dyn Fn(&str) -> Option<String>) -> String {
+pub(crate) fn fill(tpl: &str, look: &dyn Fn(&str) -> Option<String>) -> String {
     let mut out = String::with_capacity(tpl.len() + 32);
     let mut rest = tpl;
     while let Some(i) = rest.find('{') {

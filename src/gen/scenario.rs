@@ -156,7 +156,7 @@ fn always(_: i64, _: i64) -> f64 {
 }
 
 /// A stable per-rule offset of its evaluation grid.
-fn grid_offset(name: &str, grid: i64) -> i64 {
+pub(crate) fn grid_offset(name: &str, grid: i64) -> i64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in name.bytes() {
         h ^= b as u64;
@@ -166,7 +166,7 @@ fn grid_offset(name: &str, grid: i64) -> i64 {
 }
 
 /// The first grid point at or after `t`.
-fn grid_up(t: i64, grid: i64, off: i64) -> i64 {
+pub(crate) fn grid_up(t: i64, grid: i64, off: i64) -> i64 {
     (t - off + grid - 1).div_euclid(grid) * grid + off
 }
 
