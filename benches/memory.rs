@@ -27,7 +27,13 @@ fn main() {
         .unwrap_or(1_000_000);
     let cfg = Arc::new(Config::default().engine);
     let mut e = Engine::new(cfg);
-    let rules = ["KubePodCrashLooping", "KubePodNotReady", "TargetDown", "NodeFilesystemAlmostFull", "HighErrorRate"];
+    let rules = [
+        "KubePodCrashLooping",
+        "KubePodNotReady",
+        "TargetDown",
+        "NodeFilesystemAlmostFull",
+        "HighErrorRate",
+    ];
     let before = rss_kib("VmRSS:");
     for i in 0..n {
         let service = format!("svc-{}", i % 5000);
