@@ -4,11 +4,12 @@
 //! `correlation.window` of the alert) and has room, when any of:
 //! (a) the alert's `group_by` label values equal those of an alert in the cluster;
 //! (b) its service is, or neighbours within `topology_depth` hops, a service in the cluster
-//!     whose alerts are recent (a neighbour must have started an alert within the window) —
-//!     and, for a neighbour rather than the same service, one side must be failing loudly
-//!     (an error or critical alert): a dependency that is failing explains its dependents'
-//!     symptoms, while two neighbours' unrelated warnings do not make an incident. Without
-//!     that condition, routine noise snowballs through a dense topology;
+//!     that started an alert within the window — and one side is failing loudly (an error
+//!     or critical alert): a failing service explains its own and its dependents' symptoms,
+//!     while two unrelated warnings on one service or on neighbours do not make an incident
+//!     (those still group by (a) or (c)). Informational alerts never link this way: they
+//!     carry no failure signal. Without these conditions, routine noise snowballs through a
+//!     dense topology;
 //! (c) its text — name, summary, label values, lower-cased, with every token holding a digit
 //!     (numbers, ids, hex, pod hashes) dropped — has a 64-bit SimHash within
 //!     `text_similarity` of one in the cluster.
@@ -149,17 +150,13 @@ pub fn links(
             return true;
         }
     }
-    if let Some(s) = service {
+    if let Some(s) = service.filter(|_| alert.severity >= crate::event::Severity::Warning) {
         let recent = |t: EventTime| at.as_millis() - t.as_millis() <= cfg.window_ms;
         for (cs, act) in &c.activity {
             if !cfg.topology.related(s, cs) {
                 continue;
             }
-            let linked = if cs == s {
-                recent(act.last_start)
-            } else {
-                act.last_loud.is_some_and(recent) || (loud && recent(act.last_start))
-            };
+            let linked = act.last_loud.is_some_and(recent) || (loud && recent(act.last_start));
             if linked {
                 return true;
             }

@@ -339,9 +339,17 @@ impl Engine {
         };
         let rearm = a.expires_at.is_some() && a.expires_at == ev.ends_at;
         if a.is_firing() {
+            // Repeats change the score (an alert that keeps firing is persistent): look again,
+            // at most once a minute of engine time per cluster, so repeats stay cheap.
+            let now = self.st.now;
+            let reeval =
+                c.paged_at.is_none() && now.as_millis() - c.last_eval.as_millis() >= REEVAL_MS;
             self.st.stats.deduplicated += 1;
             if rearm {
                 self.schedule_expiry(ev);
+            }
+            if reeval {
+                self.evaluate(key, now);
             }
             return;
         }
@@ -674,6 +682,7 @@ impl Engine {
         };
         c.score = s;
         c.reasons = reasons;
+        c.last_eval = now;
         if s < cfg.score.page_threshold {
             return;
         }
@@ -785,6 +794,9 @@ impl Engine {
         }
     }
 }
+
+/// Least engine time between two evaluations of an unpaged cluster triggered by repeats.
+const REEVAL_MS: i64 = 60_000;
 
 /// How long a new episode of this alert is held before it may page: learned from the rule's
 /// history when there is enough (non-critical only), else the severity's default.
