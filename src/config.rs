@@ -260,7 +260,7 @@ impl Default for RawWeights {
             severity: 4.0,
             flapping: -3.0,
             transient: -3.0,
-            duplicate_rate: -0.5,
+            duplicate_rate: 0.0,
             blast_radius: 1.5,
             after_hours: -0.5,
             actionable_rate: 3.0,

@@ -224,8 +224,13 @@ impl ClusterState {
         }
     }
 
+    /// The alert's current entry. A cluster can hold an old, resolved entry of the same
+    /// alert besides its current one (after a merge), so the latest episode wins.
     pub fn alert_mut(&mut self, fp: Fingerprint) -> Option<&mut AlertState> {
-        self.alerts.iter_mut().find(|a| a.fingerprint == fp)
+        self.alerts
+            .iter_mut()
+            .filter(|a| a.fingerprint == fp)
+            .max_by_key(|a| a.episode_start)
     }
 
     pub fn all_resolved(&self) -> bool {

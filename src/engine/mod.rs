@@ -327,6 +327,17 @@ impl Engine {
             self.new_alert(ev, true);
             return;
         }
+        let stale = c.alert_mut(ev.fingerprint).is_some_and(|a| {
+            a.resolved_at
+                .is_some_and(|r| ev.time.as_millis() - r.as_millis() > self.cfg.close_quiet_ms)
+        });
+        if stale {
+            // Back after longer than the quiet period while its cluster stayed open for other
+            // alerts: a new episode, correlated afresh. The old entry stays on the old
+            // cluster's record; the alert now lives wherever it joins.
+            self.new_alert(ev, true);
+            return;
+        }
         c.touch(ev.time);
         let Some(a) = c.alert_mut(ev.fingerprint) else {
             return;
@@ -339,17 +350,9 @@ impl Engine {
         };
         let rearm = a.expires_at.is_some() && a.expires_at == ev.ends_at;
         if a.is_firing() {
-            // Repeats change the score (an alert that keeps firing is persistent): look again,
-            // at most once a minute of engine time per cluster, so repeats stay cheap.
-            let now = self.st.now;
-            let reeval =
-                c.paged_at.is_none() && now.as_millis() - c.last_eval.as_millis() >= REEVAL_MS;
             self.st.stats.deduplicated += 1;
             if rearm {
                 self.schedule_expiry(ev);
-            }
-            if reeval {
-                self.evaluate(key, now);
             }
             return;
         }
@@ -642,7 +645,9 @@ impl Engine {
             return;
         };
         for a in &o.alerts {
-            self.st.alerts.insert(a.fingerprint, survivor);
+            if self.st.alerts.get(a.fingerprint) == Some(other) {
+                self.st.alerts.insert(a.fingerprint, survivor);
+            }
         }
         self.st.links.reassign(other, &o.id, survivor);
         self.st.joinable.retain(|&k| k != other);
@@ -794,9 +799,6 @@ impl Engine {
         }
     }
 }
-
-/// Least engine time between two evaluations of an unpaged cluster triggered by repeats.
-const REEVAL_MS: i64 = 60_000;
 
 /// How long a new episode of this alert is held before it may page: learned from the rule's
 /// history when there is enough (non-critical only), else the severity's default.
