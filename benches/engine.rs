@@ -16,6 +16,28 @@ fn events() -> Vec<AlertEvent> {
         seed: 7,
         hours: 168,
     });
+    decode_all(&text)
+}
+
+/// The labelled `storm` scenario (6 h: a cascade of thousands of alerts, re-sent every
+/// 5 minutes, over background noise) — the shape that dominates `mixed`.
+fn storm_events() -> Vec<AlertEvent> {
+    let mut out = Vec::new();
+    let mut truth = Vec::new();
+    noisegate::gen::write_scenario(
+        &noisegate::gen::ScenarioOptions {
+            scenario: noisegate::gen::Scenario::Storm,
+            seed: 4,
+            hours: None,
+        },
+        &mut out,
+        &mut truth,
+    )
+    .expect("generates");
+    decode_all(&String::from_utf8(out).expect("utf-8"))
+}
+
+fn decode_all(text: &str) -> Vec<AlertEvent> {
     let cfg = Config::default();
     let mut out = Vec::new();
     let mut max: Option<EventTime> = None;
@@ -35,9 +57,13 @@ fn events() -> Vec<AlertEvent> {
 }
 
 fn bench_engine(c: &mut Criterion) {
-    let evs = events();
+    run(c, "example_week", events());
+    run(c, "storm_scenario", storm_events());
+}
+
+fn run(c: &mut Criterion, name: &str, evs: Vec<AlertEvent>) {
     let cfg = Arc::new(Config::default().engine);
-    let mut g = c.benchmark_group(format!("engine_{}events", evs.len()));
+    let mut g = c.benchmark_group(format!("engine_{name}_{}events", evs.len()));
     g.throughput(Throughput::Elements(evs.len() as u64));
     g.sample_size(20);
     g.bench_function("handle_events_and_drain", |b| {
