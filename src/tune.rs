@@ -113,6 +113,14 @@ pub struct TuneReport {
     pub holdout: Confusion,
     /// The configured `[score]` on the holdout, for comparison.
     pub current_holdout: Confusion,
+    /// The highest page threshold at which the fitted model still pages at least
+    /// [`RECALL_TARGET`] of the actionable training records: missing a real incident costs
+    /// more than an extra page, and a calibrated fit on rare positives rarely reaches 0.5.
+    pub suggested_threshold: f64,
+    /// The fitted model on the holdout at the suggested threshold.
+    pub holdout_at_suggested: Confusion,
+    /// The configured ticket threshold, lowered to the suggested page threshold if above it.
+    pub ticket_threshold: f64,
     pub iterations: u32,
 }
 
@@ -378,7 +386,11 @@ pub fn run(history: &[PathBuf], cfg: &Config) -> anyhow::Result<TuneReport> {
     let current_score =
         |s: &Sample| sigmoid(sc.bias + current.iter().zip(&s.x).map(|(w, v)| w * v).sum::<f64>());
     let actionable = samples.iter().filter(|s| s.y).count() as u64;
+    let suggested = suggest_threshold(train.iter().map(|s| (score(s), s.y)));
     Ok(TuneReport {
+        suggested_threshold: suggested,
+        holdout_at_suggested: Confusion::at(hold.iter().map(|s| (score(s), s.y)), suggested),
+        ticket_threshold: cfg.engine.score.ticket_threshold.min(suggested),
         records: rows.len() as u64,
         duplicates,
         skipped_no_outcome: skipped,
@@ -398,6 +410,22 @@ pub fn run(history: &[PathBuf], cfg: &Config) -> anyhow::Result<TuneReport> {
         current_holdout: Confusion::at(hold.iter().map(|s| (current_score(s), s.y)), threshold),
         iterations: fit.iterations,
     })
+}
+
+/// Share of actionable training records the suggested threshold must still page.
+pub const RECALL_TARGET: f64 = 0.99;
+
+/// The highest threshold (rounded down to 4 decimals) whose recall on `scored` is at least
+/// [`RECALL_TARGET`].
+fn suggest_threshold(scored: impl Iterator<Item = (f64, bool)>) -> f64 {
+    let mut pos: Vec<f64> = scored.filter(|&(_, y)| y).map(|(p, _)| p).collect();
+    if pos.is_empty() {
+        return 0.5;
+    }
+    pos.sort_by(|a, b| b.total_cmp(a));
+    let need = ((pos.len() as f64) * RECALL_TARGET).ceil() as usize;
+    let t = pos[need.clamp(1, pos.len()) - 1];
+    (t * 10_000.0).floor() / 10_000.0
 }
 
 fn opt(v: Option<f64>) -> String {
@@ -445,8 +473,17 @@ impl TuneReport {
             &self.current_holdout,
         ));
         s.push_str(&format!(
-            "[score]\nbias = {:.4}\n[score.weights]\n",
-            self.bias
+            "# suggested page_threshold {} (fitted model pages >= {:.0} % of actionable training records):\n",
+            self.suggested_threshold,
+            RECALL_TARGET * 100.0
+        ));
+        s.push_str(&confusion_line(
+            "fitted, holdout, suggested:",
+            &self.holdout_at_suggested,
+        ));
+        s.push_str(&format!(
+            "[score]\nbias = {:.4}\npage_threshold = {}\nticket_threshold = {}\n[score.weights]\n",
+            self.bias, self.suggested_threshold, self.ticket_threshold
         ));
         for (name, w) in &self.weights {
             if FEATURES.contains(&name.as_str()) {
@@ -465,6 +502,20 @@ impl TuneReport {
 mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn suggested_threshold_keeps_recall() {
+        let scored = [
+            (0.9, true),
+            (0.2, true),
+            (0.05, true),
+            (0.5, false),
+            (0.01, false),
+        ];
+        // 99 % of 3 positives needs all 3: the lowest positive score.
+        assert_eq!(suggest_threshold(scored.into_iter()), 0.05);
+        assert_eq!(suggest_threshold([(0.3, false)].into_iter()), 0.5);
+    }
 
     #[test]
     fn outcomes() {
