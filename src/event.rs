@@ -285,6 +285,13 @@ fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
     h
 }
 
+/// FNV-1a 64 of `bytes`: the fingerprint's hash, also used wherever the project needs a
+/// stable, seedless hash (text signatures, holdout splits, generated ids).
+#[inline]
+pub fn fnv1a64(bytes: &[u8]) -> u64 {
+    fnv1a(FNV_OFFSET, bytes)
+}
+
 impl Fingerprint {
     /// Fingerprint of label pairs that are already sorted by name (as [`Labels`] keeps them).
     pub fn of_sorted<'a, I>(pairs: I) -> Fingerprint

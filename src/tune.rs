@@ -125,12 +125,7 @@ pub struct TuneReport {
 }
 
 fn fnv1a(s: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in s.bytes() {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
+    crate::event::fnv1a64(s.as_bytes())
 }
 
 /// The record's outcome: `Some(true)` actionable, `Some(false)` not, `None` unknown yet.

@@ -130,6 +130,18 @@ impl DecodeError {
     }
 }
 
+/// A JSON string, borrowed from the input unless it contains escapes (serde borrows a
+/// `Cow<str>` only through a `#[serde(borrow)]` field, hence the wrapper).
+#[derive(Deserialize)]
+#[serde(transparent)]
+pub(crate) struct Text<'a>(#[serde(borrow)] pub std::borrow::Cow<'a, str>);
+
+impl Text<'_> {
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// Parses JSON into `T`, borrowing from `bytes` where `T` does. The fast path is plain
 /// serde_json; only on failure is the input parsed again with path tracking, so the error can
 /// say exactly where (`alerts[3].labels.severity: invalid type ...`) at no cost to good input.

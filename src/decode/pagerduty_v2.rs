@@ -62,7 +62,7 @@ use std::marker::PhantomData;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
-use super::{from_json, Ctx, DecodeError, Decoded, Format};
+use super::{from_json, Ctx, DecodeError, Decoded, Format, Text};
 use crate::event::{
     Actor, AlertEvent, Annotations, DedupKey, EventKind, EventTime, Fingerprint, Labels, Severity,
     Source, Str,
@@ -88,17 +88,6 @@ pub fn decode(
 
 // ---------------------------------------------------------------------------------------------
 // Wire types (borrowed; every field optional so the checks below give the precise error).
-
-/// A JSON string, borrowed from the input unless it contains escapes.
-#[derive(Deserialize)]
-#[serde(transparent)]
-struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
-
-impl Text<'_> {
-    fn as_str(&self) -> &str {
-        &self.0
-    }
-}
 
 #[derive(Deserialize)]
 struct Body<'a> {

@@ -31,11 +31,9 @@
 //! from the priority name (`P1` → critical, ...), else the urgency (`high` → error, `low` →
 //! warning), else the configured default.
 
-use std::borrow::Cow;
-
 use serde::Deserialize;
 
-use super::{from_json, Ctx, DecodeError, Decoded, Format};
+use super::{from_json, Ctx, DecodeError, Decoded, Format, Text};
 use crate::event::{
     Actor, AlertEvent, Annotations, DedupKey, EventKind, EventTime, Fingerprint, Labels,
     LifecycleAction, Severity, Source, Str,
@@ -79,17 +77,6 @@ pub fn decode(
 
 // ---------------------------------------------------------------------------------------------
 // Wire types (borrowed; every field optional so the checks below give the precise error).
-
-/// A JSON string, borrowed from the input unless it contains escapes.
-#[derive(Deserialize)]
-#[serde(transparent)]
-struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
-
-impl Text<'_> {
-    fn as_str(&self) -> &str {
-        &self.0
-    }
-}
 
 #[derive(Deserialize)]
 struct Head<'a> {

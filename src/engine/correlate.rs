@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::cluster::ClusterState;
 use crate::config::CorrelationConfig;
-use crate::event::{AlertEvent, EventTime, Fingerprint};
+use crate::event::{fnv1a64 as fnv, AlertEvent, EventTime, Fingerprint};
 
 /// What correlation needs to know about an alert, computed once when it first appears.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,15 +48,6 @@ pub fn signature(ev: &AlertEvent, cfg: &CorrelationConfig) -> AlertSig {
     });
     let simhash = (cfg.text_similarity < 1.0).then(|| simhash(ev)).flatten();
     AlertSig { group_key, simhash }
-}
-
-fn fnv(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 14_695_981_039_346_656_037;
-    for &b in bytes {
-        h ^= b as u64;
-        h = h.wrapping_mul(1_099_511_628_211);
-    }
-    h
 }
 
 /// Feeds the hashes of an alert's text tokens to `f`: alphanumeric runs, lower-cased,

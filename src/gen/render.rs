@@ -59,12 +59,7 @@ pub(crate) fn mix(mut z: u64) -> u64 {
 }
 
 pub(crate) fn fnv(s: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in s.bytes() {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
+    crate::event::fnv1a64(s.as_bytes())
 }
 
 /// Go's `url.QueryEscape`.
