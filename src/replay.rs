@@ -490,15 +490,6 @@ pub fn print_summary(s: &Summary, out_dir: &Path) -> String {
     t
 }
 
-/// Formats that replay sniffs (OTLP protobuf is binary and not an NDJSON line).
-pub const SNIFFED_FORMATS: [Format; 5] = [
-    Format::Alertmanager,
-    Format::Grafana,
-    Format::PagerDutyV2,
-    Format::PagerDutyV3,
-    Format::OtlpJson,
-];
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -107,8 +107,6 @@ pub struct ClusterState {
     pub folded_pages: u32,
     /// Newest event time that touched the cluster (for shedding the least recently seen).
     pub last_activity: EventTime,
-    /// When its score was last computed.
-    pub last_eval: EventTime,
     /// When the last new alert joined: the cluster takes in new alerts until
     /// `correlation.window` after this.
     pub last_join: EventTime,
@@ -144,7 +142,6 @@ impl ClusterState {
             folded_pages: 0,
             last_activity: ev.time,
             last_join: ev.time,
-            last_eval: EventTime::MIN,
             close_at: None,
             group_keys: BTreeSet::new(),
             simhashes: Vec::new(),

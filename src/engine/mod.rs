@@ -674,20 +674,13 @@ impl Engine {
     /// only a hold stands in the way, sets a timer for it. Never waits for outcomes.
     fn evaluate(&mut self, key: ClusterKey, now: EventTime) {
         let cfg = Arc::clone(&self.cfg);
-        let Some(c) = self.st.clusters.get(&key) else {
+        let Some(c) = self.st.clusters.get_mut(&key) else {
             return;
         };
         if c.paged_at.is_some() || c.folded {
             return;
         }
-        let f = score::features(c, &self.st.rules, &cfg);
-        let (s, reasons) = score::score(&f, &cfg);
-        let Some(c) = self.st.clusters.get_mut(&key) else {
-            return;
-        };
-        c.score = s;
-        c.reasons = reasons;
-        c.last_eval = now;
+        let s = score::rescore(c, &self.st.rules, &cfg);
         if s < cfg.score.page_threshold {
             return;
         }
@@ -728,10 +721,7 @@ impl Engine {
         if c.paged_at.is_some() {
             return Decision::Page;
         }
-        let f = score::features(c, &self.st.rules, &self.cfg);
-        let (s, reasons) = score::score(&f, &self.cfg);
-        c.score = s;
-        c.reasons = reasons;
+        let s = score::rescore(c, &self.st.rules, &self.cfg);
         score::unpaged_decision(s, &self.cfg)
     }
 

@@ -115,6 +115,15 @@ fn round4(x: f64) -> f64 {
     (x * 10_000.0).round() / 10_000.0
 }
 
+/// Computes the cluster's score and reasons from its current state, stores them on it, and
+/// returns the score.
+pub fn rescore(c: &mut ClusterState, rules: &RuleBook, cfg: &EngineConfig) -> f64 {
+    let (s, reasons) = score(&features(c, rules, cfg), cfg);
+    c.score = s;
+    c.reasons = reasons;
+    s
+}
+
 /// What a cluster that did not page becomes.
 pub fn unpaged_decision(score: f64, cfg: &EngineConfig) -> Decision {
     if score >= cfg.score.ticket_threshold {
