@@ -88,9 +88,8 @@ pub struct ClusterState {
     pub alerts: Vec<AlertState>,
     pub raw_events: u64,
     pub severity: Severity,
-    pub services: BTreeSet<String>,
-    /// Per service: when its newest alert started, and when its newest error/critical alert
-    /// started (what topology links look at).
+    /// Per service (the cluster's services are its keys): when its newest alert started,
+    /// and when its newest error/critical alert started (what topology links look at).
     pub activity: std::collections::BTreeMap<String, ServiceActivity>,
     pub team: Option<String>,
     pub paged_at: Option<EventTime>,
@@ -128,7 +127,6 @@ impl ClusterState {
             alerts: Vec::new(),
             raw_events: 0,
             severity: ev.severity,
-            services: BTreeSet::new(),
             activity: Default::default(),
             folded: false,
             team: ev.team.as_ref().map(|t| t.to_string()),
@@ -156,7 +154,6 @@ impl ClusterState {
         self.raw_events += 1;
         self.severity = self.severity.max(ev.severity);
         if let Some(s) = &ev.service {
-            self.services.insert(s.to_string());
             let act = self.activity.entry(s.to_string()).or_default();
             act.last_start = act.last_start.max(ev.time);
             if ev.severity >= Severity::Error {
@@ -184,7 +181,6 @@ impl ClusterState {
         self.opened_at = self.opened_at.min(other.opened_at);
         self.raw_events += other.raw_events;
         self.severity = self.severity.max(other.severity);
-        self.services.extend(other.services);
         for (s, a) in other.activity {
             let mine = self.activity.entry(s).or_default();
             mine.last_start = mine.last_start.max(a.last_start);
@@ -223,6 +219,11 @@ impl ClusterState {
 
     /// The alert's current entry. A cluster can hold an old, resolved entry of the same
     /// alert besides its current one (after a merge), so the latest episode wins.
+    /// The services its alerts are about, in name order.
+    pub fn services(&self) -> impl Iterator<Item = &str> + '_ {
+        self.activity.keys().map(String::as_str)
+    }
+
     pub fn alert_mut(&mut self, fp: Fingerprint) -> Option<&mut AlertState> {
         self.alerts
             .iter_mut()
@@ -269,7 +270,7 @@ impl ClusterState {
                 })
                 .collect(),
             raw_events: self.raw_events,
-            services: self.services.iter().cloned().collect(),
+            services: self.services().map(String::from).collect(),
             team: self.team.clone(),
             severity: self.severity,
             paged_at: self.paged_at,

@@ -13,8 +13,7 @@ const MAX_SUMMARY_CHARS: usize = 1024;
 
 /// The routing key for a cluster: its service's, else its team's, else the default.
 pub fn routing_key<'a>(cfg: &'a EngineConfig, c: &ClusterState) -> &'a str {
-    c.services
-        .iter()
+    c.services()
         .find_map(|s| cfg.service_routing_keys.get(s))
         .or_else(|| c.team.as_ref().and_then(|t| cfg.team_routing_keys.get(t)))
         .map(String::as_str)
@@ -69,7 +68,7 @@ pub fn trigger(cfg: &EngineConfig, c: &ClusterState, a: &AlertState, at: EventTi
                 "fingerprint": a.fingerprint,
                 "labels": a.labels,
                 "alerts_in_cluster": c.alerts.len(),
-                "services": c.services,
+                "services": c.services().collect::<Vec<_>>(),
                 "score": c.score,
                 "reasons": c.reasons,
             }),

@@ -45,7 +45,7 @@ pub fn features(c: &ClusterState, rules: &RuleBook, cfg: &EngineConfig) -> Featu
         0.0
     };
     let blast_radius =
-        0.5 * log_share(c.services.len(), 10.0) + 0.5 * log_share(c.alerts.len(), 100.0);
+        0.5 * log_share(c.activity.len(), 10.0) + 0.5 * log_share(c.alerts.len(), 100.0);
     let after_hours = if cfg
         .hours
         .for_team(c.team.as_deref())
