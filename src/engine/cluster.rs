@@ -71,6 +71,12 @@ impl AlertState {
     pub fn is_firing(&self) -> bool {
         self.resolved_at.is_none()
     }
+
+    /// Counts one more event about this alert.
+    pub fn saw(&mut self, t: EventTime) {
+        self.events += 1;
+        self.last_seen = self.last_seen.max(t);
+    }
 }
 
 /// Recent activity of one service inside a cluster.

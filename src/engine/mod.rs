@@ -342,8 +342,7 @@ impl Engine {
         let Some(a) = c.alert_mut(ev.fingerprint) else {
             return;
         };
-        a.events += 1;
-        a.last_seen = a.last_seen.max(ev.time);
+        a.saw(ev.time);
         a.expires_at = match (a.expires_at, ev.ends_at) {
             (Some(old), Some(new)) => Some(old.max(new)),
             (_, new) => new,
@@ -398,8 +397,7 @@ impl Engine {
         let Some(a) = c.alert_mut(ev.fingerprint) else {
             return;
         };
-        a.events += 1;
-        a.last_seen = a.last_seen.max(ev.time);
+        a.saw(ev.time);
         if !a.is_firing() {
             self.st.stats.deduplicated += 1;
             return;
