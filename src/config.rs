@@ -3,7 +3,7 @@
 //! values the decoders and engine use. Every error names the dotted key and says what is
 //! wrong. No other module reads config files.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -49,6 +49,7 @@ pub struct RawConfig {
     pub score: RawScore,
     pub business_hours: RawBusinessHours,
     pub pagerduty: RawPagerDuty,
+    pub kafka: RawKafka,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -349,12 +350,131 @@ impl Default for RawPagerDuty {
     }
 }
 
+/// `[kafka]`: live mode (`noisegate run`). Only `run` reads it; replay ignores it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawKafka {
+    /// `bootstrap.servers`.
+    pub brokers: String,
+    /// Consumer group. One active instance per group: correlation needs all the traffic, so a
+    /// second instance is a standby that takes over partitions when the first dies.
+    pub group_id: String,
+    /// Input topics, each with its format.
+    pub inputs: Vec<RawKafkaInput>,
+    /// Where a partition the group has never committed starts: "latest" (default: a new
+    /// deployment must not page for last week's alerts) or "earliest" (backfills, tests).
+    pub start_from: String,
+    pub topics: RawKafkaTopics,
+    /// Encoding of the `clusters` topic: "json" or "protobuf" (`noisegate.v1.ClusterRecord`).
+    pub clusters_encoding: String,
+    /// Where checkpoints live. Relative paths are relative to the config file.
+    pub state_dir: PathBuf,
+    /// How often engine state and input offsets are checkpointed (and offsets committed).
+    #[serde(with = "humantime_serde")]
+    pub checkpoint_interval: Duration,
+    /// After this long without input, event time advances with the wall clock so holds and
+    /// closes still fire. "0s" never advances time without events.
+    #[serde(with = "humantime_serde")]
+    pub idle_advance_after: Duration,
+    /// Most messages handed to the engine at once.
+    pub max_batch: usize,
+    /// Output messages not yet acknowledged by the broker before input is paused.
+    pub max_in_flight: usize,
+    /// Graceful shutdown (SIGTERM/SIGINT) must finish within this: flush, checkpoint, commit.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_timeout: Duration,
+    /// Extra librdkafka properties for both clients (e.g. `"security.protocol" = "SSL"`).
+    pub client: std::collections::BTreeMap<String, String>,
+}
+
+impl Default for RawKafka {
+    fn default() -> Self {
+        RawKafka {
+            brokers: "127.0.0.1:9092".into(),
+            group_id: "noisegate".into(),
+            inputs: Vec::new(),
+            start_from: "latest".into(),
+            topics: RawKafkaTopics::default(),
+            clusters_encoding: "json".into(),
+            state_dir: PathBuf::from("noisegate-state"),
+            checkpoint_interval: Duration::from_secs(5),
+            idle_advance_after: Duration::from_secs(30),
+            max_batch: 1024,
+            max_in_flight: 20_000,
+            shutdown_timeout: Duration::from_secs(30),
+            client: Default::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKafkaInput {
+    pub topic: String,
+    /// alertmanager, grafana, pagerduty-v2, pagerduty-v3, otlp-proto, otlp-json or auto.
+    #[serde(default = "auto")]
+    pub format: String,
+}
+
+fn auto() -> String {
+    "auto".into()
+}
+
+/// Output topics. An empty name turns that output off.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawKafkaTopics {
+    /// PagerDuty Events v2 JSON, keyed by `dedup_key`.
+    pub pages: String,
+    /// Records of clusters decided `ticket`, keyed by cluster id.
+    pub tickets: String,
+    /// Every closed cluster record, keyed by cluster id.
+    pub clusters: String,
+    /// Unusable input messages, raw, with reason headers.
+    pub deadletter: String,
+}
+
+impl Default for RawKafkaTopics {
+    fn default() -> Self {
+        RawKafkaTopics {
+            pages: "noisegate.pages".into(),
+            tickets: "noisegate.tickets".into(),
+            clusters: "noisegate.clusters".into(),
+            deadletter: "noisegate.deadletter".into(),
+        }
+    }
+}
+
+/// `[kafka]`, validated.
+#[derive(Debug, Clone)]
+pub struct KafkaConfig {
+    pub brokers: String,
+    pub group_id: String,
+    /// (topic, format); `None` is auto-detect.
+    pub inputs: Vec<(String, Option<crate::decode::Format>)>,
+    /// "earliest" or "latest".
+    pub start_from: String,
+    pub pages_topic: Option<String>,
+    pub tickets_topic: Option<String>,
+    pub clusters_topic: Option<String>,
+    pub deadletter_topic: Option<String>,
+    pub clusters_protobuf: bool,
+    pub state_dir: PathBuf,
+    pub checkpoint_interval: Duration,
+    pub idle_advance_after: Option<Duration>,
+    pub max_batch: usize,
+    pub max_in_flight: usize,
+    pub shutdown_timeout: Duration,
+    pub client: std::collections::BTreeMap<String, String>,
+}
+
 /// The validated, compiled configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub decode: DecodeOptions,
     pub max_payload_bytes: usize,
     pub engine: EngineConfig,
+    pub kafka: KafkaConfig,
 }
 
 /// What the engine needs, validated.
@@ -843,6 +963,7 @@ impl Config {
             teams,
         };
 
+        let kafka = compile_kafka(raw.kafka, path)?;
         Ok(Config {
             decode: DecodeOptions {
                 service_labels: raw.labels.service,
@@ -875,8 +996,127 @@ impl Config {
                 service_routing_keys: raw.pagerduty.service_routing_keys,
                 client: raw.pagerduty.client,
             },
+            kafka,
         })
     }
+}
+
+fn compile_kafka(k: RawKafka, path: &str) -> Result<KafkaConfig, ConfigError> {
+    let inv = |key: &str, problem: String| ConfigError::Invalid {
+        path: path.into(),
+        key: key.into(),
+        problem,
+    };
+    if k.brokers.trim().is_empty() {
+        return Err(inv("kafka.brokers", "must not be empty".into()));
+    }
+    if k.group_id.trim().is_empty() {
+        return Err(inv("kafka.group_id", "must not be empty".into()));
+    }
+    let mut inputs = Vec::with_capacity(k.inputs.len());
+    for (i, input) in k.inputs.iter().enumerate() {
+        if input.topic.trim().is_empty() {
+            return Err(inv(
+                &format!("kafka.inputs[{i}].topic"),
+                "must not be empty".into(),
+            ));
+        }
+        let format = if input.format == "auto" {
+            None
+        } else {
+            Some(
+                crate::decode::Format::ALL
+                    .into_iter()
+                    .find(|f| f.as_str() == input.format)
+                    .ok_or_else(|| {
+                        inv(
+                            &format!("kafka.inputs[{i}].format"),
+                            format!(
+                                "{:?} is not a format (alertmanager, grafana, pagerduty-v2, \
+                                 pagerduty-v3, otlp-proto, otlp-json, auto)",
+                                input.format
+                            ),
+                        )
+                    })?,
+            )
+        };
+        if inputs.iter().any(|(t, _)| t == &input.topic) {
+            return Err(inv(
+                &format!("kafka.inputs[{i}].topic"),
+                format!("{:?} is listed twice", input.topic),
+            ));
+        }
+        inputs.push((input.topic.clone(), format));
+    }
+    let t = &k.topics;
+    let named = |s: &str| (!s.trim().is_empty()).then(|| s.to_string());
+    for (key, topic) in [
+        ("kafka.topics.pages", &t.pages),
+        ("kafka.topics.tickets", &t.tickets),
+        ("kafka.topics.clusters", &t.clusters),
+        ("kafka.topics.deadletter", &t.deadletter),
+    ] {
+        if inputs.iter().any(|(i, _)| i == topic) {
+            return Err(inv(
+                key,
+                format!("{topic:?} is also an input topic; outputs would feed back in"),
+            ));
+        }
+    }
+    if !matches!(k.start_from.as_str(), "earliest" | "latest") {
+        return Err(inv(
+            "kafka.start_from",
+            format!("{:?} is not earliest or latest", k.start_from),
+        ));
+    }
+    let clusters_protobuf = match k.clusters_encoding.as_str() {
+        "json" => false,
+        "protobuf" => true,
+        other => {
+            return Err(inv(
+                "kafka.clusters_encoding",
+                format!("{other:?} is not an encoding (json, protobuf)"),
+            ))
+        }
+    };
+    if k.checkpoint_interval < Duration::from_millis(10) {
+        return Err(inv(
+            "kafka.checkpoint_interval",
+            "must be at least 10ms".into(),
+        ));
+    }
+    if k.max_batch == 0 {
+        return Err(inv("kafka.max_batch", "must be at least 1".into()));
+    }
+    if k.max_in_flight < 2 {
+        return Err(inv("kafka.max_in_flight", "must be at least 2".into()));
+    }
+    let state_dir = if k.state_dir.is_absolute() {
+        k.state_dir
+    } else {
+        Path::new(path)
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join(k.state_dir)
+    };
+    Ok(KafkaConfig {
+        brokers: k.brokers,
+        group_id: k.group_id,
+        inputs,
+        start_from: k.start_from,
+        pages_topic: named(&t.pages),
+        tickets_topic: named(&t.tickets),
+        clusters_topic: named(&t.clusters),
+        deadletter_topic: named(&t.deadletter),
+        clusters_protobuf,
+        state_dir,
+        checkpoint_interval: k.checkpoint_interval,
+        idle_advance_after: (!k.idle_advance_after.is_zero()).then_some(k.idle_advance_after),
+        max_batch: k.max_batch,
+        max_in_flight: k.max_in_flight,
+        shutdown_timeout: k.shutdown_timeout,
+        client: k.client,
+    })
 }
 
 #[cfg(test)]
@@ -913,6 +1153,26 @@ mod tests {
         // The one key the shipped file sets beyond the defaults: the example topology.
         assert!(!c.engine.correlation.topology.is_empty());
         assert!(d.engine.correlation.topology.is_empty());
+    }
+
+    #[test]
+    fn kafka_errors_name_the_key() {
+        let e = err("[[kafka.inputs]]\ntopic = \"a\"\nformat = \"xml\"\n");
+        assert!(e.contains("kafka.inputs[0].format") && e.contains("xml"), "{e}");
+        let e = err("[kafka]\nclusters_encoding = \"avro\"\n");
+        assert!(e.contains("kafka.clusters_encoding"), "{e}");
+        let e = err("[[kafka.inputs]]\ntopic = \"noisegate.pages\"\n");
+        assert!(e.contains("kafka.topics.pages"), "{e}");
+        let c = Config::parse(
+            "[kafka]\nstate_dir = \"st\"\n[[kafka.inputs]]\ntopic = \"am\"\nformat = \"alertmanager\"\n",
+            "/etc/ng/x.toml",
+        )
+        .unwrap();
+        assert_eq!(c.kafka.state_dir, Path::new("/etc/ng/st"));
+        assert_eq!(
+            c.kafka.inputs,
+            vec![("am".to_string(), Some(crate::decode::Format::Alertmanager))]
+        );
     }
 
     #[test]

@@ -38,6 +38,24 @@ enum Cmd {
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
     },
+    /// Run as a service: consume alert traffic from Kafka (`[kafka]` in the config), write
+    /// pages, tickets, cluster records and dead letters back to Kafka, checkpoint state.
+    /// Stops cleanly on SIGTERM/SIGINT. Logs go to stderr (`RUST_LOG` sets the level).
+    Run {
+        /// Config file with a `[kafka]` section.
+        #[arg(long)]
+        config: PathBuf,
+        /// Set an unreadable checkpoint aside and start with empty state.
+        #[arg(long)]
+        reset_state: bool,
+        /// Backfill: once input has been idle this long (e.g. "10s"), end the input as replay
+        /// does (records for every open cluster), checkpoint and exit 0.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        exit_when_idle: Option<std::time::Duration>,
+        /// Write a JSON run summary here on exit.
+        #[arg(long)]
+        summary: Option<PathBuf>,
+    },
     /// Validate a config file; prints what is wrong (naming the key) and exits non-zero.
     CheckConfig { file: PathBuf },
     /// Generate realistic alert traffic as NDJSON (mixed formats) on stdout or to a file.
@@ -120,6 +138,32 @@ fn real_main() -> anyhow::Result<ExitCode> {
             let cfg = load_config(config.as_ref())?;
             let s = noisegate::replay::run(&cfg, &inputs, &out, !quiet).context("replay failed")?;
             print!("{}", noisegate::replay::print_summary(&s, &out));
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Run {
+            config,
+            reset_state,
+            exit_when_idle,
+            summary,
+        } => {
+            tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                )
+                .with_writer(std::io::stderr)
+                .init();
+            let cfg = Config::load(&config)?;
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the tokio runtime")?;
+            let opts = noisegate::service::RunOptions {
+                reset_state,
+                exit_when_idle,
+                summary_out: summary,
+            };
+            rt.block_on(noisegate::service::run(cfg, opts))?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::CheckConfig { file } => match Config::load(&file) {

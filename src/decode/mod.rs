@@ -357,6 +357,23 @@ pub fn decode_auto(
     Ok((format, d))
 }
 
+/// Any format, JSON or OTLP protobuf: a payload that does not start like JSON is tried as
+/// an OTLP `ExportLogsServiceRequest` (Kafka topics fed by the Collector's `otlp_proto`).
+pub fn decode_any(
+    bytes: &[u8],
+    ctx: &Ctx<'_>,
+    out: &mut Vec<AlertEvent>,
+) -> Result<(Format, Decoded), DecodeError> {
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        None | Some(b'{') | Some(b'[') => decode_auto(bytes, ctx, out),
+        Some(_) => decode(Format::OtlpProto, bytes, ctx, out)
+            .map(|d| (Format::OtlpProto, d))
+            .map_err(|e| DecodeError::UnknownFormat {
+                detail: format!("not JSON, and not OTLP protobuf ({e})"),
+            }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,4 @@
+//! Exporters: adapters that carry engine outputs out (Kafka today). Each owns its client and
+//! the encoding of what it sends; none decides what is sent.
+
+pub mod kafka;

@@ -1,0 +1,155 @@
+//! Kafka input: the consumer-group client and its rebalance hook. Owns client settings and
+//! where each assigned partition starts reading; decoding and the engine are not its business.
+//!
+//! Offsets: noisegate's checkpoint, not Kafka's committed offset, says where to resume,
+//! because only the checkpoint is consistent with the engine state restored beside it. So on
+//! every assignment the partitions the checkpoint knows start at its offsets; others start at
+//! the group's committed offset, or at `start_from` for a new group. Auto-commit is off;
+//! offsets are committed only after a checkpoint covering them is on disk.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use rdkafka::client::ClientContext;
+use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, StreamConsumer};
+use rdkafka::error::{KafkaError, KafkaResult};
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+use rdkafka::types::RDKafkaRespErr;
+
+use crate::config::KafkaConfig;
+use crate::service::checkpoint::Offsets;
+
+/// Rebalance hook and log bridge.
+pub struct InputContext {
+    resume: Mutex<HashMap<(String, i32), i64>>,
+    /// Set on every assignment, so a paused service can pause the new partitions too.
+    assigned: AtomicBool,
+}
+
+impl InputContext {
+    pub fn new(resume: &Offsets) -> Self {
+        InputContext {
+            resume: Mutex::new(resume.iter().map(|(k, v)| (k.clone(), *v)).collect()),
+            assigned: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether partitions were assigned since the last call.
+    pub fn take_assigned(&self) -> bool {
+        self.assigned.swap(false, Ordering::AcqRel)
+    }
+
+    /// Offsets a new checkpoint covers become the resume points of later assignments.
+    pub fn set_resume(&self, offsets: &Offsets) {
+        if let Ok(mut m) = self.resume.lock() {
+            for (k, v) in offsets {
+                m.insert(k.clone(), *v);
+            }
+        }
+    }
+}
+
+impl ClientContext for InputContext {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
+        crate::service::log_rdkafka("consumer", level, fac, log_message);
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        tracing::warn!(client = "consumer", %error, "kafka: {reason}");
+    }
+}
+
+impl ConsumerContext for InputContext {
+    fn rebalance(
+        &self,
+        base_consumer: &BaseConsumer<Self>,
+        err: RDKafkaRespErr,
+        tpl: &mut TopicPartitionList,
+    ) {
+        match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                let resume = self.resume.lock().map(|m| m.clone()).unwrap_or_default();
+                let parts: Vec<(String, i32)> = tpl
+                    .elements()
+                    .iter()
+                    .map(|e| (e.topic().to_string(), e.partition()))
+                    .collect();
+                let mut from_checkpoint = 0;
+                for (t, p) in &parts {
+                    if let Some(&o) = resume.get(&(t.clone(), *p)) {
+                        if tpl.set_partition_offset(t, *p, Offset::Offset(o)).is_ok() {
+                            from_checkpoint += 1;
+                        }
+                    }
+                }
+                tracing::info!(
+                    partitions = parts.len(),
+                    from_checkpoint,
+                    "kafka: partitions assigned: {}",
+                    parts
+                        .iter()
+                        .map(|(t, p)| format!("{t}/{p}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                if let Err(e) = base_consumer.assign(tpl) {
+                    tracing::error!(error = %e, "kafka: assign failed");
+                }
+                self.assigned.store(true, Ordering::Release);
+            }
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                tracing::info!(partitions = tpl.count(), "kafka: partitions revoked");
+                if let Err(e) = base_consumer.unassign() {
+                    tracing::error!(error = %e, "kafka: unassign failed");
+                }
+            }
+            other => {
+                tracing::error!(error = ?other, "kafka: rebalance error");
+                let _ = base_consumer.unassign();
+            }
+        }
+    }
+
+    fn commit_callback(&self, result: KafkaResult<()>, offsets: &TopicPartitionList) {
+        match result {
+            Ok(()) => tracing::debug!(partitions = offsets.count(), "kafka: offsets committed"),
+            // Not fatal: the checkpoint holds the offsets; the next commit carries them again.
+            Err(e) => tracing::warn!(error = %e, "kafka: offset commit failed"),
+        }
+    }
+}
+
+pub type Input = StreamConsumer<InputContext>;
+
+/// The consumer, subscribed to every input topic.
+pub fn consumer(cfg: &KafkaConfig, resume: &Offsets) -> KafkaResult<Input> {
+    let mut c = ClientConfig::new();
+    for (k, v) in &cfg.client {
+        c.set(k, v);
+    }
+    c.set("bootstrap.servers", &cfg.brokers)
+        .set("group.id", &cfg.group_id)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("enable.partition.eof", "false")
+        .set("auto.offset.reset", cfg.start_from.as_str())
+        // Eager assignment: the hook sets start offsets on whole assignments.
+        .set("partition.assignment.strategy", "range,roundrobin")
+        .set_log_level(RDKafkaLogLevel::Info);
+    let consumer: Input = c.create_with_context(InputContext::new(resume))?;
+    let topics: Vec<&str> = cfg.inputs.iter().map(|(t, _)| t.as_str()).collect();
+    consumer.subscribe(&topics)?;
+    Ok(consumer)
+}
+
+/// Offsets as a list to commit.
+pub fn to_tpl(offsets: &Offsets) -> TopicPartitionList {
+    let mut tpl = TopicPartitionList::with_capacity(offsets.len());
+    for ((t, p), o) in offsets {
+        // Cannot fail for a fresh list and a concrete offset.
+        let _ = tpl.add_partition_offset(t, *p, Offset::Offset(*o));
+    }
+    tpl
+}

@@ -1,0 +1,4 @@
+//! Receivers: adapters that bring alert traffic in (Kafka today). Each owns its client and
+//! its wire concerns and hands raw payloads to the service; none decodes or decides.
+
+pub mod kafka;

@@ -1,0 +1,515 @@
+//! `noisegate run`: the long-running Kafka service around the engine. Owns the loop that
+//! moves batches from the consumer through decode and the engine to the producer, the
+//! checkpoint barrier, backpressure, the idle clock and shutdown. Decides nothing about
+//! alerts (the engine does) and knows no wire details (receivers/exporters do).
+//!
+//! Restart safety, step by step:
+//! 1. Every output carries the sequence number of the batch that produced it.
+//! 2. Every `checkpoint_interval`, after a batch, the engine state and the next input offsets
+//!    are snapshotted in memory: a barrier at that batch.
+//! 3. Once every output of batches up to the barrier is acknowledged by the broker
+//!    (`acks=all`), the snapshot is written (atomic rename) and only then are its offsets
+//!    committed to Kafka.
+//! 4. On start the checkpoint is restored and each partition it covers resumes at its
+//!    offset. Input after the checkpoint is processed again; the engine is deterministic, so
+//!    it re-emits the same outputs (same `dedup_key`s), and nothing before it is lost.
+//!
+//! Time: the engine runs on event time. When input idles for `idle_advance_after`, event
+//! time moves on with the wall clock from the newest event, so holds fire and clusters close
+//! on a quiet night; a backlog replays exactly as `noisegate replay` would.
+
+pub mod checkpoint;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use futures::StreamExt as _;
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::consumer::{CommitMode, Consumer};
+use rdkafka::message::Message;
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::decode::{self, Ctx, DecodeError};
+use crate::engine::{Engine, EngineStats, Output};
+use crate::event::{AlertEvent, EventTime};
+use crate::exporters::kafka::{KafkaOutput, Origin, Sent, Tag};
+use crate::receivers::kafka as input;
+use checkpoint::Offsets;
+
+/// Command-line switches of `noisegate run`.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Set an unreadable checkpoint aside and start with empty state.
+    pub reset_state: bool,
+    /// Backfill mode: once no input has arrived for this long, end the input as replay does
+    /// (every open cluster gets its record), flush, checkpoint, commit and exit 0.
+    pub exit_when_idle: Option<Duration>,
+    /// Write the run summary here on exit.
+    pub summary_out: Option<PathBuf>,
+}
+
+/// What the run did; written to `--summary` and logged on exit.
+#[derive(Debug, Default, Serialize)]
+pub struct RunSummary {
+    pub messages: u64,
+    pub deadletters: u64,
+    pub alert_events: u64,
+    pub records_ignored: u64,
+    pub invalid_by_reason: BTreeMap<String, u64>,
+    pub checkpoints: u64,
+    pub restored: bool,
+    pub sent: Sent,
+    pub pauses: u64,
+    pub elapsed_seconds: f64,
+    pub messages_per_second: f64,
+    /// Input message Kafka timestamp → the page it caused acknowledged by the broker.
+    pub page_latency_ms: Latency,
+    pub engine: EngineStats,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Latency {
+    pub count: u64,
+    pub p50: u64,
+    pub p99: u64,
+    pub max: u64,
+}
+
+/// rdkafka's log lines, at a matching level.
+pub fn log_rdkafka(client: &str, level: RDKafkaLogLevel, fac: &str, msg: &str) {
+    match level {
+        RDKafkaLogLevel::Emerg
+        | RDKafkaLogLevel::Alert
+        | RDKafkaLogLevel::Critical
+        | RDKafkaLogLevel::Error => tracing::error!(client, fac, "librdkafka: {msg}"),
+        RDKafkaLogLevel::Warning => tracing::warn!(client, fac, "librdkafka: {msg}"),
+        RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => {
+            tracing::info!(client, fac, "librdkafka: {msg}")
+        }
+        RDKafkaLogLevel::Debug => tracing::debug!(client, fac, "librdkafka: {msg}"),
+    }
+}
+
+/// A snapshot waiting for its outputs to be acknowledged.
+struct Barrier {
+    seq: u64,
+    offsets: Offsets,
+    engine: Vec<u8>,
+}
+
+enum Stop {
+    Signal,
+    Idle,
+}
+
+struct Loop {
+    cfg: Config,
+    engine: Engine,
+    out: KafkaOutput,
+    offsets: Offsets,
+    /// Batch sequence number; outputs carry the one that produced them.
+    seq: u64,
+    events: Vec<AlertEvent>,
+    barrier: Option<Barrier>,
+    last_checkpoint: Instant,
+    /// `seq` of the last barrier: nothing new, no new checkpoint.
+    barrier_seq: u64,
+    /// Newest event time and when it was reached: the idle clock's anchor.
+    anchor: (EventTime, Instant),
+    last_input: Instant,
+    paused: bool,
+    latency: hdrhistogram::Histogram<u64>,
+    s: RunSummary,
+}
+
+/// Runs the service until a signal (or idleness, with `exit_when_idle`).
+pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
+    let k = cfg.kafka.clone();
+    if k.inputs.is_empty() {
+        bail!("kafka.inputs: no input topics configured; add [[kafka.inputs]] with a topic and format");
+    }
+    let ecfg = Arc::new(cfg.engine.clone());
+    let loaded = match checkpoint::load(&k.state_dir) {
+        Ok(c) => c,
+        Err(e) if opts.reset_state => {
+            let moved = checkpoint::set_aside(&k.state_dir)?;
+            tracing::warn!(error = %e, moved = ?moved, "--reset-state: starting with empty state");
+            None
+        }
+        Err(e) => {
+            return Err(e).context(
+                "refusing to start: the checkpoint cannot be used (pass --reset-state to set it aside and start fresh)",
+            )
+        }
+    };
+    let (engine, offsets, restored) = match loaded {
+        Some(c) => match Engine::restore(ecfg.clone(), &c.engine) {
+            Ok(e) => (e, c.offsets, true),
+            Err(err) if opts.reset_state => {
+                let moved = checkpoint::set_aside(&k.state_dir)?;
+                tracing::warn!(error = %err, moved = ?moved, "--reset-state: starting with empty state");
+                (Engine::new(ecfg.clone()), Offsets::new(), false)
+            }
+            Err(err) => {
+                return Err(err).context(format!(
+                    "refusing to start: the engine state in {} cannot be restored \
+                     (pass --reset-state to set it aside and start fresh)",
+                    k.state_dir.join("checkpoint").display()
+                ))
+            }
+        },
+        None => {
+            if opts.reset_state {
+                checkpoint::set_aside(&k.state_dir)?;
+            }
+            (Engine::new(ecfg.clone()), Offsets::new(), false)
+        }
+    };
+    if restored {
+        tracing::info!(
+            partitions = offsets.len(),
+            open_clusters = engine.open_clusters(),
+            "restored checkpoint from {}",
+            k.state_dir.display()
+        );
+    }
+    let consumer = input::consumer(&k, &offsets).context("creating the Kafka consumer")?;
+    let out = KafkaOutput::new(&k).context("creating the Kafka producer")?;
+    let now = Instant::now();
+    let mut l = Loop {
+        anchor: (engine.now(), now),
+        engine,
+        out,
+        offsets,
+        seq: 0,
+        events: Vec::with_capacity(1024),
+        barrier: None,
+        last_checkpoint: now,
+        barrier_seq: 0,
+        last_input: now,
+        paused: false,
+        latency: hdrhistogram::Histogram::new(3).context("latency histogram")?,
+        s: RunSummary {
+            restored,
+            ..RunSummary::default()
+        },
+        cfg,
+    };
+    let started = Instant::now();
+    tracing::info!(
+        brokers = %k.brokers,
+        group = %k.group_id,
+        topics = ?k.inputs.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(),
+        "noisegate run: consuming"
+    );
+
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let mut batches = consumer.stream().ready_chunks(k.max_batch);
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+
+    let stop = loop {
+        if l.paused && consumer.context().take_assigned() {
+            pause(&consumer, true);
+        }
+        tokio::select! {
+            biased;
+            _ = sigint.recv() => break Stop::Signal,
+            _ = sigterm.recv() => break Stop::Signal,
+            Some((tag, r)) = l.out.deliveries.next(), if !l.out.deliveries.is_empty() => {
+                l.acknowledged(tag, r)?;
+                l.after_ack(&consumer)?;
+            }
+            batch = batches.next() => {
+                let Some(batch) = batch else { bail!("the Kafka consumer stream ended") };
+                l.seq += 1;
+                for m in batch {
+                    match m {
+                        Ok(m) => l.message(&m).await?,
+                        // Consumer errors are transient (broker away, rebalance); librdkafka
+                        // retries. Log and go on.
+                        Err(e) => tracing::warn!(error = %e, "kafka: consume error"),
+                    }
+                }
+                l.last_input = Instant::now();
+                l.anchor = (l.engine.now(), l.last_input);
+                l.maybe_checkpoint();
+                l.after_ack(&consumer)?;
+                if !l.paused && l.out.deliveries.len() >= k.max_in_flight {
+                    tracing::warn!(in_flight = l.out.deliveries.len(), "outputs are not being acknowledged: pausing input");
+                    pause(&consumer, true);
+                    l.paused = true;
+                    l.s.pauses += 1;
+                }
+            }
+            _ = tick.tick() => {
+                let idle = l.last_input.elapsed();
+                if let Some(after) = k.idle_advance_after {
+                    if idle >= after && l.engine.now() > EventTime::MIN {
+                        let t = l.anchor.0.saturating_add_ms(l.anchor.1.elapsed().as_millis() as i64);
+                        if t > l.engine.now() {
+                            l.seq += 1;
+                            l.engine.handle_watermark(t);
+                            l.drain(None).await?;
+                        }
+                    }
+                }
+                l.maybe_checkpoint();
+                l.after_ack(&consumer)?;
+                if let Some(limit) = opts.exit_when_idle {
+                    if idle >= limit && l.out.deliveries.is_empty() {
+                        break Stop::Idle;
+                    }
+                }
+            }
+        }
+    };
+
+    // Shutdown: no more input. Finish (backfill mode only), flush, checkpoint, commit.
+    drop(batches);
+    let deadline = Instant::now() + k.shutdown_timeout;
+    match stop {
+        Stop::Signal => tracing::info!("signal received: shutting down"),
+        Stop::Idle => {
+            tracing::info!("input idle: ending the input and exiting");
+            l.seq += 1;
+            l.engine.handle_watermark(EventTime(i64::MAX));
+            l.engine.finish();
+            l.drain(None).await?;
+        }
+    }
+    while !l.out.deliveries.is_empty() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, l.out.deliveries.next()).await {
+            Ok(Some((tag, r))) => l.acknowledged(tag, r)?,
+            Ok(None) => break,
+            Err(_) => bail!(
+                "shutdown timed out after {:?} with {} outputs unacknowledged; \
+                 not checkpointing (the last checkpoint stands, a restart re-sends)",
+                k.shutdown_timeout,
+                l.out.deliveries.len()
+            ),
+        }
+    }
+    let left = deadline.saturating_duration_since(Instant::now());
+    l.out.flush(left).context("flushing the producer")?;
+    let engine_bytes = l.engine.snapshot().context("engine snapshot")?;
+    checkpoint::store(&k.state_dir, &l.offsets, &engine_bytes)?;
+    l.s.checkpoints += 1;
+    if !l.offsets.is_empty() {
+        if let Err(e) = consumer.commit(&input::to_tpl(&l.offsets), CommitMode::Sync) {
+            // The checkpoint on disk is what a restart uses; a failed commit only matters
+            // to tools reading the group's lag.
+            tracing::warn!(error = %e, "final offset commit failed");
+        }
+    }
+    l.s.elapsed_seconds = started.elapsed().as_secs_f64();
+    l.s.messages_per_second = (l.s.messages as f64 / l.s.elapsed_seconds.max(1e-9)).round();
+    l.s.sent = l.out.sent.clone();
+    l.s.engine = l.engine.stats().clone();
+    l.s.page_latency_ms = Latency {
+        count: l.latency.len(),
+        p50: l.latency.value_at_quantile(0.5),
+        p99: l.latency.value_at_quantile(0.99),
+        max: l.latency.max(),
+    };
+    tracing::info!(
+        messages = l.s.messages,
+        pages = l.s.sent.page_triggers,
+        clusters = l.s.sent.clusters,
+        deadletters = l.s.deadletters,
+        "stopped cleanly; checkpoint written"
+    );
+    if let Some(p) = &opts.summary_out {
+        std::fs::write(p, serde_json::to_string_pretty(&l.s)? + "\n")
+            .with_context(|| format!("writing {}", p.display()))?;
+    }
+    Ok(l.s)
+}
+
+fn pause(consumer: &input::Input, on: bool) {
+    let assignment = match consumer.assignment() {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::warn!(error = %e, "kafka: cannot read the assignment");
+            return;
+        }
+    };
+    let r = if on {
+        consumer.pause(&assignment)
+    } else {
+        consumer.resume(&assignment)
+    };
+    if let Err(e) = r {
+        tracing::warn!(error = %e, pause = on, "kafka: pause/resume failed");
+    }
+}
+
+impl Loop {
+    /// One input message: decode, engine, outputs.
+    async fn message<M: Message>(&mut self, m: &M) -> anyhow::Result<()> {
+        self.s.messages += 1;
+        let topic = m.topic();
+        let format = self
+            .cfg
+            .kafka
+            .inputs
+            .iter()
+            .find(|(t, _)| t == topic)
+            .and_then(|(_, f)| *f);
+        let raw = m.payload().unwrap_or(&[]);
+        let ts = m.timestamp().to_millis();
+        self.events.clear();
+        let result = self.decode(format, raw);
+        match result {
+            Ok(d) => {
+                self.s.alert_events += d.events as u64;
+                self.s.records_ignored += d.ignored as u64;
+                let evs = std::mem::take(&mut self.events);
+                self.engine.handle_events(&evs);
+                self.events = evs;
+                self.drain(ts).await?;
+            }
+            Err(e) => {
+                self.s.deadletters += 1;
+                *self
+                    .s
+                    .invalid_by_reason
+                    .entry(e.reason().into())
+                    .or_default() += 1;
+                let origin = Origin {
+                    topic,
+                    partition: m.partition(),
+                    offset: m.offset(),
+                    key: m.key(),
+                };
+                self.out
+                    .send_deadletter(&origin, &e, raw, self.seq)
+                    .await
+                    .context("queueing a dead letter")?;
+            }
+        }
+        let key = (topic.to_string(), m.partition());
+        match self.offsets.get_mut(&key) {
+            Some(o) => *o = m.offset() + 1,
+            None => {
+                self.offsets.insert(key, m.offset() + 1);
+            }
+        }
+        Ok(())
+    }
+
+    /// Decodes as replay does: a payload without its own time (a PagerDuty v2 ack) takes the
+    /// engine's clock, so both modes give the same events.
+    fn decode(
+        &mut self,
+        format: Option<decode::Format>,
+        raw: &[u8],
+    ) -> Result<decode::Decoded, DecodeError> {
+        if raw.len() > self.cfg.max_payload_bytes {
+            return Err(DecodeError::TooLarge {
+                size: raw.len(),
+                limit: self.cfg.max_payload_bytes,
+            });
+        }
+        let now = self.engine.now();
+        let once = |received_at, out: &mut Vec<AlertEvent>| {
+            let ctx = Ctx {
+                opts: &self.cfg.decode,
+                received_at,
+            };
+            match format {
+                Some(f) => decode::decode(f, raw, &ctx, out),
+                None => decode::decode_any(raw, &ctx, out).map(|(_, d)| d),
+            }
+        };
+        match once(None, &mut self.events) {
+            Err(DecodeError::MissingField { .. }) if now > EventTime::MIN => {
+                once(Some(now), &mut self.events)
+            }
+            r => r,
+        }
+    }
+
+    /// Sends every pending engine output.
+    async fn drain(&mut self, cause_ms: Option<i64>) -> anyhow::Result<()> {
+        while let Some(o) = self.engine.poll_output() {
+            let tag = Tag {
+                seq: self.seq,
+                page_cause_ms: matches!(o, Output::Page(_)).then_some(cause_ms).flatten(),
+            };
+            self.out
+                .send_output(&o, tag)
+                .await
+                .context("queueing an output")?;
+        }
+        Ok(())
+    }
+
+    fn acknowledged(&mut self, tag: Tag, r: Result<(), String>) -> anyhow::Result<()> {
+        if let Err(e) = r {
+            bail!("an output could not be delivered: {e}; exiting without checkpointing (a restart re-sends from the last checkpoint)");
+        }
+        if let Some(t) = tag.page_cause_ms {
+            let now = chrono::Utc::now().timestamp_millis();
+            let _ = self.latency.record(now.saturating_sub(t).max(0) as u64);
+        }
+        Ok(())
+    }
+
+    /// After acknowledgements: write a barrier whose outputs are all in, resume input.
+    fn after_ack(&mut self, consumer: &input::Input) -> anyhow::Result<()> {
+        if let Some(b) = &self.barrier {
+            if self.out.deliveries.done_through(b.seq) {
+                let b = self.barrier.take().context("barrier")?;
+                checkpoint::store(&self.cfg.kafka.state_dir, &b.offsets, &b.engine)?;
+                self.s.checkpoints += 1;
+                consumer.context().set_resume(&b.offsets);
+                if let Err(e) = consumer.commit(&input::to_tpl(&b.offsets), CommitMode::Async) {
+                    tracing::warn!(error = %e, "kafka: offset commit failed");
+                }
+                tracing::info!(
+                    checkpoint = self.s.checkpoints,
+                    messages = self.s.messages,
+                    open_clusters = self.engine.open_clusters(),
+                    "checkpoint written"
+                );
+            }
+        }
+        if self.paused && self.out.deliveries.len() <= self.cfg.kafka.max_in_flight / 2 {
+            tracing::info!("outputs acknowledged again: resuming input");
+            pause(consumer, false);
+            self.paused = false;
+        }
+        Ok(())
+    }
+
+    /// Takes a barrier when one is due and none is waiting.
+    fn maybe_checkpoint(&mut self) {
+        if self.barrier.is_some()
+            || self.last_checkpoint.elapsed() < self.cfg.kafka.checkpoint_interval
+            || self.offsets.is_empty()
+            || self.seq == self.barrier_seq
+        {
+            return;
+        }
+        match self.engine.snapshot() {
+            Ok(engine) => {
+                self.barrier = Some(Barrier {
+                    seq: self.seq,
+                    offsets: self.offsets.clone(),
+                    engine,
+                });
+                self.last_checkpoint = Instant::now();
+                self.barrier_seq = self.seq;
+            }
+            Err(e) => tracing::error!(error = %e, "engine snapshot failed; will retry"),
+        }
+    }
+}
