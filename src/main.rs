@@ -152,6 +152,7 @@ fn real_main() -> anyhow::Result<ExitCode> {
                         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
                 )
                 .with_writer(std::io::stderr)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
                 .init();
             let cfg = Config::load(&config)?;
             let rt = tokio::runtime::Builder::new_multi_thread()
