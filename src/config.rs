@@ -1158,7 +1158,10 @@ mod tests {
     #[test]
     fn kafka_errors_name_the_key() {
         let e = err("[[kafka.inputs]]\ntopic = \"a\"\nformat = \"xml\"\n");
-        assert!(e.contains("kafka.inputs[0].format") && e.contains("xml"), "{e}");
+        assert!(
+            e.contains("kafka.inputs[0].format") && e.contains("xml"),
+            "{e}"
+        );
         let e = err("[kafka]\nclusters_encoding = \"avro\"\n");
         assert!(e.contains("kafka.clusters_encoding"), "{e}");
         let e = err("[[kafka.inputs]]\ntopic = \"noisegate.pages\"\n");

@@ -287,10 +287,8 @@ impl KafkaOutput {
                     if self.deliveries.is_empty() {
                         tokio::time::sleep(Duration::from_millis(10)).await;
                     } else if let Some((_, Err(e))) = self.deliveries.next().await {
-                        return Err(KafkaError::MessageProduction(
-                            RDKafkaErrorCode::Fail,
-                        ))
-                        .inspect_err(|_| tracing::error!("kafka: delivery failed: {e}"));
+                        return Err(KafkaError::MessageProduction(RDKafkaErrorCode::Fail))
+                            .inspect_err(|_| tracing::error!("kafka: delivery failed: {e}"));
                     }
                 }
                 Err((e, _)) => return Err(e),

@@ -24,7 +24,8 @@ use crate::service::checkpoint::Offsets;
 /// Rebalance hook and log bridge.
 pub struct InputContext {
     resume: Mutex<HashMap<(String, i32), i64>>,
-    /// Set on every assignment, so a paused service can pause the new partitions too.
+    /// Set on every non-empty assignment, so a paused service can pause the new partitions
+    /// too and idleness counts from when there is something to read.
     assigned: AtomicBool,
 }
 
@@ -41,7 +42,7 @@ impl InputContext {
         self.assigned.swap(false, Ordering::AcqRel)
     }
 
-    /// Offsets a new checkpoint covers become the resume points of later assignments.
+    /// Where later assignments start: the next offsets the live engine state has not seen.
     pub fn set_resume(&self, offsets: &Offsets) {
         if let Ok(mut m) = self.resume.lock() {
             for (k, v) in offsets {
@@ -97,7 +98,9 @@ impl ConsumerContext for InputContext {
                 if let Err(e) = base_consumer.assign(tpl) {
                     tracing::error!(error = %e, "kafka: assign failed");
                 }
-                self.assigned.store(true, Ordering::Release);
+                if !parts.is_empty() {
+                    self.assigned.store(true, Ordering::Release);
+                }
             }
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
                 tracing::info!(partitions = tpl.count(), "kafka: partitions revoked");
@@ -126,6 +129,11 @@ pub type Input = StreamConsumer<InputContext>;
 /// The consumer, subscribed to every input topic.
 pub fn consumer(cfg: &KafkaConfig, resume: &Offsets) -> KafkaResult<Input> {
     let mut c = ClientConfig::new();
+    // A restarted instance cannot join until the broker expires its dead predecessor, so
+    // the session timeout is the restart's stall: the broker-side minimum by default
+    // (`kafka.client` may override it).
+    c.set("session.timeout.ms", "6000")
+        .set("heartbeat.interval.ms", "2000");
     for (k, v) in &cfg.client {
         c.set(k, v);
     }

@@ -159,9 +159,12 @@ mod tests {
     use super::*;
 
     fn offsets() -> Offsets {
-        [(("alerts".to_string(), 0), 42), (("alerts".to_string(), 3), 7)]
-            .into_iter()
-            .collect()
+        [
+            (("alerts".to_string(), 0), 42),
+            (("alerts".to_string(), 3), 7),
+        ]
+        .into_iter()
+        .collect()
     }
 
     #[test]
@@ -184,7 +187,10 @@ mod tests {
             for bit in 0..8 {
                 let mut b = good.clone();
                 b[i] ^= 1 << bit;
-                assert!(decode(&b).is_err(), "flip of bit {bit} in byte {i} accepted");
+                assert!(
+                    decode(&b).is_err(),
+                    "flip of bit {bit} in byte {i} accepted"
+                );
             }
         }
         for n in 0..good.len() {

@@ -214,9 +214,16 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
+    let mut assigned = false;
     let stop = loop {
-        if l.paused && consumer.context().take_assigned() {
-            pause(&consumer, true);
+        if consumer.context().take_assigned() {
+            // Idle time counts from the latest assignment: a slow group join is not a quiet
+            // input.
+            assigned = true;
+            l.last_input = Instant::now();
+            if l.paused {
+                pause(&consumer, true);
+            }
         }
         tokio::select! {
             biased;
@@ -237,6 +244,10 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
                         Err(e) => tracing::warn!(error = %e, "kafka: consume error"),
                     }
                 }
+                // A partition re-assigned in a later rebalance must go on from what the
+                // engine has seen, not from the last checkpoint (that would replay into live
+                // state and count alerts twice).
+                consumer.context().set_resume(&l.offsets);
                 l.last_input = Instant::now();
                 l.anchor = (l.engine.now(), l.last_input);
                 l.maybe_checkpoint();
@@ -263,7 +274,7 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
                 l.maybe_checkpoint();
                 l.after_ack(&consumer)?;
                 if let Some(limit) = opts.exit_when_idle {
-                    if idle >= limit && l.out.deliveries.is_empty() {
+                    if assigned && idle >= limit && l.out.deliveries.is_empty() {
                         break Stop::Idle;
                     }
                 }
@@ -397,7 +408,20 @@ impl Loop {
         }
         let key = (topic.to_string(), m.partition());
         match self.offsets.get_mut(&key) {
-            Some(o) => *o = m.offset() + 1,
+            Some(o) => {
+                // A rewind means input the engine already saw is coming again; a gap is
+                // retention or compaction outrunning us. Both are worth a line in the log.
+                if m.offset() != *o {
+                    tracing::warn!(
+                        topic,
+                        partition = m.partition(),
+                        expected = *o,
+                        got = m.offset(),
+                        "input offset jumped"
+                    );
+                }
+                *o = m.offset() + 1;
+            }
             None => {
                 self.offsets.insert(key, m.offset() + 1);
             }
@@ -470,7 +494,6 @@ impl Loop {
                 let b = self.barrier.take().context("barrier")?;
                 checkpoint::store(&self.cfg.kafka.state_dir, &b.offsets, &b.engine)?;
                 self.s.checkpoints += 1;
-                consumer.context().set_resume(&b.offsets);
                 if let Err(e) = consumer.commit(&input::to_tpl(&b.offsets), CommitMode::Async) {
                     tracing::warn!(error = %e, "kafka: offset commit failed");
                 }

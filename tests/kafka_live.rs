@@ -1,0 +1,824 @@
+//! `noisegate run` against a real Kafka-protocol broker, driven by an external client.
+//!
+//! The broker is tansu (crates.io), which `.ci/run` installs and starts on loopback and names
+//! in `NOISEGATE_TEST_KAFKA`; without that variable each test starts its own `tansu` from the
+//! PATH, and fails (never skips) when there is none. Input is produced and output consumed by
+//! librdkafka through PyPI `confluent-kafka` (`tests/kafka/kafka_tool.py`), a client that
+//! shares no code with noisegate. Fault injection (broker down at start and mid-stream) uses
+//! librdkafka's mock cluster, which listens on real loopback sockets, so the service under
+//! test is the same binary in a separate process.
+//!
+//! How outputs are compared with `noisegate replay`: input is one partition and each output
+//! topic has one partition, so the engine sees events in exactly replay's order; pages and
+//! cluster records must then equal replay's, message for message, in order. Across restarts
+//! the comparison is on what a user of the topics sees: the distinct page `dedup_key`s, each
+//! trigger's body (a re-sent trigger must be byte-identical), and the set of cluster records.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_noisegate");
+const TOOL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/kafka/kafka_tool.py");
+
+// ---------------------------------------------------------------------------------------
+// Broker and client helpers
+
+struct Broker {
+    addr: String,
+    child: Option<Child>,
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.child {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_port(addr: &str, within: Duration) {
+    let t = Instant::now();
+    while std::net::TcpStream::connect(addr).is_err() {
+        assert!(t.elapsed() < within, "nothing listens on {addr}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn broker() -> Broker {
+    if let Ok(addr) = std::env::var("NOISEGATE_TEST_KAFKA") {
+        return Broker { addr, child: None };
+    }
+    let port = free_port();
+    let url = format!("tcp://127.0.0.1:{port}");
+    let child = Command::new("tansu")
+        .args([
+            "broker",
+            "--listener-url",
+            &url,
+            "--advertised-listener-url",
+            &url,
+        ])
+        .args(["--storage-engine", "memory://tansu/"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect(
+            "no Kafka broker: set NOISEGATE_TEST_KAFKA=host:port or put `tansu` on the PATH \
+             (`.ci/run` installs and starts one)",
+        );
+    let addr = format!("127.0.0.1:{port}");
+    wait_port(&addr, Duration::from_secs(20));
+    Broker {
+        addr,
+        child: Some(child),
+    }
+}
+
+fn tool(args: &[&str]) -> String {
+    let out = Command::new("python3")
+        .arg(TOOL)
+        .args(args)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "kafka_tool {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Topic names unique to one test run.
+struct Topics {
+    input: String,
+    pages: String,
+    tickets: String,
+    clusters: String,
+    deadletter: String,
+    group: String,
+}
+
+impl Topics {
+    fn new(test: &str) -> Topics {
+        let id = format!(
+            "{test}-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_micros()
+        );
+        Topics {
+            input: format!("{id}.in"),
+            pages: format!("{id}.pages"),
+            tickets: format!("{id}.tickets"),
+            clusters: format!("{id}.clusters"),
+            deadletter: format!("{id}.deadletter"),
+            group: format!("{id}.group"),
+        }
+    }
+
+    fn all(&self) -> [&str; 5] {
+        [
+            &self.input,
+            &self.pages,
+            &self.tickets,
+            &self.clusters,
+            &self.deadletter,
+        ]
+    }
+
+    fn create(&self, b: &str) {
+        for t in self.all() {
+            tool(&["create", "--bootstrap", b, "--topic", t]);
+        }
+    }
+}
+
+/// A consumed message.
+#[derive(Debug, Clone)]
+struct Msg {
+    key: String,
+    headers: BTreeMap<String, String>,
+    value: Option<String>,
+    value_b64: Option<String>,
+}
+
+fn consume(b: &str, topic: &str, dir: &Path) -> Vec<Msg> {
+    let out = dir.join(format!("{topic}.consumed.ndjson"));
+    tool(&[
+        "consume",
+        "--bootstrap",
+        b,
+        "--topic",
+        topic,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            Msg {
+                key: v["key"].as_str().unwrap_or_default().to_string(),
+                headers: v["headers"]
+                    .as_object()
+                    .map(|m| {
+                        m.iter()
+                            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                value: v["value"].as_str().map(str::to_string),
+                value_b64: v["value_b64"].as_str().map(str::to_string),
+            }
+        })
+        .collect()
+}
+
+fn values(msgs: &[Msg]) -> Vec<Value> {
+    msgs.iter()
+        .map(|m| serde_json::from_str(m.value.as_deref().expect("utf-8 value")).unwrap())
+        .collect()
+}
+
+fn ndjson(p: &Path) -> Vec<Value> {
+    std::fs::read_to_string(p)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The mixed scenario, `hours` long.
+fn mixed(dir: &Path, hours: u32) -> PathBuf {
+    let out = dir.join("input.ndjson");
+    let st = Command::new(BIN)
+        .args(["gen", "--scenario", "mixed", "--seed", "3"])
+        .args(["--hours", &hours.to_string()])
+        .arg("--out")
+        .arg(&out)
+        .arg("--truth-out")
+        .arg(dir.join("truth.json"))
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    out
+}
+
+fn config(dir: &Path, b: &str, t: &Topics, extra_kafka: &str, extra: &str) -> PathBuf {
+    let p = dir.join("noisegate.toml");
+    // Defaults for the tests; a key in `extra_kafka` replaces its default.
+    let defaults = [
+        ("group_id", format!("{:?}", t.group)),
+        ("start_from", "\"earliest\"".to_string()),
+        ("state_dir", "\"state\"".to_string()),
+        ("checkpoint_interval", "\"200ms\"".to_string()),
+        ("idle_advance_after", "\"0s\"".to_string()),
+    ];
+    let mut kafka = format!("brokers = {b:?}\n{extra_kafka}\n");
+    for (k, v) in defaults {
+        if !extra_kafka.contains(k) {
+            kafka.push_str(&format!("{k} = {v}\n"));
+        }
+    }
+    let text = format!(
+        r#"{extra}
+[kafka]
+{kafka}
+[[kafka.inputs]]
+topic = "{input}"
+format = "auto"
+
+[kafka.topics]
+pages = "{pages}"
+tickets = "{tickets}"
+clusters = "{clusters}"
+deadletter = "{deadletter}"
+"#,
+        input = t.input,
+        pages = t.pages,
+        tickets = t.tickets,
+        clusters = t.clusters,
+        deadletter = t.deadletter,
+    );
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// Replay's pages and cluster records for the same input and config.
+fn replay(cfg: &Path, input: &Path, dir: &Path) -> (Vec<Value>, Vec<Value>) {
+    let out = dir.join("replay-out");
+    let st = Command::new(BIN)
+        .args(["replay", "--quiet", "--config"])
+        .arg(cfg)
+        .arg("--out")
+        .arg(&out)
+        .arg(input)
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    (
+        ndjson(&out.join("pages.ndjson")),
+        ndjson(&out.join("clusters.ndjson")),
+    )
+}
+
+/// A running `noisegate run` whose stderr is collected (and counted for checkpoints).
+struct Service {
+    child: Child,
+    log: Arc<Mutex<String>>,
+    checkpoints: Arc<AtomicUsize>,
+}
+
+impl Service {
+    fn start(cfg: &Path, args: &[&str]) -> Service {
+        let mut child = Command::new(BIN)
+            .arg("run")
+            .arg("--config")
+            .arg(cfg)
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let checkpoints = Arc::new(AtomicUsize::new(0));
+        let err = child.stderr.take().unwrap();
+        let (l, c) = (log.clone(), checkpoints.clone());
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                if line.contains("checkpoint written") {
+                    c.fetch_add(1, Ordering::SeqCst);
+                }
+                let mut g = l.lock().unwrap();
+                g.push_str(&line);
+                g.push('\n');
+            }
+        });
+        Service {
+            child,
+            log,
+            checkpoints,
+        }
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits for the process to exit; panics with its log after `within`.
+    fn wait(&mut self, within: Duration) -> std::process::ExitStatus {
+        let t = Instant::now();
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                std::thread::sleep(Duration::from_millis(100)); // let the log thread finish
+                return st;
+            }
+            if t.elapsed() > within {
+                let _ = self.child.kill();
+                panic!(
+                    "noisegate run did not exit within {within:?}:\n{}",
+                    self.log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn wait_ok(&mut self, within: Duration) {
+        let st = self.wait(within);
+        assert!(st.success(), "noisegate run failed ({st}):\n{}", self.log());
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A small deterministic RNG (xorshift); the seed is printed so a failure can be rerun.
+struct Rng(u64);
+impl Rng {
+    fn new() -> Rng {
+        let seed = std::env::var("NOISEGATE_TEST_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_nanos() as u64
+                    | 1
+            });
+        eprintln!("NOISEGATE_TEST_SEED={seed}");
+        Rng(seed)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+fn triggers(pages: &[Value]) -> BTreeMap<String, Vec<String>> {
+    let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for p in pages {
+        if p["event_action"] == "trigger" {
+            m.entry(p["dedup_key"].as_str().unwrap().to_string())
+                .or_default()
+                .push(p.to_string());
+        }
+    }
+    m
+}
+
+// ---------------------------------------------------------------------------------------
+// Tests against the real broker
+
+#[test]
+fn live_run_equals_replay_and_commits_its_offsets() {
+    let b = broker();
+    let dir = tempfile::tempdir().unwrap();
+    let t = Topics::new("equal");
+    t.create(&b.addr);
+    let input = mixed(dir.path(), 12);
+    let produced: usize = tool(&[
+        "produce",
+        "--bootstrap",
+        &b.addr,
+        "--topic",
+        &t.input,
+        "--file",
+        input.to_str().unwrap(),
+    ])
+    .trim()
+    .parse()
+    .unwrap();
+    let cfg = config(dir.path(), &b.addr, &t, "", "");
+    let summary = dir.path().join("summary.json");
+    let mut svc = Service::start(
+        &cfg,
+        &[
+            "--exit-when-idle",
+            "3s",
+            "--summary",
+            summary.to_str().unwrap(),
+        ],
+    );
+    svc.wait_ok(Duration::from_secs(300));
+
+    let (rp, rc) = replay(&cfg, &input, dir.path());
+    assert!(rp.len() >= 10, "the scenario should page: {}", rp.len());
+    let lp = values(&consume(&b.addr, &t.pages, dir.path()));
+    let lc = values(&consume(&b.addr, &t.clusters, dir.path()));
+    assert_eq!(lp.len(), rp.len(), "page count differs from replay");
+    assert_eq!(lp, rp, "pages differ from replay");
+    assert_eq!(
+        lc.len(),
+        rc.len(),
+        "cluster record count differs from replay"
+    );
+    assert_eq!(lc, rc, "cluster records differ from replay");
+    // Tickets: exactly the records decided `ticket`.
+    let lt = values(&consume(&b.addr, &t.tickets, dir.path()));
+    let rt: Vec<Value> = rc
+        .iter()
+        .filter(|r| r["decision"] == "ticket")
+        .cloned()
+        .collect();
+    assert_eq!(lt, rt);
+    // Keys: pages by dedup_key, records by cluster id.
+    let pm = consume(&b.addr, &t.pages, dir.path());
+    assert!(pm
+        .iter()
+        .zip(&lp)
+        .all(|(m, v)| m.key == v["dedup_key"].as_str().unwrap()));
+
+    // Offsets: committed for every input message, after the final checkpoint.
+    let committed: Value = serde_json::from_str(&tool(&[
+        "committed",
+        "--bootstrap",
+        &b.addr,
+        "--group",
+        &t.group,
+        "--topic",
+        &t.input,
+    ]))
+    .unwrap();
+    assert_eq!(committed["0"].as_i64(), Some(produced as i64));
+    let s: Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(s["messages"].as_u64(), Some(produced as u64));
+    assert!(dir.path().join("state/checkpoint").exists());
+
+    // A second start on the same state reads nothing again and sends nothing.
+    let mut again = Service::start(&cfg, &["--exit-when-idle", "2s"]);
+    again.wait_ok(Duration::from_secs(60));
+    assert!(
+        again.log().contains("restored checkpoint"),
+        "{}",
+        again.log()
+    );
+    assert_eq!(consume(&b.addr, &t.pages, dir.path()).len(), lp.len());
+}
+
+#[test]
+fn kill_9_at_random_points_loses_no_alert_and_pages_once_per_cluster() {
+    let b = broker();
+    let dir = tempfile::tempdir().unwrap();
+    let t = Topics::new("kill9");
+    t.create(&b.addr);
+    let input = mixed(dir.path(), 12);
+    tool(&[
+        "produce",
+        "--bootstrap",
+        &b.addr,
+        "--topic",
+        &t.input,
+        "--file",
+        input.to_str().unwrap(),
+    ]);
+    // Small batches and frequent checkpoints put kills between checkpoints, mid-batch and
+    // mid-write alike.
+    let cfg = config(dir.path(), &b.addr, &t, "max_batch = 64", "");
+    let mut rng = Rng::new();
+    let mut kills = 0;
+    while kills < 12 {
+        let mut svc = Service::start(&cfg, &[]);
+        let want = 1 + rng.below(3) as usize;
+        let t0 = Instant::now();
+        while svc.checkpoints.load(Ordering::SeqCst) < want
+            && t0.elapsed() < Duration::from_secs(60)
+        {
+            if let Some(st) = svc.child.try_wait().unwrap() {
+                panic!("noisegate exited by itself ({st}):\n{}", svc.log());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_millis(rng.below(250)));
+        svc.child.kill().unwrap(); // SIGKILL
+        svc.child.wait().unwrap();
+        kills += 1;
+    }
+    let mut last = Service::start(&cfg, &["--exit-when-idle", "3s"]);
+    last.wait_ok(Duration::from_secs(300));
+    assert!(last.log().contains("restored checkpoint"));
+
+    let (rp, rc) = replay(&cfg, &input, dir.path());
+    let lp = values(&consume(&b.addr, &t.pages, dir.path()));
+    let lc = values(&consume(&b.addr, &t.clusters, dir.path()));
+    eprintln!(
+        "{kills} kills: {} page messages (replay {}), {} record messages (replay {})",
+        lp.len(),
+        rp.len(),
+        lc.len(),
+        rc.len()
+    );
+    // The same incidents paged: distinct dedup keys equal.
+    let (lt, rt) = (triggers(&lp), triggers(&rp));
+    assert_eq!(
+        lt.keys().collect::<Vec<_>>(),
+        rt.keys().collect::<Vec<_>>(),
+        "distinct paged dedup_keys differ from an uninterrupted run"
+    );
+    // A trigger sent twice for one cluster is an exact retry: same body.
+    for (k, bodies) in &lt {
+        assert!(
+            bodies.iter().all(|x| x == &bodies[0]),
+            "cluster {k} triggered with different bodies: {bodies:?}"
+        );
+        assert_eq!(bodies[0], rt[k][0], "trigger for {k} differs from replay");
+    }
+    // Every alert is in a cluster record, and the records are replay's (re-sent ones are
+    // identical copies).
+    let distinct: BTreeSet<String> = lc.iter().map(|v| v.to_string()).collect();
+    let expected: BTreeSet<String> = rc.iter().map(|v| v.to_string()).collect();
+    assert_eq!(distinct, expected, "cluster records differ from replay");
+    let fps = |recs: &[Value]| -> BTreeSet<String> {
+        recs.iter()
+            .flat_map(|r| r["alerts"].as_array().unwrap().iter())
+            .map(|a| a["fingerprint"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(fps(&lc), fps(&rc));
+}
+
+#[test]
+fn poison_messages_are_dead_lettered_with_reasons_and_the_service_goes_on() {
+    let b = broker();
+    let dir = tempfile::tempdir().unwrap();
+    let t = Topics::new("poison");
+    t.create(&b.addr);
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/fixtures/zulip-webhook-fixtures/alertmanager/alert.json");
+    let good: Value = serde_json::from_slice(&std::fs::read(fixture).unwrap()).unwrap();
+    let good = good.to_string();
+    let big = format!(
+        "{{\"receiver\":\"x\",\"status\":\"firing\",\"alerts\":[],\"pad\":\"{}\"}}",
+        "x".repeat(5000)
+    );
+    use base64::Engine as _;
+    let enc = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let lines = [
+        enc(good.as_bytes()),
+        enc(b"this is not an alert {"),
+        enc(&[0xff, 0xfe, 0x07, 0x00, 0x13]),
+        enc(big.as_bytes()),
+        enc(br#"{"routing_key":"r","event_action":"trigger"}"#),
+        enc(good.as_bytes()),
+    ];
+    let f = dir.path().join("poison.b64");
+    std::fs::write(&f, lines.join("\n") + "\n").unwrap();
+    tool(&[
+        "produce",
+        "--bootstrap",
+        &b.addr,
+        "--topic",
+        &t.input,
+        "--file",
+        f.to_str().unwrap(),
+        "--base64",
+    ]);
+    let cfg = config(
+        dir.path(),
+        &b.addr,
+        &t,
+        "",
+        "[input]\nmax_payload_bytes = 4096\n",
+    );
+    let mut svc = Service::start(&cfg, &["--exit-when-idle", "3s"]);
+    svc.wait_ok(Duration::from_secs(120));
+
+    let dl = consume(&b.addr, &t.deadletter, dir.path());
+    let reasons: Vec<&str> = dl
+        .iter()
+        .map(|m| m.headers["noisegate.reason"].as_str())
+        .collect();
+    assert_eq!(dl.len(), 4, "{dl:?}");
+    assert_eq!(reasons[0], "unknown_format", "{dl:?}");
+    assert_eq!(reasons[1], "unknown_format", "{dl:?}");
+    assert_eq!(reasons[2], "too_large", "{dl:?}");
+    assert_eq!(reasons[3], "missing_field", "{dl:?}");
+    let offsets: Vec<&str> = dl
+        .iter()
+        .map(|m| m.headers["noisegate.source_offset"].as_str())
+        .collect();
+    assert_eq!(offsets, ["1", "2", "3", "4"]);
+    assert!(dl
+        .iter()
+        .all(|m| m.headers["noisegate.source_topic"] == t.input
+            && m.headers["noisegate.source_partition"] == "0"
+            && !m.headers["noisegate.error"].is_empty()));
+    // The raw bytes are kept exactly, binary included.
+    assert_eq!(dl[0].value.as_deref(), Some("this is not an alert {"));
+    assert_eq!(
+        dl[1].value_b64.as_deref(),
+        Some(enc(&[0xff, 0xfe, 0x07, 0x00, 0x13]).as_str())
+    );
+    assert_eq!(dl[2].value.as_deref(), Some(big.as_str()));
+    // The good messages around the poison still made cluster records.
+    let recs = values(&consume(&b.addr, &t.clusters, dir.path()));
+    assert!(!recs.is_empty());
+}
+
+#[test]
+fn a_corrupt_checkpoint_stops_the_start_until_reset_state() {
+    let b = broker();
+    let dir = tempfile::tempdir().unwrap();
+    let t = Topics::new("corrupt");
+    t.create(&b.addr);
+    let cfg = config(dir.path(), &b.addr, &t, "", "");
+    std::fs::create_dir_all(dir.path().join("state")).unwrap();
+    std::fs::write(dir.path().join("state/checkpoint"), b"NGCKPT01 not really").unwrap();
+    let mut svc = Service::start(&cfg, &["--exit-when-idle", "2s"]);
+    let st = svc.wait(Duration::from_secs(30));
+    assert!(!st.success());
+    let log = svc.log();
+    assert!(
+        log.contains("corrupt") && log.contains("--reset-state"),
+        "{log}"
+    );
+    let mut svc = Service::start(&cfg, &["--reset-state", "--exit-when-idle", "2s"]);
+    svc.wait_ok(Duration::from_secs(60));
+    let aside: Vec<_> = std::fs::read_dir(dir.path().join("state"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("checkpoint.reset-"))
+        .collect();
+    assert_eq!(aside.len(), 1, "the bad checkpoint is kept aside");
+}
+
+#[test]
+fn sigterm_stops_cleanly_and_checkpoints() {
+    let b = broker();
+    let dir = tempfile::tempdir().unwrap();
+    let t = Topics::new("sigterm");
+    t.create(&b.addr);
+    let input = mixed(dir.path(), 2);
+    tool(&[
+        "produce",
+        "--bootstrap",
+        &b.addr,
+        "--topic",
+        &t.input,
+        "--file",
+        input.to_str().unwrap(),
+    ]);
+    let cfg = config(dir.path(), &b.addr, &t, "checkpoint_interval = \"1h\"", "");
+    let mut svc = Service::start(&cfg, &[]);
+    let t0 = Instant::now();
+    while !svc.log().contains("partitions assigned") {
+        assert!(t0.elapsed() < Duration::from_secs(60), "{}", svc.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let st = Command::new("kill")
+        .args(["-TERM", &svc.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    svc.wait_ok(Duration::from_secs(30));
+    assert!(svc.log().contains("stopped cleanly"), "{}", svc.log());
+    // With a one-hour interval, the only checkpoint is the shutdown's.
+    assert!(dir.path().join("state/checkpoint").exists());
+}
+
+// ---------------------------------------------------------------------------------------
+// Fault injection on librdkafka's mock cluster (tansu's memory storage loses its topics when
+// it stops, so a broker outage cannot be staged on it without losing the input).
+
+mod mock {
+    use super::*;
+    use rdkafka::mocking::MockCluster;
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    use rdkafka::ClientConfig;
+
+    fn produce(bootstrap: &str, topic: &str, lines: &[&str]) {
+        let p: BaseProducer = ClientConfig::new()
+            .set("bootstrap.servers", bootstrap)
+            .set("enable.idempotence", "true")
+            .set("queue.buffering.max.messages", "1000000")
+            .set("message.max.bytes", "10000000")
+            .create()
+            .unwrap();
+        for l in lines {
+            loop {
+                match p.send(BaseRecord::<(), str>::to(topic).payload(*l)) {
+                    Ok(()) => break,
+                    Err(_) => {
+                        p.poll(Duration::from_millis(50));
+                    }
+                }
+            }
+        }
+        p.flush(Duration::from_secs(60)).unwrap();
+    }
+
+    fn setup(
+        test: &str,
+    ) -> (
+        MockCluster<'static, rdkafka::producer::DefaultProducerContext>,
+        Topics,
+    ) {
+        let m = MockCluster::new(1).unwrap();
+        let t = Topics::new(test);
+        for topic in t.all() {
+            m.create_topic(topic, 1, 1).unwrap();
+        }
+        (m, t)
+    }
+
+    fn check_equal(b: &str, t: &Topics, cfg: &Path, input: &Path, dir: &Path) {
+        let (rp, rc) = replay(cfg, input, dir);
+        let lp = values(&consume(b, &t.pages, dir));
+        let lc = values(&consume(b, &t.clusters, dir));
+        let distinct: BTreeSet<String> = lc.iter().map(|v| v.to_string()).collect();
+        let expected: BTreeSet<String> = rc.iter().map(|v| v.to_string()).collect();
+        assert_eq!(distinct, expected, "cluster records differ from replay");
+        let (lt, rt) = (triggers(&lp), triggers(&rp));
+        assert_eq!(lt.keys().collect::<Vec<_>>(), rt.keys().collect::<Vec<_>>());
+        for (k, bodies) in &lt {
+            assert!(bodies.iter().all(|x| x == &rt[k][0]), "{k}");
+        }
+    }
+
+    #[test]
+    fn broker_down_mid_stream_loses_and_duplicates_nothing() {
+        let (m, t) = setup("down-mid");
+        let b = m.bootstrap_servers();
+        let dir = tempfile::tempdir().unwrap();
+        let input = mixed(dir.path(), 6);
+        let text = std::fs::read_to_string(&input).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let (first, second) = lines.split_at(lines.len() / 2);
+        produce(&b, &t.input, first);
+        let cfg = config(dir.path(), &b, &t, "max_batch = 64", "");
+        let mut svc = Service::start(&cfg, &["--exit-when-idle", "6s"]);
+        let t0 = Instant::now();
+        while svc.checkpoints.load(Ordering::SeqCst) < 1 {
+            assert!(t0.elapsed() < Duration::from_secs(60), "{}", svc.log());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        m.broker_down(1).unwrap();
+        std::thread::sleep(Duration::from_secs(4));
+        assert!(svc.child.try_wait().unwrap().is_none(), "{}", svc.log());
+        m.broker_up(1).unwrap();
+        produce(&b, &t.input, second);
+        svc.wait_ok(Duration::from_secs(180));
+        check_equal(&b, &t, &cfg, &input, dir.path());
+    }
+
+    #[test]
+    fn broker_unavailable_at_start_is_retried() {
+        let (m, t) = setup("down-start");
+        let b = m.bootstrap_servers();
+        let dir = tempfile::tempdir().unwrap();
+        let input = mixed(dir.path(), 3);
+        let text = std::fs::read_to_string(&input).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        produce(&b, &t.input, &lines);
+        m.broker_down(1).unwrap();
+        let cfg = config(dir.path(), &b, &t, "", "");
+        let mut svc = Service::start(&cfg, &["--exit-when-idle", "4s"]);
+        std::thread::sleep(Duration::from_secs(4));
+        assert!(svc.child.try_wait().unwrap().is_none(), "{}", svc.log());
+        let log = svc.log();
+        assert!(
+            log.contains("WARN") || log.contains("ERROR"),
+            "an unreachable broker should be logged:\n{log}"
+        );
+        m.broker_up(1).unwrap();
+        svc.wait_ok(Duration::from_secs(180));
+        check_equal(&b, &t, &cfg, &input, dir.path());
+    }
+}
