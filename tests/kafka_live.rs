@@ -723,6 +723,9 @@ mod mock {
     use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
     use rdkafka::ClientConfig;
 
+    /// librdkafka backs reconnects off up to 10 s; a test outage of seconds needs less.
+    const FAST_RECONNECT: &str = "[kafka.client]\n\"reconnect.backoff.max.ms\" = \"1000\"\n";
+
     fn produce(bootstrap: &str, topic: &str, lines: &[&str]) {
         let p: BaseProducer = ClientConfig::new()
             .set("bootstrap.servers", bootstrap)
@@ -758,13 +761,28 @@ mod mock {
         (m, t)
     }
 
+    /// The shipped example (generated traffic plus real fixtures): 3.8 MB, because the mock
+    /// cluster keeps only the newest 5 MB of a partition.
+    fn example() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/alerts.ndjson")
+    }
+
     fn check_equal(b: &str, t: &Topics, cfg: &Path, input: &Path, dir: &Path) {
         let (rp, rc) = replay(cfg, input, dir);
         let lp = values(&consume(b, &t.pages, dir));
         let lc = values(&consume(b, &t.clusters, dir));
         let distinct: BTreeSet<String> = lc.iter().map(|v| v.to_string()).collect();
         let expected: BTreeSet<String> = rc.iter().map(|v| v.to_string()).collect();
-        assert_eq!(distinct, expected, "cluster records differ from replay");
+        let extra: Vec<_> = distinct.difference(&expected).collect();
+        let missing: Vec<_> = expected.difference(&distinct).collect();
+        assert!(
+            extra.is_empty() && missing.is_empty(),
+            "cluster records differ from replay: {} extra, {} missing\nextra: {:?}\nmissing: {:?}",
+            extra.len(),
+            missing.len(),
+            extra.iter().take(2).collect::<Vec<_>>(),
+            missing.iter().take(2).collect::<Vec<_>>()
+        );
         let (lt, rt) = (triggers(&lp), triggers(&rp));
         assert_eq!(lt.keys().collect::<Vec<_>>(), rt.keys().collect::<Vec<_>>());
         for (k, bodies) in &lt {
@@ -777,13 +795,14 @@ mod mock {
         let (m, t) = setup("down-mid");
         let b = m.bootstrap_servers();
         let dir = tempfile::tempdir().unwrap();
-        let input = mixed(dir.path(), 6);
+        let input = example();
         let text = std::fs::read_to_string(&input).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         let (first, second) = lines.split_at(lines.len() / 2);
         produce(&b, &t.input, first);
-        let cfg = config(dir.path(), &b, &t, "max_batch = 64", "");
-        let mut svc = Service::start(&cfg, &["--exit-when-idle", "6s"]);
+        let cfg = config(dir.path(), &b, &t, "max_batch = 64", FAST_RECONNECT);
+        // Idle exit only after the outage and the second half: reconnects take a moment.
+        let mut svc = Service::start(&cfg, &["--exit-when-idle", "10s"]);
         let t0 = Instant::now();
         while svc.checkpoints.load(Ordering::SeqCst) < 1 {
             assert!(t0.elapsed() < Duration::from_secs(60), "{}", svc.log());
@@ -803,12 +822,12 @@ mod mock {
         let (m, t) = setup("down-start");
         let b = m.bootstrap_servers();
         let dir = tempfile::tempdir().unwrap();
-        let input = mixed(dir.path(), 3);
+        let input = example();
         let text = std::fs::read_to_string(&input).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         produce(&b, &t.input, &lines);
         m.broker_down(1).unwrap();
-        let cfg = config(dir.path(), &b, &t, "", "");
+        let cfg = config(dir.path(), &b, &t, "", FAST_RECONNECT);
         let mut svc = Service::start(&cfg, &["--exit-when-idle", "4s"]);
         std::thread::sleep(Duration::from_secs(4));
         assert!(svc.child.try_wait().unwrap().is_none(), "{}", svc.log());

@@ -65,6 +65,9 @@ pub struct RunSummary {
     pub sent: Sent,
     pub pauses: u64,
     pub elapsed_seconds: f64,
+    /// From the first input message to the last one handled: the busy part of the run.
+    pub busy_seconds: f64,
+    /// `messages / busy_seconds`.
     pub messages_per_second: f64,
     /// Input message Kafka timestamp → the page it caused acknowledged by the broker.
     pub page_latency_ms: Latency,
@@ -116,12 +119,14 @@ struct Loop {
     events: Vec<AlertEvent>,
     barrier: Option<Barrier>,
     last_checkpoint: Instant,
-    /// `seq` of the last barrier: nothing new, no new checkpoint.
-    barrier_seq: u64,
     /// Newest event time and when it was reached: the idle clock's anchor.
     anchor: (EventTime, Instant),
     last_input: Instant,
     paused: bool,
+    /// Engine state changed since the last barrier.
+    dirty: bool,
+    /// Last consume error logged, when, and how many like it were not logged since.
+    last_error: Option<(String, Instant, u64)>,
     latency: hdrhistogram::Histogram<u64>,
     s: RunSummary,
 }
@@ -189,9 +194,10 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
         events: Vec::with_capacity(1024),
         barrier: None,
         last_checkpoint: now,
-        barrier_seq: 0,
         last_input: now,
         paused: false,
+        dirty: false,
+        last_error: None,
         latency: hdrhistogram::Histogram::new(3).context("latency histogram")?,
         s: RunSummary {
             restored,
@@ -215,6 +221,7 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
     let mut assigned = false;
+    let mut first_message: Option<Instant> = None;
     let stop = loop {
         if consumer.context().take_assigned() {
             // Idle time counts from the latest assignment: a slow group join is not a quiet
@@ -236,12 +243,13 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
             batch = batches.next() => {
                 let Some(batch) = batch else { bail!("the Kafka consumer stream ended") };
                 l.seq += 1;
+                first_message.get_or_insert_with(Instant::now);
                 for m in batch {
                     match m {
                         Ok(m) => l.message(&m).await?,
                         // Consumer errors are transient (broker away, rebalance); librdkafka
-                        // retries. Log and go on.
-                        Err(e) => tracing::warn!(error = %e, "kafka: consume error"),
+                        // retries with backoff. Log and go on, once per kind per 10 s.
+                        Err(e) => l.consume_error(e),
                     }
                 }
                 // A partition re-assigned in a later rebalance must go on from what the
@@ -267,6 +275,7 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
                         if t > l.engine.now() {
                             l.seq += 1;
                             l.engine.handle_watermark(t);
+                            l.dirty = true;
                             l.drain(None).await?;
                         }
                     }
@@ -321,7 +330,10 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
         }
     }
     l.s.elapsed_seconds = started.elapsed().as_secs_f64();
-    l.s.messages_per_second = (l.s.messages as f64 / l.s.elapsed_seconds.max(1e-9)).round();
+    l.s.busy_seconds = first_message.map_or(0.0, |f| {
+        l.last_input.saturating_duration_since(f).as_secs_f64()
+    });
+    l.s.messages_per_second = (l.s.messages as f64 / l.s.busy_seconds.max(1e-9)).round();
     l.s.sent = l.out.sent.clone();
     l.s.engine = l.engine.stats().clone();
     l.s.page_latency_ms = Latency {
@@ -363,9 +375,26 @@ fn pause(consumer: &input::Input, on: bool) {
 }
 
 impl Loop {
+    fn consume_error(&mut self, e: rdkafka::error::KafkaError) {
+        let text = e.to_string();
+        match &mut self.last_error {
+            Some((last, at, suppressed))
+                if *last == text && at.elapsed() < Duration::from_secs(10) =>
+            {
+                *suppressed += 1;
+            }
+            _ => {
+                let suppressed = self.last_error.as_ref().map_or(0, |l| l.2);
+                tracing::warn!(error = %text, suppressed, "kafka: consume error (librdkafka retries)");
+                self.last_error = Some((text, Instant::now(), 0));
+            }
+        }
+    }
+
     /// One input message: decode, engine, outputs.
     async fn message<M: Message>(&mut self, m: &M) -> anyhow::Result<()> {
         self.s.messages += 1;
+        self.dirty = true;
         let topic = m.topic();
         let format = self
             .cfg
@@ -518,7 +547,7 @@ impl Loop {
         if self.barrier.is_some()
             || self.last_checkpoint.elapsed() < self.cfg.kafka.checkpoint_interval
             || self.offsets.is_empty()
-            || self.seq == self.barrier_seq
+            || !self.dirty
         {
             return;
         }
@@ -530,7 +559,7 @@ impl Loop {
                     engine,
                 });
                 self.last_checkpoint = Instant::now();
-                self.barrier_seq = self.seq;
+                self.dirty = false;
             }
             Err(e) => tracing::error!(error = %e, "engine snapshot failed; will retry"),
         }
