@@ -6,7 +6,7 @@
 //! acknowledgement of the page it caused.
 //!
 //! usage: NOISEGATE_BENCH_KAFKA=127.0.0.1:9092 cargo bench --bench kafka_e2e [-- HOURS ROUNDS RATE]
-//! (defaults 24 hours of generated example traffic, 3 rounds, 2000 msgs/s for the paced run).
+//! (defaults 720 hours of generated example traffic, 3 rounds, 2000 msgs/s for the paced run).
 //! Without NOISEGATE_BENCH_KAFKA it prints how to run and exits 0, so `cargo bench` works
 //! without a broker.
 
@@ -76,6 +76,12 @@ fn produce(b: &str, topic: &str, lines: &[&str], rate: Option<u32>) {
 
 /// Reads `n` messages of `topic` from the start and discards them: the consume ceiling.
 fn plain_consume(b: &str, topic: &str, n: usize) -> f64 {
+    plain_consume_lat(b, topic, n).0
+}
+
+/// Also returns the histogram of (receipt − Kafka timestamp) in ms.
+fn plain_consume_lat(b: &str, topic: &str, n: usize) -> (f64, hdrhistogram::Histogram<u64>) {
+    let mut lat = hdrhistogram::Histogram::<u64>::new(3).unwrap();
     let c: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", b)
         .set("group.id", format!("plain-{}", nanos()))
@@ -85,6 +91,7 @@ fn plain_consume(b: &str, topic: &str, n: usize) -> f64 {
         .set("auto.offset.reset", "earliest")
         .set("session.timeout.ms", "6000")
         .set("heartbeat.interval.ms", "2000")
+        .set("fetch.wait.max.ms", "100")
         .create()
         .expect("consumer");
     c.subscribe(&[topic]).expect("subscribe");
@@ -96,13 +103,20 @@ fn plain_consume(b: &str, topic: &str, n: usize) -> f64 {
         if let Some(Ok(m)) = c.poll(Duration::from_millis(100)) {
             first.get_or_insert_with(Instant::now);
             bytes += m.payload().map_or(0, |p| p.len());
+            if let Some(ts) = m.timestamp().to_millis() {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_millis() as i64;
+                let _ = lat.record((now - ts).max(0) as u64);
+            }
             got += 1;
         }
     }
     assert_eq!(got, n, "plain consumer read {got} of {n}");
     let secs = first.map_or(0.0, |f| f.elapsed().as_secs_f64());
     std::hint::black_box(bytes);
-    n as f64 / secs
+    (n as f64 / secs, lat)
 }
 
 fn nanos() -> u128 {
@@ -158,7 +172,7 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with("--"))
         .collect();
-    let hours: u32 = args.first().and_then(|s| s.parse().ok()).unwrap_or(24);
+    let hours: u32 = args.first().and_then(|s| s.parse().ok()).unwrap_or(720);
     let rounds: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(3);
     let rate: u32 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(2000);
     let dir = tempfile::tempdir().unwrap();
@@ -206,10 +220,19 @@ fn main() {
     let dirp = dir.path().to_path_buf();
     let bb = b.clone();
     let pc = paced.clone();
-    let svc = std::thread::spawn(move || noisegate(&dirp, &bb, &pc, "paced", "3s"));
-    std::thread::sleep(Duration::from_secs(8)); // group join
+    let svc = std::thread::spawn(move || noisegate(&dirp, &bb, &pc, "paced", "15s"));
+    let (bb, pc) = (b.clone(), paced.clone());
+    let plain = std::thread::spawn(move || plain_consume_lat(&bb, &pc, n).1);
+    std::thread::sleep(Duration::from_secs(8)); // group joins
     produce(&b, &paced, &lines[..n], Some(rate));
     let s = svc.join().unwrap();
+    let plain = plain.join().unwrap();
+    println!(
+        "paced {rate} msgs/s: plain BaseConsumer receive latency (Kafka timestamp -> poll) \
+         p50 {} ms, p99 {} ms",
+        plain.value_at_quantile(0.5),
+        plain.value_at_quantile(0.99)
+    );
     println!(
         "paced {rate} msgs/s, {n} messages: page latency (Kafka timestamp -> page acked) \
          p50 {} ms, p99 {} ms, max {} ms over {} pages",

@@ -840,4 +840,43 @@ mod mock {
         svc.wait_ok(Duration::from_secs(180));
         check_equal(&b, &t, &cfg, &input, dir.path());
     }
+
+    #[test]
+    fn stalled_outputs_pause_input_instead_of_buffering() {
+        use rdkafka::types::RDKafkaApiKey;
+        use rdkafka::types::RDKafkaRespErr;
+        let (m, t) = setup("backpressure");
+        let b = m.bootstrap_servers();
+        let dir = tempfile::tempdir().unwrap();
+        let input = example();
+        let text = std::fs::read_to_string(&input).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        produce(&b, &t.input, &lines);
+        // From now on the broker refuses produce requests for a while (a retriable error the
+        // idempotent producer retries with backoff): outputs stall, input keeps coming.
+        m.request_errors(
+            RDKafkaApiKey::Produce,
+            &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS; 25],
+        );
+        let cfg = config(dir.path(), &b, &t, "max_in_flight = 8\nmax_batch = 16", "");
+        let summary = dir.path().join("summary.json");
+        let mut svc = Service::start(
+            &cfg,
+            &[
+                "--exit-when-idle",
+                "5s",
+                "--summary",
+                summary.to_str().unwrap(),
+            ],
+        );
+        svc.wait_ok(Duration::from_secs(180));
+        let s: Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+        assert!(s["pauses"].as_u64().unwrap() >= 1, "{s}");
+        let log = svc.log();
+        assert!(
+            log.contains("pausing input") && log.contains("resuming input"),
+            "{log}"
+        );
+        check_equal(&b, &t, &cfg, &input, dir.path());
+    }
 }

@@ -133,7 +133,10 @@ pub fn consumer(cfg: &KafkaConfig, resume: &Offsets) -> KafkaResult<Input> {
     // the session timeout is the restart's stall: the broker-side minimum by default
     // (`kafka.client` may override it).
     c.set("session.timeout.ms", "6000")
-        .set("heartbeat.interval.ms", "2000");
+        .set("heartbeat.interval.ms", "2000")
+        // A page waits for the fetch that carries its alert: a short long-poll keeps that
+        // wait small on brokers that hold a fetch until it expires.
+        .set("fetch.wait.max.ms", "100");
     for (k, v) in &cfg.client {
         c.set(k, v);
     }

@@ -270,7 +270,8 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
             _ = tick.tick() => {
                 let idle = l.last_input.elapsed();
                 if let Some(after) = k.idle_advance_after {
-                    if idle >= after && l.engine.now() > EventTime::MIN {
+                    // Paused input is held back, not quiet: time does not move on then.
+                    if !l.paused && idle >= after && l.engine.now() > EventTime::MIN {
                         let t = l.anchor.0.saturating_add_ms(l.anchor.1.elapsed().as_millis() as i64);
                         if t > l.engine.now() {
                             l.seq += 1;
@@ -538,6 +539,8 @@ impl Loop {
             tracing::info!("outputs acknowledged again: resuming input");
             pause(consumer, false);
             self.paused = false;
+            // Paused time is not idle input.
+            self.last_input = Instant::now();
         }
         Ok(())
     }
