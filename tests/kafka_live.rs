@@ -713,6 +713,81 @@ fn sigterm_stops_cleanly_and_checkpoints() {
     assert!(dir.path().join("state/checkpoint").exists());
 }
 
+#[test]
+fn an_idle_input_still_closes_clusters_from_the_wall_clock() {
+    let b = broker();
+    let dir = tempfile::tempdir().unwrap();
+    let t = Topics::new("idle");
+    t.create(&b.addr);
+    // One alert that fires and resolves; nothing after it. Only the idle clock can take the
+    // engine past the cluster's quiet period, so only it can close the cluster.
+    let am = |status: &str, ends: &str| {
+        serde_json::json!({
+            "version": "4", "status": status, "receiver": "noisegate", "groupKey": "{}:{}",
+            "groupLabels": {}, "commonLabels": {}, "commonAnnotations": {},
+            "externalURL": "http://alertmanager:9093",
+            "alerts": [{
+                "status": status,
+                "labels": {"alertname": "DiskFull", "service": "db", "severity": "warning"},
+                "annotations": {"summary": "disk full"},
+                "startsAt": "2026-11-20T10:00:00Z", "endsAt": ends,
+                "generatorURL": "", "fingerprint": ""
+            }]
+        })
+        .to_string()
+    };
+    let f = dir.path().join("in.ndjson");
+    std::fs::write(
+        &f,
+        format!(
+            "{}\n{}\n",
+            am("firing", "0001-01-01T00:00:00Z"),
+            am("resolved", "2026-11-20T10:01:00Z")
+        ),
+    )
+    .unwrap();
+    tool(&[
+        "produce",
+        "--bootstrap",
+        &b.addr,
+        "--topic",
+        &t.input,
+        "--file",
+        f.to_str().unwrap(),
+    ]);
+    let cfg = config(
+        dir.path(),
+        &b.addr,
+        &t,
+        "idle_advance_after = \"1s\"",
+        "[engine]\nclose_quiet = \"2s\"\nallowed_lateness = \"1s\"\n",
+    );
+    let mut svc = Service::start(&cfg, &[]);
+    let t0 = Instant::now();
+    let recs = loop {
+        let r = consume(&b.addr, &t.clusters, dir.path());
+        if !r.is_empty() {
+            break r;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "no record:\n{}",
+            svc.log()
+        );
+        assert!(svc.child.try_wait().unwrap().is_none(), "{}", svc.log());
+    };
+    let rec = &values(&recs)[0];
+    assert_eq!(rec["alerts"][0]["alertname"], "DiskFull");
+    assert!(
+        !rec["closed_at"].is_null(),
+        "closed by the idle clock: {rec}"
+    );
+    let _ = Command::new("kill")
+        .args(["-TERM", &svc.child.id().to_string()])
+        .status();
+    svc.wait_ok(Duration::from_secs(30));
+}
+
 // ---------------------------------------------------------------------------------------
 // Fault injection on librdkafka's mock cluster (tansu's memory storage loses its topics when
 // it stops, so a broker outage cannot be staged on it without losing the input).
