@@ -50,6 +50,7 @@ pub struct RawConfig {
     pub business_hours: RawBusinessHours,
     pub pagerduty: RawPagerDuty,
     pub kafka: RawKafka,
+    pub metrics: RawMetrics,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -445,6 +446,33 @@ impl Default for RawKafkaTopics {
     }
 }
 
+/// `[metrics]`: the service's HTTP endpoint for `/metrics`, `/healthz` and `/readyz`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawMetrics {
+    /// Address to listen on; "" turns the endpoint off.
+    pub listen: String,
+    /// Distinct team, service and rule label values exported before the rest are counted
+    /// under "other" (bounded series count, whatever the traffic).
+    pub max_label_values: usize,
+}
+
+impl Default for RawMetrics {
+    fn default() -> Self {
+        RawMetrics {
+            listen: "0.0.0.0:9464".into(),
+            max_label_values: 100,
+        }
+    }
+}
+
+/// `[metrics]`, validated.
+#[derive(Debug, Clone)]
+pub struct MetricsConfig {
+    pub listen: Option<std::net::SocketAddr>,
+    pub max_label_values: usize,
+}
+
 /// `[kafka]`, validated.
 #[derive(Debug, Clone)]
 pub struct KafkaConfig {
@@ -475,6 +503,7 @@ pub struct Config {
     pub max_payload_bytes: usize,
     pub engine: EngineConfig,
     pub kafka: KafkaConfig,
+    pub metrics: MetricsConfig,
 }
 
 /// What the engine needs, validated.
@@ -964,6 +993,22 @@ impl Config {
         };
 
         let kafka = compile_kafka(raw.kafka, path)?;
+        let metrics = MetricsConfig {
+            listen: if raw.metrics.listen.trim().is_empty() {
+                None
+            } else {
+                Some(raw.metrics.listen.parse().map_err(|_| {
+                    inv(
+                        "metrics.listen",
+                        format!(
+                            "{:?} is not an address like \"0.0.0.0:9464\" (or \"\" for off)",
+                            raw.metrics.listen
+                        ),
+                    )
+                })?)
+            },
+            max_label_values: raw.metrics.max_label_values.max(1),
+        };
         Ok(Config {
             decode: DecodeOptions {
                 service_labels: raw.labels.service,
@@ -997,6 +1042,7 @@ impl Config {
                 client: raw.pagerduty.client,
             },
             kafka,
+            metrics,
         })
     }
 }

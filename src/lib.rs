@@ -37,6 +37,7 @@ pub mod eval;
 pub mod event;
 pub mod exporters;
 pub mod gen;
+pub mod metrics;
 pub mod receivers;
 pub mod record;
 pub mod replay;

@@ -244,8 +244,15 @@ fn config(dir: &Path, b: &str, t: &Topics, extra_kafka: &str, extra: &str) -> Pa
             kafka.push_str(&format!("{k} = {v}\n"));
         }
     }
+    // Tests run in parallel: no fixed metrics port unless a test asks for one.
+    let metrics = if extra.contains("[metrics]") {
+        ""
+    } else {
+        "[metrics]\nlisten = \"\"\n"
+    };
     let text = format!(
         r#"{extra}
+{metrics}
 [kafka]
 {kafka}
 [[kafka.inputs]]
@@ -499,15 +506,24 @@ fn kill_9_at_random_points_loses_no_alert_and_pages_once_per_cluster() {
     let t = Topics::new("kill9");
     t.create(&b.addr);
     let input = mixed(dir.path(), 12);
-    tool(&[
-        "produce",
-        "--bootstrap",
-        &b.addr,
-        "--topic",
-        &t.input,
-        "--file",
-        input.to_str().unwrap(),
-    ]);
+    // The input arrives as a live stream (paced) while the service is killed and restarted,
+    // so kills land mid-stream: between checkpoints, mid-batch, mid-write.
+    let mut producer = Command::new("python3")
+        .arg(TOOL)
+        .args([
+            "produce",
+            "--bootstrap",
+            &b.addr,
+            "--topic",
+            &t.input,
+            "--rate",
+            "150",
+            "--file",
+        ])
+        .arg(&input)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
     // Small batches and frequent checkpoints put kills between checkpoints, mid-batch and
     // mid-write alike.
     let cfg = config(dir.path(), &b.addr, &t, "max_batch = 64", "");
@@ -530,6 +546,8 @@ fn kill_9_at_random_points_loses_no_alert_and_pages_once_per_cluster() {
         svc.child.wait().unwrap();
         kills += 1;
     }
+    let st = producer.wait().unwrap();
+    assert!(st.success(), "the paced producer failed");
     let mut last = Service::start(&cfg, &["--exit-when-idle", "3s"]);
     last.wait_ok(Duration::from_secs(300));
     assert!(last.log().contains("restored checkpoint"));
@@ -781,6 +799,122 @@ fn an_idle_input_still_closes_clusters_from_the_wall_clock() {
     assert!(
         !rec["closed_at"].is_null(),
         "closed by the idle clock: {rec}"
+    );
+    let _ = Command::new("kill")
+        .args(["-TERM", &svc.child.id().to_string()])
+        .status();
+    svc.wait_ok(Duration::from_secs(30));
+}
+
+fn http_get(addr: &str, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).unwrap();
+    let status = buf
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = buf.split_once("\r\n\r\n").map_or("", |x| x.1).to_string();
+    (status, body)
+}
+
+#[test]
+fn metrics_health_and_readiness_are_served_and_pass_promtool() {
+    let b = broker();
+    let dir = tempfile::tempdir().unwrap();
+    let t = Topics::new("metrics");
+    t.create(&b.addr);
+    let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/alerts.ndjson");
+    tool(&[
+        "produce",
+        "--bootstrap",
+        &b.addr,
+        "--topic",
+        &t.input,
+        "--file",
+        input.to_str().unwrap(),
+    ]);
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let cfg = config(
+        dir.path(),
+        &b.addr,
+        &t,
+        "",
+        &format!("[metrics]\nlisten = {addr:?}\n"),
+    );
+    let mut svc = Service::start(&cfg, &[]);
+    wait_port(&addr, Duration::from_secs(30));
+    assert_eq!(http_get(&addr, "/healthz").0, 200);
+    // Ready once the state is restored and partitions are assigned; the example is then read.
+    let t0 = Instant::now();
+    while http_get(&addr, "/readyz").0 != 200 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "never ready:\n{}",
+            svc.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let text = loop {
+        let (code, body) = http_get(&addr, "/metrics");
+        assert_eq!(code, 200);
+        if body.contains("noisegate_events_received_total{")
+            && body.contains("noisegate_pages_total{")
+        {
+            break body;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(60), "{body}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    for name in [
+        "noisegate_alert_events_total",
+        "noisegate_events_invalid_total{",
+        "noisegate_open_clusters",
+        "noisegate_batch_duration_seconds_bucket",
+        "noisegate_rule_alert_events_total{alertname=",
+        "noisegate_input_paused",
+    ] {
+        assert!(text.contains(name), "{name} missing from /metrics:\n{text}");
+    }
+    // Every payload of the example is counted, and its dead letters by reason.
+    let count = |prefix: &str| -> f64 {
+        text.lines()
+            .filter(|l| l.starts_with(prefix))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    let lines = std::fs::read_to_string(&input)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .count();
+    let received = count("noisegate_events_received_total{");
+    let invalid = count("noisegate_events_invalid_total{");
+    assert_eq!(received + invalid, lines as f64, "{text}");
+    let mut promtool = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool (Debian package `prometheus`; .ci/run installs it)");
+    use std::io::Write;
+    promtool
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = promtool.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
     );
     let _ = Command::new("kill")
         .args(["-TERM", &svc.child.id().to_string()])

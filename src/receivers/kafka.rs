@@ -60,6 +60,10 @@ impl ClientContext for InputContext {
     fn error(&self, error: KafkaError, reason: &str) {
         tracing::warn!(client = "consumer", %error, "kafka: {reason}");
     }
+
+    fn stats(&self, statistics: rdkafka::Statistics) {
+        crate::metrics::kafka_lag(&statistics);
+    }
 }
 
 impl ConsumerContext for InputContext {
@@ -136,7 +140,9 @@ pub fn consumer(cfg: &KafkaConfig, resume: &Offsets) -> KafkaResult<Input> {
         .set("heartbeat.interval.ms", "2000")
         // A page waits for the fetch that carries its alert: a short long-poll keeps that
         // wait small on brokers that hold a fetch until it expires.
-        .set("fetch.wait.max.ms", "100");
+        .set("fetch.wait.max.ms", "100")
+        // Consumer lag per partition for the metrics.
+        .set("statistics.interval.ms", "5000");
     for (k, v) in &cfg.client {
         c.set(k, v);
     }

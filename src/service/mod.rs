@@ -18,6 +18,7 @@
 //! time moves on with the wall clock from the newest event, so holds fire and clusters close
 //! on a quiet night; a backlog replays exactly as `noisegate replay` would.
 
+pub mod admin;
 pub mod checkpoint;
 
 use std::collections::BTreeMap;
@@ -37,6 +38,7 @@ use crate::decode::{self, Ctx, DecodeError};
 use crate::engine::{Engine, EngineStats, Output};
 use crate::event::{AlertEvent, EventTime};
 use crate::exporters::kafka::{KafkaOutput, Origin, Sent, Tag};
+use crate::metrics::Metrics;
 use crate::receivers::kafka as input;
 use checkpoint::Offsets;
 
@@ -128,6 +130,7 @@ struct Loop {
     /// Last consume error logged, when, and how many like it were not logged since.
     last_error: Option<(String, Instant, u64)>,
     latency: hdrhistogram::Histogram<u64>,
+    metrics: Metrics,
     s: RunSummary,
 }
 
@@ -182,6 +185,17 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
             k.state_dir.display()
         );
     }
+    let ready = Arc::new(admin::Readiness::default());
+    if let Some(addr) = cfg.metrics.listen {
+        let prom = crate::metrics::install().context("installing the metrics recorder")?;
+        let bound = admin::serve(addr, prom, ready.clone())
+            .await
+            .with_context(|| format!("metrics.listen: cannot listen on {addr}"))?;
+        tracing::info!("serving /metrics, /healthz, /readyz on http://{bound}");
+    }
+    ready
+        .restored
+        .store(true, std::sync::atomic::Ordering::Release);
     let consumer = input::consumer(&k, &offsets).context("creating the Kafka consumer")?;
     let out = KafkaOutput::new(&k).context("creating the Kafka producer")?;
     let now = Instant::now();
@@ -199,6 +213,7 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
         dirty: false,
         last_error: None,
         latency: hdrhistogram::Histogram::new(3).context("latency histogram")?,
+        metrics: Metrics::new(cfg.metrics.max_label_values),
         s: RunSummary {
             restored,
             ..RunSummary::default()
@@ -227,6 +242,9 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
             // Idle time counts from the latest assignment: a slow group join is not a quiet
             // input.
             assigned = true;
+            ready
+                .assigned
+                .store(true, std::sync::atomic::Ordering::Release);
             l.last_input = Instant::now();
             if l.paused {
                 pause(&consumer, true);
@@ -243,6 +261,7 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
             batch = batches.next() => {
                 let Some(batch) = batch else { bail!("the Kafka consumer stream ended") };
                 l.seq += 1;
+                let t0 = Instant::now();
                 first_message.get_or_insert_with(Instant::now);
                 for m in batch {
                     match m {
@@ -256,6 +275,8 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
                 // engine has seen, not from the last checkpoint (that would replay into live
                 // state and count alerts twice).
                 consumer.context().set_resume(&l.offsets);
+                l.metrics.batch_duration(t0.elapsed());
+                l.metrics.engine(l.engine.stats(), l.engine.active_alerts(), l.engine.open_clusters());
                 l.last_input = Instant::now();
                 l.anchor = (l.engine.now(), l.last_input);
                 l.maybe_checkpoint();
@@ -283,6 +304,7 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
                 }
                 l.maybe_checkpoint();
                 l.after_ack(&consumer)?;
+                l.metrics.flow(l.out.deliveries.len(), l.paused);
                 if let Some(limit) = opts.exit_when_idle {
                     if assigned && idle >= limit && l.out.deliveries.is_empty() {
                         break Stop::Idle;
@@ -409,9 +431,13 @@ impl Loop {
         self.events.clear();
         let result = self.decode(format, raw);
         match result {
-            Ok(d) => {
+            Ok((f, d)) => {
                 self.s.alert_events += d.events as u64;
                 self.s.records_ignored += d.ignored as u64;
+                self.metrics.received(f.as_str(), 1);
+                for ev in &self.events {
+                    self.metrics.rule_events(&ev.alertname, 1);
+                }
                 let evs = std::mem::take(&mut self.events);
                 self.engine.handle_events(&evs);
                 self.events = evs;
@@ -419,6 +445,7 @@ impl Loop {
             }
             Err(e) => {
                 self.s.deadletters += 1;
+                self.metrics.invalid(e.reason());
                 *self
                     .s
                     .invalid_by_reason
@@ -465,7 +492,7 @@ impl Loop {
         &mut self,
         format: Option<decode::Format>,
         raw: &[u8],
-    ) -> Result<decode::Decoded, DecodeError> {
+    ) -> Result<(decode::Format, decode::Decoded), DecodeError> {
         if raw.len() > self.cfg.max_payload_bytes {
             return Err(DecodeError::TooLarge {
                 size: raw.len(),
@@ -479,8 +506,8 @@ impl Loop {
                 received_at,
             };
             match format {
-                Some(f) => decode::decode(f, raw, &ctx, out),
-                None => decode::decode_any(raw, &ctx, out).map(|(_, d)| d),
+                Some(f) => decode::decode(f, raw, &ctx, out).map(|d| (f, d)),
+                None => decode::decode_any(raw, &ctx, out),
             }
         };
         match once(None, &mut self.events) {
@@ -498,6 +525,10 @@ impl Loop {
                 seq: self.seq,
                 page_cause_ms: matches!(o, Output::Page(_)).then_some(cause_ms).flatten(),
             };
+            match &o {
+                Output::Page(p) => self.metrics.page(p),
+                Output::Record(r) => self.metrics.closed(r),
+            }
             self.out
                 .send_output(&o, tag)
                 .await
@@ -512,7 +543,9 @@ impl Loop {
         }
         if let Some(t) = tag.page_cause_ms {
             let now = chrono::Utc::now().timestamp_millis();
-            let _ = self.latency.record(now.saturating_sub(t).max(0) as u64);
+            let ms = now.saturating_sub(t).max(0);
+            let _ = self.latency.record(ms as u64);
+            self.metrics.event_to_page(ms as f64 / 1000.0);
         }
         Ok(())
     }
@@ -522,7 +555,9 @@ impl Loop {
         if let Some(b) = &self.barrier {
             if self.out.deliveries.done_through(b.seq) {
                 let b = self.barrier.take().context("barrier")?;
+                let t0 = Instant::now();
                 checkpoint::store(&self.cfg.kafka.state_dir, &b.offsets, &b.engine)?;
+                self.metrics.checkpoint(t0.elapsed());
                 self.s.checkpoints += 1;
                 if let Err(e) = consumer.commit(&input::to_tpl(&b.offsets), CommitMode::Async) {
                     tracing::warn!(error = %e, "kafka: offset commit failed");

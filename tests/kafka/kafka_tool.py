@@ -50,12 +50,18 @@ def produce(a):
             failed.append(str(err))
 
     n = 0
+    start = time.time()
     with open(a.file, "rb") as f:
         for line in f:
             line = line.rstrip(b"\n")
             if not line.strip():
                 continue
             value = base64.b64decode(line) if a.base64 else line
+            if a.rate:
+                # Paced: a live stream, not a backlog.
+                due = start + n / a.rate
+                while time.time() < due:
+                    p.poll(min(0.05, max(0.0, due - time.time())))
             while True:
                 try:
                     p.produce(a.topic, value=value, on_delivery=cb)
@@ -143,6 +149,7 @@ def main():
             s.add_argument("--file", required=True)
             s.add_argument("--base64", action="store_true")
             s.add_argument("--batch", type=int, default=1)
+            s.add_argument("--rate", type=float, default=0, help="messages per second (0: as fast as possible)")
         if name == "consume":
             s.add_argument("--out", required=True)
             s.add_argument("--idle", type=float, default=2.0)

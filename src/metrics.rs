@@ -1,0 +1,400 @@
+//! Every Prometheus metric noisegate exports, named in one place, with pre-registered handles
+//! so the hot path only bumps atomics (once per batch where it can). Owns names, labels and
+//! the cardinality caps (team, service and rule values beyond `max_label_values` are counted
+//! under `other`); it decides nothing and knows no I/O beyond rendering the text format.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use metrics::{
+    counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram, Counter,
+    Gauge, Histogram, Unit,
+};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use rustc_hash::FxHashMap;
+
+use crate::engine::EngineStats;
+use crate::record::{ClusterRecord, Decision, Page, PageAction};
+
+pub const EVENTS_RECEIVED: &str = "noisegate_events_received_total";
+pub const EVENTS_INVALID: &str = "noisegate_events_invalid_total";
+pub const ALERT_EVENTS: &str = "noisegate_alert_events_total";
+pub const DEDUPLICATED: &str = "noisegate_events_deduplicated_total";
+pub const ACTIVE_ALERTS: &str = "noisegate_active_alerts";
+pub const OPEN_CLUSTERS: &str = "noisegate_open_clusters";
+pub const CLUSTERS_CLOSED: &str = "noisegate_clusters_closed_total";
+pub const PAGES: &str = "noisegate_pages_total";
+pub const PAGE_RESOLVES: &str = "noisegate_page_resolves_total";
+pub const FLAPPING: &str = "noisegate_flapping_transitions_total";
+pub const HELD_RESOLVED: &str = "noisegate_held_resolved_total";
+pub const RULE_ALERT_EVENTS: &str = "noisegate_rule_alert_events_total";
+pub const NOISE_RATIO: &str = "noisegate_noise_ratio";
+pub const ACTIONABLE_RATIO: &str = "noisegate_actionable_ratio";
+pub const BATCH_DURATION: &str = "noisegate_batch_duration_seconds";
+pub const EVENT_TO_PAGE: &str = "noisegate_event_to_page_seconds";
+pub const KAFKA_LAG: &str = "noisegate_kafka_consumer_lag";
+pub const CHECKPOINT_DURATION: &str = "noisegate_checkpoint_duration_seconds";
+pub const LAST_CHECKPOINT: &str = "noisegate_last_checkpoint_timestamp_seconds";
+pub const IN_FLIGHT: &str = "noisegate_outputs_in_flight";
+pub const INPUT_PAUSED: &str = "noisegate_input_paused";
+pub const DEADLETTERS: &str = "noisegate_deadletters_total";
+
+const OTHER: &str = "other";
+
+/// Installs the global Prometheus recorder and returns the handle `/metrics` renders.
+pub fn install() -> Result<PrometheusHandle, metrics_exporter_prometheus::BuildError> {
+    let secs = [
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+        60.0,
+    ];
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &secs)?
+        .install_recorder()?;
+    describe();
+    Ok(handle)
+}
+
+/// HELP texts: what each series means, for whoever reads `/metrics` or builds a panel.
+fn describe() {
+    describe_counter!(
+        EVENTS_RECEIVED,
+        "Input payloads decoded, by source and format."
+    );
+    describe_counter!(
+        EVENTS_INVALID,
+        "Input payloads that could not be used (dead-lettered), by source and reason."
+    );
+    describe_counter!(
+        ALERT_EVENTS,
+        "Alert events (firing/resolved) handed to the engine."
+    );
+    describe_counter!(
+        DEDUPLICATED,
+        "Firing repeats of an alert already firing, absorbed by dedup."
+    );
+    describe_gauge!(ACTIVE_ALERTS, "Alerts tracked in open clusters.");
+    describe_gauge!(
+        OPEN_CLUSTERS,
+        "Clusters (probable incidents) currently open."
+    );
+    describe_counter!(
+        CLUSTERS_CLOSED,
+        "Clusters closed, by decision (page, ticket, suppress)."
+    );
+    describe_counter!(
+        PAGES,
+        "PagerDuty triggers, by team, service, severity and whether after hours."
+    );
+    describe_counter!(PAGE_RESOLVES, "PagerDuty resolves sent.");
+    describe_counter!(
+        FLAPPING,
+        "Alert state changes that happened while the alert was flapping."
+    );
+    describe_counter!(
+        HELD_RESOLVED,
+        "Alerts that resolved during their transient hold, before they could page."
+    );
+    describe_counter!(
+        RULE_ALERT_EVENTS,
+        "Alert events by rule (alertname); overflow beyond the label cap is 'other'."
+    );
+    describe_gauge!(NOISE_RATIO, "1 - pages / alert events over the last hour.");
+    describe_gauge!(
+        ACTIONABLE_RATIO,
+        "Share of clusters closed in the last 24 hours that a person acknowledged."
+    );
+    describe_histogram!(
+        BATCH_DURATION,
+        Unit::Seconds,
+        "Time to decode and run one input batch through the engine."
+    );
+    describe_histogram!(EVENT_TO_PAGE, Unit::Seconds, "Kafka timestamp of the message that caused a page to the broker's acknowledgement of the page.");
+    describe_gauge!(
+        KAFKA_LAG,
+        "Consumer lag in messages, by topic and partition (librdkafka statistics)."
+    );
+    describe_histogram!(
+        CHECKPOINT_DURATION,
+        Unit::Seconds,
+        "Time to write one checkpoint (fsync and rename included)."
+    );
+    describe_gauge!(LAST_CHECKPOINT, "Unix time of the last checkpoint written.");
+    describe_gauge!(
+        IN_FLIGHT,
+        "Output messages not yet acknowledged by the broker."
+    );
+    describe_gauge!(
+        INPUT_PAUSED,
+        "1 while input is paused because outputs are not being acknowledged."
+    );
+    describe_counter!(DEADLETTERS, "Dead letters written, by reason.");
+}
+
+/// A label value from an open set, capped: the first `cap` values get their own series.
+struct Capped<K> {
+    cap: usize,
+    seen: FxHashMap<K, Counter>,
+    other: Option<Counter>,
+}
+
+impl<K: std::hash::Hash + Eq + Clone> Capped<K> {
+    fn new(cap: usize) -> Self {
+        Capped {
+            cap,
+            seen: FxHashMap::default(),
+            other: None,
+        }
+    }
+
+    fn get(&mut self, key: &K, make: impl FnOnce(Option<&K>) -> Counter) -> &Counter {
+        if !self.seen.contains_key(key) && self.seen.len() >= self.cap {
+            return self.other.get_or_insert_with(|| make(None));
+        }
+        self.seen
+            .entry(key.clone())
+            .or_insert_with(|| make(Some(key)))
+    }
+}
+
+/// Counts in time buckets for the sliding-window ratios.
+struct Window {
+    bucket: Duration,
+    keep: usize,
+    buckets: VecDeque<(Instant, u64, u64)>,
+}
+
+impl Window {
+    fn new(bucket: Duration, keep: usize) -> Self {
+        Window {
+            bucket,
+            keep,
+            buckets: VecDeque::new(),
+        }
+    }
+
+    fn add(&mut self, now: Instant, a: u64, b: u64) {
+        match self.buckets.back_mut() {
+            Some(last) if now.duration_since(last.0) < self.bucket => {
+                last.1 += a;
+                last.2 += b;
+            }
+            _ => self.buckets.push_back((now, a, b)),
+        }
+        let horizon = self.bucket * self.keep as u32;
+        while self
+            .buckets
+            .front()
+            .is_some_and(|f| now.duration_since(f.0) > horizon)
+        {
+            self.buckets.pop_front();
+        }
+    }
+
+    fn sums(&self) -> (u64, u64) {
+        self.buckets
+            .iter()
+            .fold((0, 0), |(a, b), x| (a + x.1, b + x.2))
+    }
+}
+
+/// The service's handles.
+pub struct Metrics {
+    alert_events: Counter,
+    deduplicated: Counter,
+    active_alerts: Gauge,
+    open_clusters: Gauge,
+    page_resolves: Counter,
+    flapping: Counter,
+    held_resolved: Counter,
+    noise_ratio: Gauge,
+    actionable_ratio: Gauge,
+    batch_duration: Histogram,
+    event_to_page: Histogram,
+    checkpoint_duration: Histogram,
+    last_checkpoint: Gauge,
+    in_flight: Gauge,
+    input_paused: Gauge,
+    closed: [Counter; 3],
+    received: FxHashMap<&'static str, Counter>,
+    invalid: FxHashMap<&'static str, Counter>,
+    deadletters: FxHashMap<&'static str, Counter>,
+    pages: Capped<(Option<String>, Option<String>, &'static str, bool)>,
+    rules: Capped<String>,
+    last: EngineStats,
+    noise: Window,
+    actionable: Window,
+}
+
+impl Metrics {
+    /// Registers every series that exists from the start (so dashboards show zeros, not
+    /// gaps). `max_label_values` caps team/service/rule label values.
+    pub fn new(max_label_values: usize) -> Metrics {
+        let m = Metrics {
+            alert_events: counter!(ALERT_EVENTS),
+            deduplicated: counter!(DEDUPLICATED),
+            active_alerts: gauge!(ACTIVE_ALERTS),
+            open_clusters: gauge!(OPEN_CLUSTERS),
+            page_resolves: counter!(PAGE_RESOLVES),
+            flapping: counter!(FLAPPING),
+            held_resolved: counter!(HELD_RESOLVED),
+            noise_ratio: gauge!(NOISE_RATIO),
+            actionable_ratio: gauge!(ACTIONABLE_RATIO),
+            batch_duration: histogram!(BATCH_DURATION),
+            event_to_page: histogram!(EVENT_TO_PAGE),
+            checkpoint_duration: histogram!(CHECKPOINT_DURATION),
+            last_checkpoint: gauge!(LAST_CHECKPOINT),
+            in_flight: gauge!(IN_FLIGHT),
+            input_paused: gauge!(INPUT_PAUSED),
+            closed: [
+                counter!(CLUSTERS_CLOSED, "decision" => "page"),
+                counter!(CLUSTERS_CLOSED, "decision" => "ticket"),
+                counter!(CLUSTERS_CLOSED, "decision" => "suppress"),
+            ],
+            received: FxHashMap::default(),
+            invalid: FxHashMap::default(),
+            deadletters: FxHashMap::default(),
+            pages: Capped::new(max_label_values),
+            rules: Capped::new(max_label_values),
+            last: EngineStats::default(),
+            noise: Window::new(Duration::from_secs(60), 60),
+            actionable: Window::new(Duration::from_secs(3600), 24),
+        };
+        m.input_paused.set(0.0);
+        m
+    }
+
+    /// Input payloads of one format (`auto`-detected ones under their detected format).
+    pub fn received(&mut self, format: &'static str, n: u64) {
+        self.received
+            .entry(format)
+            .or_insert_with(|| counter!(EVENTS_RECEIVED, "source" => "kafka", "format" => format))
+            .increment(n);
+    }
+
+    /// A dead-lettered payload.
+    pub fn invalid(&mut self, reason: &'static str) {
+        self.invalid
+            .entry(reason)
+            .or_insert_with(|| counter!(EVENTS_INVALID, "source" => "kafka", "reason" => reason))
+            .increment(1);
+        self.deadletters
+            .entry(reason)
+            .or_insert_with(|| counter!(DEADLETTERS, "reason" => reason))
+            .increment(1);
+    }
+
+    /// Alert events of one rule (for "top noisy rules").
+    pub fn rule_events(&mut self, alertname: &str, n: u64) {
+        self.rules
+            .get(&alertname.to_string(), |k| {
+                let v = k.map_or(OTHER.to_string(), |k| k.clone());
+                counter!(RULE_ALERT_EVENTS, "alertname" => v)
+            })
+            .increment(n);
+    }
+
+    /// Engine counters and gauges after a batch (engine stats are cumulative).
+    pub fn engine(&mut self, s: &EngineStats, active_alerts: usize, open_clusters: usize) {
+        let d = |now: u64, then: u64| now.saturating_sub(then);
+        let alert_events = d(s.alert_events, self.last.alert_events);
+        let pages = d(s.pages_triggered, self.last.pages_triggered);
+        self.alert_events.increment(alert_events);
+        self.deduplicated
+            .increment(d(s.deduplicated, self.last.deduplicated));
+        self.flapping
+            .increment(d(s.flapping_transitions, self.last.flapping_transitions));
+        self.held_resolved
+            .increment(d(s.resolved_in_hold, self.last.resolved_in_hold));
+        self.active_alerts.set(active_alerts as f64);
+        self.open_clusters.set(open_clusters as f64);
+        let now = Instant::now();
+        self.noise.add(now, alert_events, pages);
+        let (ev, pg) = self.noise.sums();
+        if ev > 0 {
+            self.noise_ratio.set(1.0 - pg as f64 / ev as f64);
+        }
+        self.last = s.clone();
+    }
+
+    pub fn page(&mut self, p: &Page) {
+        match p.event_action {
+            PageAction::Resolve => self.page_resolves.increment(1),
+            PageAction::Trigger => {
+                let Some(pl) = &p.payload else { return };
+                let after_hours = pl.custom_details["reasons"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|r| r["feature"] == "after_hours" && r["value"].as_f64() > Some(0.0));
+                let key = (
+                    pl.group.clone(),
+                    pl.component.clone(),
+                    pl.severity.as_str(),
+                    after_hours,
+                );
+                self.pages
+                    .get(&key, |k| {
+                        let (team, service, severity, ah) = match k {
+                            Some((t, s, sev, ah)) => (
+                                t.clone().unwrap_or_default(),
+                                s.clone().unwrap_or_default(),
+                                *sev,
+                                *ah,
+                            ),
+                            None => (OTHER.into(), OTHER.into(), OTHER, false),
+                        };
+                        counter!(PAGES, "team" => team, "service" => service,
+                            "severity" => severity, "after_hours" => if ah { "true" } else { "false" })
+                    })
+                    .increment(1);
+            }
+        }
+    }
+
+    pub fn closed(&mut self, r: &ClusterRecord) {
+        let i = match r.decision {
+            Decision::Page => 0,
+            Decision::Ticket => 1,
+            Decision::Suppress => 2,
+        };
+        self.closed[i].increment(1);
+        self.actionable
+            .add(Instant::now(), 1, u64::from(r.acked_at.is_some()));
+        let (closed, acked) = self.actionable.sums();
+        if closed > 0 {
+            self.actionable_ratio.set(acked as f64 / closed as f64);
+        }
+    }
+
+    pub fn batch_duration(&self, d: Duration) {
+        self.batch_duration.record(d.as_secs_f64());
+    }
+
+    pub fn event_to_page(&self, secs: f64) {
+        self.event_to_page.record(secs);
+    }
+
+    pub fn checkpoint(&self, took: Duration) {
+        self.checkpoint_duration.record(took.as_secs_f64());
+        self.last_checkpoint
+            .set(chrono::Utc::now().timestamp_millis() as f64 / 1000.0);
+    }
+
+    pub fn flow(&self, in_flight: usize, paused: bool) {
+        self.in_flight.set(in_flight as f64);
+        self.input_paused.set(if paused { 1.0 } else { 0.0 });
+    }
+}
+
+/// Consumer lag per partition, from librdkafka's statistics.
+pub fn kafka_lag(stats: &rdkafka::Statistics) {
+    for (topic, t) in &stats.topics {
+        for (p, part) in &t.partitions {
+            if *p < 0 || part.consumer_lag < 0 {
+                continue;
+            }
+            gauge!(KAFKA_LAG, "topic" => topic.clone(), "partition" => p.to_string())
+                .set(part.consumer_lag as f64);
+        }
+    }
+}
