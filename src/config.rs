@@ -51,6 +51,7 @@ pub struct RawConfig {
     pub pagerduty: RawPagerDuty,
     pub kafka: RawKafka,
     pub metrics: RawMetrics,
+    pub webhooks: RawWebhooks,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -466,11 +467,33 @@ impl Default for RawMetrics {
     }
 }
 
+/// `[webhooks]`: HTTP endpoints that take alert webhooks straight in (`noisegate run`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawWebhooks {
+    /// Address to listen on, e.g. "0.0.0.0:8080"; "" (default) turns webhooks off.
+    pub listen: String,
+    /// Requests waiting for the engine before new ones get 503 + Retry-After.
+    pub queue: usize,
+}
+
+impl Default for RawWebhooks {
+    fn default() -> Self {
+        RawWebhooks {
+            listen: String::new(),
+            queue: 1024,
+        }
+    }
+}
+
 /// `[metrics]`, validated.
 #[derive(Debug, Clone)]
 pub struct MetricsConfig {
     pub listen: Option<std::net::SocketAddr>,
     pub max_label_values: usize,
+    /// `[webhooks] listen`.
+    pub webhooks: Option<std::net::SocketAddr>,
+    pub webhook_queue: usize,
 }
 
 /// `[kafka]`, validated.
@@ -1008,6 +1031,20 @@ impl Config {
                 })?)
             },
             max_label_values: raw.metrics.max_label_values.max(1),
+            webhooks: if raw.webhooks.listen.trim().is_empty() {
+                None
+            } else {
+                Some(raw.webhooks.listen.parse().map_err(|_| {
+                    inv(
+                        "webhooks.listen",
+                        format!(
+                            "{:?} is not an address like \"0.0.0.0:8080\" (or \"\" for off)",
+                            raw.webhooks.listen
+                        ),
+                    )
+                })?)
+            },
+            webhook_queue: raw.webhooks.queue.max(1),
         };
         Ok(Config {
             decode: DecodeOptions {

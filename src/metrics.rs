@@ -215,8 +215,8 @@ pub struct Metrics {
     in_flight: Gauge,
     input_paused: Gauge,
     closed: [Counter; 3],
-    received: FxHashMap<&'static str, Counter>,
-    invalid: FxHashMap<&'static str, Counter>,
+    received: FxHashMap<(&'static str, &'static str), Counter>,
+    invalid: FxHashMap<(&'static str, &'static str), Counter>,
     deadletters: FxHashMap<&'static str, Counter>,
     pages: Capped<(Option<String>, Option<String>, &'static str, bool)>,
     rules: Capped<String>,
@@ -263,19 +263,20 @@ impl Metrics {
         m
     }
 
-    /// Input payloads of one format (`auto`-detected ones under their detected format).
-    pub fn received(&mut self, format: &'static str, n: u64) {
+    /// Input payloads of one source ("kafka", "http") and format (`auto`-detected ones
+    /// under their detected format).
+    pub fn received(&mut self, source: &'static str, format: &'static str, n: u64) {
         self.received
-            .entry(format)
-            .or_insert_with(|| counter!(EVENTS_RECEIVED, "source" => "kafka", "format" => format))
+            .entry((source, format))
+            .or_insert_with(|| counter!(EVENTS_RECEIVED, "source" => source, "format" => format))
             .increment(n);
     }
 
     /// A dead-lettered payload.
-    pub fn invalid(&mut self, reason: &'static str) {
+    pub fn invalid(&mut self, source: &'static str, reason: &'static str) {
         self.invalid
-            .entry(reason)
-            .or_insert_with(|| counter!(EVENTS_INVALID, "source" => "kafka", "reason" => reason))
+            .entry((source, reason))
+            .or_insert_with(|| counter!(EVENTS_INVALID, "source" => source, "reason" => reason))
             .increment(1);
         self.deadletters
             .entry(reason)

@@ -922,6 +922,138 @@ fn metrics_health_and_readiness_are_served_and_pass_promtool() {
     svc.wait_ok(Duration::from_secs(30));
 }
 
+fn http_post(addr: &str, path: &str, content_type: &str, body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).unwrap();
+    let status = buf
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = buf.split_once("\r\n\r\n").map_or("", |x| x.1).to_string();
+    (status, body)
+}
+
+#[test]
+fn a_real_alertmanager_pages_once_through_the_webhook() {
+    let b = broker();
+    let dir = tempfile::tempdir().unwrap();
+    let t = Topics::new("am");
+    t.create(&b.addr);
+    let hook = format!("127.0.0.1:{}", free_port());
+    let cfg = config(
+        dir.path(),
+        &b.addr,
+        &t,
+        "",
+        &format!("[webhooks]\nlisten = {hook:?}\n"),
+    );
+    let mut svc = Service::start(&cfg, &[]);
+    wait_port(&hook, Duration::from_secs(30));
+
+    // Bad requests get a JSON error naming the reason, and a dead letter.
+    let (code, body) = http_post(
+        &hook,
+        "/api/v1/alertmanager",
+        "application/json",
+        "{\"alerts\": 5",
+    );
+    assert_eq!(code, 400, "{body}");
+    let err: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(err["reason"], "wrong_type", "{body}");
+    let (code, _) = http_post(&hook, "/api/v1/alertmanager", "text/plain", "{}");
+    assert_eq!(code, 415);
+
+    // A real Alertmanager (Debian prometheus-alertmanager) with noisegate as its webhook.
+    let am_addr = format!("127.0.0.1:{}", free_port());
+    let am_cfg = dir.path().join("alertmanager.yml");
+    std::fs::write(
+        &am_cfg,
+        format!(
+            "route:\n  receiver: noisegate\n  group_by: [alertname]\n  group_wait: 1s\n  \
+             group_interval: 1s\n  repeat_interval: 1h\nreceivers:\n  - name: noisegate\n    \
+             webhook_configs:\n      - url: http://{hook}/api/v1/alertmanager\n        \
+             send_resolved: true\n"
+        ),
+    )
+    .unwrap();
+    let mut am = Command::new("prometheus-alertmanager")
+        .arg(format!("--config.file={}", am_cfg.display()))
+        .arg(format!(
+            "--storage.path={}",
+            dir.path().join("am-data").display()
+        ))
+        .arg(format!("--web.listen-address={am_addr}"))
+        .arg("--cluster.listen-address=")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("prometheus-alertmanager (Debian package; .ci/run installs it)");
+    struct KillOnDrop<'a>(&'a mut Child);
+    impl Drop for KillOnDrop<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _am = KillOnDrop(&mut am);
+    wait_port(&am_addr, Duration::from_secs(30));
+    // The same alert posted three times (as Prometheus re-sends it), plus a warning that
+    // should not page at once.
+    let alerts = serde_json::json!([
+        {"labels": {"alertname": "DatabaseDown", "service": "db", "team": "storage", "severity": "critical"},
+         "annotations": {"summary": "db is down"}},
+        {"labels": {"alertname": "DiskAlmostFull", "service": "db", "team": "storage", "severity": "warning"},
+         "annotations": {"summary": "disk 91% full"}}
+    ])
+    .to_string();
+    for _ in 0..3 {
+        let (code, body) = http_post(&am_addr, "/api/v2/alerts", "application/json", &alerts);
+        assert_eq!(code, 200, "alertmanager refused: {body}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let t0 = Instant::now();
+    let pages = loop {
+        let p = values(&consume(&b.addr, &t.pages, dir.path()));
+        if !p.is_empty() {
+            std::thread::sleep(Duration::from_secs(3)); // let any duplicate arrive
+            break values(&consume(&b.addr, &t.pages, dir.path()));
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "no page:\n{}",
+            svc.log()
+        );
+    };
+    let triggers: Vec<&Value> = pages
+        .iter()
+        .filter(|p| p["event_action"] == "trigger")
+        .collect();
+    assert_eq!(triggers.len(), 1, "one incident, one page: {pages:?}");
+    assert_eq!(triggers[0]["payload"]["class"], "DatabaseDown");
+    assert_eq!(triggers[0]["payload"]["group"], "storage");
+    assert!(svc.log().contains("accepting webhooks"));
+    let dl = consume(&b.addr, &t.deadletter, dir.path());
+    assert_eq!(dl.len(), 1, "{dl:?}");
+    assert_eq!(
+        dl[0].headers["noisegate.source_topic"],
+        "/api/v1/alertmanager"
+    );
+    assert_eq!(dl[0].value.as_deref(), Some("{\"alerts\": 5"));
+    let _ = Command::new("kill")
+        .args(["-TERM", &svc.child.id().to_string()])
+        .status();
+    svc.wait_ok(Duration::from_secs(30));
+}
+
 // ---------------------------------------------------------------------------------------
 // Fault injection on librdkafka's mock cluster (tansu's memory storage loses its topics when
 // it stops, so a broker outage cannot be staged on it without losing the input).

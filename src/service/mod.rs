@@ -196,6 +196,21 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
     ready
         .restored
         .store(true, std::sync::atomic::Ordering::Release);
+    let mut webhooks = match cfg.metrics.webhooks {
+        Some(addr) => {
+            let (bound, rx) = crate::receivers::http::serve(
+                addr,
+                cfg.max_payload_bytes,
+                cfg.metrics.webhook_queue,
+            )
+            .await
+            .with_context(|| format!("webhooks.listen: cannot listen on {addr}"))?;
+            tracing::info!("accepting webhooks on http://{bound}/api/v1/{{alertmanager,grafana,pagerduty/events}}");
+            Some(rx)
+        }
+        None => None,
+    };
+    let mut ingests = Vec::with_capacity(k.max_batch);
     let consumer = input::consumer(&k, &offsets).context("creating the Kafka consumer")?;
     let out = KafkaOutput::new(&k).context("creating the Kafka producer")?;
     let now = Instant::now();
@@ -256,6 +271,23 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
             _ = sigterm.recv() => break Stop::Signal,
             Some((tag, r)) = l.out.deliveries.next(), if !l.out.deliveries.is_empty() => {
                 l.acknowledged(tag, r)?;
+                l.after_ack(&consumer)?;
+            }
+            n = recv_webhooks(&mut webhooks, &mut ingests, k.max_batch) => {
+                if n == 0 {
+                    webhooks = None;
+                    continue;
+                }
+                l.seq += 1;
+                let t0 = Instant::now();
+                for ing in ingests.drain(..) {
+                    l.webhook(ing).await?;
+                }
+                l.metrics.batch_duration(t0.elapsed());
+                l.metrics.engine(l.engine.stats(), l.engine.active_alerts(), l.engine.open_clusters());
+                l.last_input = Instant::now();
+                l.anchor = (l.engine.now(), l.last_input);
+                l.maybe_checkpoint();
                 l.after_ack(&consumer)?;
             }
             batch = batches.next() => {
@@ -379,6 +411,18 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
     Ok(l.s)
 }
 
+/// The next webhook requests, or never when webhooks are off.
+async fn recv_webhooks(
+    rx: &mut Option<tokio::sync::mpsc::Receiver<crate::receivers::http::Ingest>>,
+    buf: &mut Vec<crate::receivers::http::Ingest>,
+    max: usize,
+) -> usize {
+    match rx {
+        Some(r) => r.recv_many(buf, max).await,
+        None => std::future::pending().await,
+    }
+}
+
 fn pause(consumer: &input::Input, on: bool) {
     let assignment = match consumer.assignment() {
         Ok(a) => a,
@@ -398,6 +442,52 @@ fn pause(consumer: &input::Input, on: bool) {
 }
 
 impl Loop {
+    /// One webhook request: decode, engine, outputs, then the HTTP answer.
+    async fn webhook(&mut self, ing: crate::receivers::http::Ingest) -> anyhow::Result<()> {
+        self.s.messages += 1;
+        self.dirty = true;
+        self.events.clear();
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let answer = match self.decode(Some(ing.format), &ing.body) {
+            Ok((f, d)) => {
+                self.s.alert_events += d.events as u64;
+                self.s.records_ignored += d.ignored as u64;
+                self.metrics.received("http", f.as_str(), 1);
+                for ev in &self.events {
+                    self.metrics.rule_events(&ev.alertname, 1);
+                }
+                let evs = std::mem::take(&mut self.events);
+                self.engine.handle_events(&evs);
+                self.events = evs;
+                self.drain(Some(now_ms)).await?;
+                Ok(d.events)
+            }
+            Err(e) => {
+                self.s.deadletters += 1;
+                self.metrics.invalid("http", e.reason());
+                *self
+                    .s
+                    .invalid_by_reason
+                    .entry(e.reason().into())
+                    .or_default() += 1;
+                let origin = Origin {
+                    topic: ing.path,
+                    partition: -1,
+                    offset: -1,
+                    key: None,
+                };
+                self.out
+                    .send_deadletter(&origin, &e, &ing.body, self.seq)
+                    .await
+                    .context("queueing a dead letter")?;
+                Err(e)
+            }
+        };
+        // The client may have gone away; nothing to do about that.
+        let _ = ing.reply.send(answer);
+        Ok(())
+    }
+
     fn consume_error(&mut self, e: rdkafka::error::KafkaError) {
         let text = e.to_string();
         match &mut self.last_error {
@@ -434,7 +524,7 @@ impl Loop {
             Ok((f, d)) => {
                 self.s.alert_events += d.events as u64;
                 self.s.records_ignored += d.ignored as u64;
-                self.metrics.received(f.as_str(), 1);
+                self.metrics.received("kafka", f.as_str(), 1);
                 for ev in &self.events {
                     self.metrics.rule_events(&ev.alertname, 1);
                 }
@@ -445,7 +535,7 @@ impl Loop {
             }
             Err(e) => {
                 self.s.deadletters += 1;
-                self.metrics.invalid(e.reason());
+                self.metrics.invalid("kafka", e.reason());
                 *self
                     .s
                     .invalid_by_reason

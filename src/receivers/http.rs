@@ -1,0 +1,135 @@
+//! HTTP webhook receiver: `POST /api/v1/alertmanager` (Alertmanager webhook v4),
+//! `/api/v1/grafana` and `/api/v1/pagerduty/events` (Events v2 bodies). Owns the listener,
+//! body and content-type limits, and the HTTP answers; hands each accepted body to the
+//! service through a bounded queue and answers with what the service says.
+//!
+//! Answers: 200 `{"status":"ok","alert_events":N}`; 400 with `{"error","reason"}` for a body
+//! that cannot be used (it is also dead-lettered); 413 over the size limit; 415 for a
+//! non-JSON content type; 503 with `Retry-After` when the queue is full (the sender retries;
+//! memory stays bounded).
+//!
+//! Durability: a webhook is answered once the engine has taken it in, not once it is
+//! checkpointed, so a crash loses what arrived since the last checkpoint unless the sender
+//! re-sends; Alertmanager re-sends firing alerts every `group_interval`.
+
+use std::net::SocketAddr;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::decode::{DecodeError, Format};
+
+/// One accepted request, waiting for the engine.
+pub struct Ingest {
+    pub format: Format,
+    pub path: &'static str,
+    pub body: Bytes,
+    pub reply: oneshot::Sender<Result<usize, DecodeError>>,
+}
+
+#[derive(Clone)]
+struct AppState {
+    tx: mpsc::Sender<Ingest>,
+}
+
+/// Binds `addr` and serves the webhook paths; returns the bound address and the queue's
+/// receiving end.
+pub async fn serve(
+    addr: SocketAddr,
+    max_body: usize,
+    queue: usize,
+) -> std::io::Result<(SocketAddr, mpsc::Receiver<Ingest>)> {
+    let (tx, rx) = mpsc::channel(queue.max(1));
+    let app = Router::new()
+        .route(
+            "/api/v1/alertmanager",
+            post(|s, h, b| handle(s, h, b, Format::Alertmanager, "/api/v1/alertmanager")),
+        )
+        .route(
+            "/api/v1/grafana",
+            post(|s, h, b| handle(s, h, b, Format::Grafana, "/api/v1/grafana")),
+        )
+        .route(
+            "/api/v1/pagerduty/events",
+            post(|s, h, b| handle(s, h, b, Format::PagerDutyV2, "/api/v1/pagerduty/events")),
+        )
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(AppState { tx });
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let bound = listener.local_addr()?;
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "webhook HTTP server stopped");
+        }
+    });
+    Ok((bound, rx))
+}
+
+fn error(status: StatusCode, reason: &str, error: String) -> Response {
+    (
+        status,
+        Json(serde_json::json!({"error": error, "reason": reason})),
+    )
+        .into_response()
+}
+
+async fn handle(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+    format: Format,
+    path: &'static str,
+) -> Response {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !ct.is_empty() && !ct.starts_with("application/json") {
+        return error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "content_type",
+            format!("content-type {ct:?} is not application/json"),
+        );
+    }
+    let (reply, rx) = oneshot::channel();
+    let ingest = Ingest {
+        format,
+        path,
+        body,
+        reply,
+    };
+    match s.tx.try_send(ingest) {
+        Ok(()) => {}
+        Err(mpsc::error::TrySendError::Full(_)) => {
+            let mut r = error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "noisegate is busy (input queue full); retry".into(),
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+            return r;
+        }
+        Err(mpsc::error::TrySendError::Closed(_)) => {
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "shutting_down",
+                "noisegate is shutting down".into(),
+            )
+        }
+    }
+    match rx.await {
+        Ok(Ok(n)) => Json(serde_json::json!({"status": "ok", "alert_events": n})).into_response(),
+        Ok(Err(e)) => error(StatusCode::BAD_REQUEST, e.reason(), e.to_string()),
+        Err(_) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting_down",
+            "noisegate stopped before handling the request".into(),
+        ),
+    }
+}
