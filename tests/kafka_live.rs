@@ -859,29 +859,9 @@ fn metrics_health_and_readiness_are_served_and_pass_promtool() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    let text = loop {
-        let (code, body) = http_get(&addr, "/metrics");
-        assert_eq!(code, 200);
-        if body.contains("noisegate_events_received_total{")
-            && body.contains("noisegate_pages_total{")
-        {
-            break body;
-        }
-        assert!(t0.elapsed() < Duration::from_secs(60), "{body}");
-        std::thread::sleep(Duration::from_millis(200));
-    };
-    for name in [
-        "noisegate_alert_events_total",
-        "noisegate_events_invalid_total{",
-        "noisegate_open_clusters",
-        "noisegate_batch_duration_seconds_bucket",
-        "noisegate_rule_alert_events_total{alertname=",
-        "noisegate_input_paused",
-    ] {
-        assert!(text.contains(name), "{name} missing from /metrics:\n{text}");
-    }
-    // Every payload of the example is counted, and its dead letters by reason.
-    let count = |prefix: &str| -> f64 {
+    // Every payload of the example is counted (received or invalid, by reason) once the
+    // service has read them all.
+    let count = |text: &str, prefix: &str| -> f64 {
         text.lines()
             .filter(|l| l.starts_with(prefix))
             .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
@@ -891,10 +871,32 @@ fn metrics_health_and_readiness_are_served_and_pass_promtool() {
         .unwrap()
         .lines()
         .filter(|l| !l.trim().is_empty())
-        .count();
-    let received = count("noisegate_events_received_total{");
-    let invalid = count("noisegate_events_invalid_total{");
-    assert_eq!(received + invalid, lines as f64, "{text}");
+        .count() as f64;
+    let text = loop {
+        let (code, body) = http_get(&addr, "/metrics");
+        assert_eq!(code, 200);
+        let seen = count(&body, "noisegate_events_received_total{")
+            + count(&body, "noisegate_events_invalid_total{");
+        if seen == lines {
+            break body;
+        }
+        assert!(
+            seen < lines && t0.elapsed() < Duration::from_secs(120),
+            "{seen} of {lines} payloads counted:\n{body}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    for name in [
+        "noisegate_alert_events_total",
+        "noisegate_events_invalid_total{",
+        "noisegate_pages_total{",
+        "noisegate_open_clusters",
+        "noisegate_batch_duration_seconds_bucket",
+        "noisegate_rule_alert_events_total{alertname=",
+        "noisegate_input_paused",
+    ] {
+        assert!(text.contains(name), "{name} missing from /metrics:\n{text}");
+    }
     let mut promtool = Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(Stdio::piped())
