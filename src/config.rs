@@ -105,6 +105,9 @@ pub struct RawOtlp {
     /// "0s" keeps it firing until a resolve arrives.
     #[serde(with = "humantime_serde")]
     pub resolve_timeout: Duration,
+    /// `noisegate run` accepts OTLP/HTTP `POST /v1/logs` here (the standard port is 4318);
+    /// "" (default) turns it off.
+    pub http_listen: String,
 }
 
 impl Default for RawOtlp {
@@ -116,6 +119,7 @@ impl Default for RawOtlp {
             label_allow: d.labels.allow,
             label_deny: d.labels.deny,
             resolve_timeout: Duration::from_millis(d.resolve_timeout_ms.unwrap_or(0) as u64),
+            http_listen: String::new(),
         }
     }
 }
@@ -494,6 +498,8 @@ pub struct MetricsConfig {
     /// `[webhooks] listen`.
     pub webhooks: Option<std::net::SocketAddr>,
     pub webhook_queue: usize,
+    /// `[otlp] http_listen`.
+    pub otlp_http: Option<std::net::SocketAddr>,
 }
 
 /// `[kafka]`, validated.
@@ -1045,6 +1051,19 @@ impl Config {
                 })?)
             },
             webhook_queue: raw.webhooks.queue.max(1),
+            otlp_http: if raw.otlp.http_listen.trim().is_empty() {
+                None
+            } else {
+                Some(raw.otlp.http_listen.parse().map_err(|_| {
+                    inv(
+                        "otlp.http_listen",
+                        format!(
+                            "{:?} is not an address like \"0.0.0.0:4318\" (or \"\" for off)",
+                            raw.otlp.http_listen
+                        ),
+                    )
+                })?)
+            },
         };
         Ok(Config {
             decode: DecodeOptions {

@@ -1056,6 +1056,70 @@ fn a_real_alertmanager_pages_once_through_the_webhook() {
     svc.wait_ok(Duration::from_secs(30));
 }
 
+#[test]
+fn a_real_otlp_exporter_sends_alerts_over_http() {
+    let b = broker();
+    let dir = tempfile::tempdir().unwrap();
+    let t = Topics::new("otlp");
+    t.create(&b.addr);
+    let otlp = format!("127.0.0.1:{}", free_port());
+    let cfg = config(
+        dir.path(),
+        &b.addr,
+        &t,
+        "",
+        &format!("[otlp]\nhttp_listen = {otlp:?}\n"),
+    );
+    let summary = dir.path().join("summary.json");
+    let mut svc = Service::start(&cfg, &["--summary", summary.to_str().unwrap()]);
+    wait_port(&otlp, Duration::from_secs(30));
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/otlp/otlp_send.py");
+    let endpoint = format!("http://{otlp}/v1/logs");
+    for extra in [None, Some("--gzip")] {
+        let out = Command::new("python3")
+            .arg(script)
+            .arg(&endpoint)
+            .args(extra)
+            .output()
+            .expect("python3 with opentelemetry-sdk (.ci/run installs it)");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && !err.contains("Failed to export"),
+            "{err}"
+        );
+    }
+    // A wrong content type is refused with a reason.
+    let (code, body) = http_post(&otlp, "/v1/logs", "text/plain", "x");
+    assert_eq!(code, 415, "{body}");
+    let t0 = Instant::now();
+    let pages = loop {
+        let p = values(&consume(&b.addr, &t.pages, dir.path()));
+        if !p.is_empty() {
+            break p;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "no page:\n{}",
+            svc.log()
+        );
+    };
+    assert_eq!(
+        pages.len(),
+        1,
+        "the same alert twice is one page: {pages:?}"
+    );
+    assert_eq!(pages[0]["payload"]["class"], "DatabaseDown");
+    let _ = Command::new("kill")
+        .args(["-TERM", &svc.child.id().to_string()])
+        .status();
+    svc.wait_ok(Duration::from_secs(30));
+    let s: Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    // Two exports (plain, gzip), each one alert record and one plain log record.
+    assert_eq!(s["alert_events"], 2, "{s}");
+    assert_eq!(s["records_ignored"], 2, "{s}");
+    assert_eq!(s["engine"]["deduplicated"], 1, "{s}");
+}
+
 // ---------------------------------------------------------------------------------------
 // Fault injection on librdkafka's mock cluster (tansu's memory storage loses its topics when
 // it stops, so a broker outage cannot be staged on it without losing the input).

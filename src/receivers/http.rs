@@ -1,5 +1,6 @@
-//! HTTP webhook receiver: `POST /api/v1/alertmanager` (Alertmanager webhook v4),
-//! `/api/v1/grafana` and `/api/v1/pagerduty/events` (Events v2 bodies). Owns the listener,
+//! HTTP receivers: webhooks — `POST /api/v1/alertmanager` (Alertmanager webhook v4),
+//! `/api/v1/grafana` and `/api/v1/pagerduty/events` (Events v2 bodies) — and OTLP/HTTP
+//! `POST /v1/logs` (protobuf or JSON, optionally gzip) on its own listener. Owns the listeners,
 //! body and content-type limits, and the HTTP answers; hands each accepted body to the
 //! service through a bounded queue and answers with what the service says.
 //!
@@ -37,14 +38,17 @@ struct AppState {
     tx: mpsc::Sender<Ingest>,
 }
 
-/// Binds `addr` and serves the webhook paths; returns the bound address and the queue's
-/// receiving end.
+/// The queue both HTTP receivers feed.
+pub fn queue(len: usize) -> (mpsc::Sender<Ingest>, mpsc::Receiver<Ingest>) {
+    mpsc::channel(len.max(1))
+}
+
+/// Binds `addr` and serves the webhook paths; returns the bound address.
 pub async fn serve(
     addr: SocketAddr,
     max_body: usize,
-    queue: usize,
-) -> std::io::Result<(SocketAddr, mpsc::Receiver<Ingest>)> {
-    let (tx, rx) = mpsc::channel(queue.max(1));
+    tx: mpsc::Sender<Ingest>,
+) -> std::io::Result<SocketAddr> {
     let app = Router::new()
         .route(
             "/api/v1/alertmanager",
@@ -67,7 +71,86 @@ pub async fn serve(
             tracing::error!(error = %e, "webhook HTTP server stopped");
         }
     });
-    Ok((bound, rx))
+    Ok(bound)
+}
+
+/// Binds `addr` and serves OTLP/HTTP `POST /v1/logs`; returns the bound address.
+pub async fn serve_otlp(
+    addr: SocketAddr,
+    max_body: usize,
+    tx: mpsc::Sender<Ingest>,
+) -> std::io::Result<SocketAddr> {
+    let app = Router::new()
+        .route("/v1/logs", post(otlp_logs))
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(AppState { tx });
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let bound = listener.local_addr()?;
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "OTLP/HTTP server stopped");
+        }
+    });
+    Ok(bound)
+}
+
+/// OTLP/HTTP: the content type picks the encoding; the answer is an empty
+/// `ExportLogsServiceResponse` in the same encoding (full success).
+async fn otlp_logs(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let (format, proto) = if ct.starts_with("application/x-protobuf") {
+        (Format::OtlpProto, true)
+    } else if ct.starts_with("application/json") {
+        (Format::OtlpJson, false)
+    } else {
+        return error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "content_type",
+            format!("content-type {ct:?} is neither application/x-protobuf nor application/json"),
+        );
+    };
+    let gzip = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
+    let body = if gzip {
+        use std::io::Read as _;
+        let mut out = Vec::new();
+        // The decompressed size is bounded like the body (a zip bomb stops at the limit).
+        let limit = 64 * 1024 * 1024;
+        let r = flate2::read::GzDecoder::new(&body[..])
+            .take(limit + 1)
+            .read_to_end(&mut out);
+        match r {
+            Ok(n) if (n as u64) <= limit => Bytes::from(out),
+            Ok(_) => {
+                return error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_large",
+                    "gzip body inflates beyond 64 MiB".into(),
+                )
+            }
+            Err(e) => return error(StatusCode::BAD_REQUEST, "bad_gzip", format!("gzip: {e}")),
+        }
+    } else {
+        body
+    };
+    let r = handle(State(s), HeaderMap::new(), body, format, "/v1/logs").await;
+    if r.status() != StatusCode::OK {
+        return r;
+    }
+    if proto {
+        (
+            [(header::CONTENT_TYPE, "application/x-protobuf")],
+            Vec::<u8>::new(),
+        )
+            .into_response()
+    } else {
+        ([(header::CONTENT_TYPE, "application/json")], "{}").into_response()
+    }
 }
 
 fn error(status: StatusCode, reason: &str, error: String) -> Response {

@@ -196,20 +196,25 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
     ready
         .restored
         .store(true, std::sync::atomic::Ordering::Release);
-    let mut webhooks = match cfg.metrics.webhooks {
-        Some(addr) => {
-            let (bound, rx) = crate::receivers::http::serve(
-                addr,
-                cfg.max_payload_bytes,
-                cfg.metrics.webhook_queue,
-            )
-            .await
-            .with_context(|| format!("webhooks.listen: cannot listen on {addr}"))?;
-            tracing::info!("accepting webhooks on http://{bound}/api/v1/{{alertmanager,grafana,pagerduty/events}}");
-            Some(rx)
+    let mut webhooks = None;
+    if cfg.metrics.webhooks.is_some() || cfg.metrics.otlp_http.is_some() {
+        let (tx, rx) = crate::receivers::http::queue(cfg.metrics.webhook_queue);
+        if let Some(addr) = cfg.metrics.webhooks {
+            let bound = crate::receivers::http::serve(addr, cfg.max_payload_bytes, tx.clone())
+                .await
+                .with_context(|| format!("webhooks.listen: cannot listen on {addr}"))?;
+            tracing::info!(
+                "accepting webhooks on http://{bound}/api/v1/{{alertmanager,grafana,pagerduty/events}}"
+            );
         }
-        None => None,
-    };
+        if let Some(addr) = cfg.metrics.otlp_http {
+            let bound = crate::receivers::http::serve_otlp(addr, cfg.max_payload_bytes, tx)
+                .await
+                .with_context(|| format!("otlp.http_listen: cannot listen on {addr}"))?;
+            tracing::info!("accepting OTLP/HTTP logs on http://{bound}/v1/logs");
+        }
+        webhooks = Some(rx);
+    }
     let mut ingests = Vec::with_capacity(k.max_batch);
     let consumer = input::consumer(&k, &offsets).context("creating the Kafka consumer")?;
     let out = KafkaOutput::new(&k).context("creating the Kafka producer")?;
