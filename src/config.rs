@@ -108,6 +108,8 @@ pub struct RawOtlp {
     /// `noisegate run` accepts OTLP/HTTP `POST /v1/logs` here (the standard port is 4318);
     /// "" (default) turns it off.
     pub http_listen: String,
+    /// OTLP/gRPC `LogsService/Export` here (the standard port is 4317); "" turns it off.
+    pub grpc_listen: String,
 }
 
 impl Default for RawOtlp {
@@ -120,6 +122,7 @@ impl Default for RawOtlp {
             label_deny: d.labels.deny,
             resolve_timeout: Duration::from_millis(d.resolve_timeout_ms.unwrap_or(0) as u64),
             http_listen: String::new(),
+            grpc_listen: String::new(),
         }
     }
 }
@@ -500,6 +503,8 @@ pub struct MetricsConfig {
     pub webhook_queue: usize,
     /// `[otlp] http_listen`.
     pub otlp_http: Option<std::net::SocketAddr>,
+    /// `[otlp] grpc_listen`.
+    pub otlp_grpc: Option<std::net::SocketAddr>,
 }
 
 /// `[kafka]`, validated.
@@ -1060,6 +1065,19 @@ impl Config {
                         format!(
                             "{:?} is not an address like \"0.0.0.0:4318\" (or \"\" for off)",
                             raw.otlp.http_listen
+                        ),
+                    )
+                })?)
+            },
+            otlp_grpc: if raw.otlp.grpc_listen.trim().is_empty() {
+                None
+            } else {
+                Some(raw.otlp.grpc_listen.parse().map_err(|_| {
+                    inv(
+                        "otlp.grpc_listen",
+                        format!(
+                            "{:?} is not an address like \"0.0.0.0:4317\" (or \"\" for off)",
+                            raw.otlp.grpc_listen
                         ),
                     )
                 })?)

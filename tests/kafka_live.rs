@@ -1057,28 +1057,34 @@ fn a_real_alertmanager_pages_once_through_the_webhook() {
 }
 
 #[test]
-fn a_real_otlp_exporter_sends_alerts_over_http() {
+fn a_real_otlp_exporter_sends_alerts_over_http_and_grpc() {
     let b = broker();
     let dir = tempfile::tempdir().unwrap();
     let t = Topics::new("otlp");
     t.create(&b.addr);
     let otlp = format!("127.0.0.1:{}", free_port());
+    let grpc = format!("127.0.0.1:{}", free_port());
     let cfg = config(
         dir.path(),
         &b.addr,
         &t,
         "",
-        &format!("[otlp]\nhttp_listen = {otlp:?}\n"),
+        &format!("[otlp]\nhttp_listen = {otlp:?}\ngrpc_listen = {grpc:?}\n"),
     );
     let summary = dir.path().join("summary.json");
     let mut svc = Service::start(&cfg, &["--summary", summary.to_str().unwrap()]);
     wait_port(&otlp, Duration::from_secs(30));
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/otlp/otlp_send.py");
     let endpoint = format!("http://{otlp}/v1/logs");
-    for extra in [None, Some("--gzip")] {
+    wait_port(&grpc, Duration::from_secs(30));
+    for (to, extra) in [
+        (&endpoint, None),
+        (&endpoint, Some("--gzip")),
+        (&grpc, Some("--grpc")),
+    ] {
         let out = Command::new("python3")
             .arg(script)
-            .arg(&endpoint)
+            .arg(to)
             .args(extra)
             .output()
             .expect("python3 with opentelemetry-sdk (.ci/run installs it)");
@@ -1114,10 +1120,11 @@ fn a_real_otlp_exporter_sends_alerts_over_http() {
         .status();
     svc.wait_ok(Duration::from_secs(30));
     let s: Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
-    // Two exports (plain, gzip), each one alert record and one plain log record.
-    assert_eq!(s["alert_events"], 2, "{s}");
-    assert_eq!(s["records_ignored"], 2, "{s}");
-    assert_eq!(s["engine"]["deduplicated"], 1, "{s}");
+    // Three exports (HTTP plain, HTTP gzip, gRPC), each one alert record and one plain log
+    // record.
+    assert_eq!(s["alert_events"], 3, "{s}");
+    assert_eq!(s["records_ignored"], 3, "{s}");
+    assert_eq!(s["engine"]["deduplicated"], 2, "{s}");
 }
 
 // ---------------------------------------------------------------------------------------

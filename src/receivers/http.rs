@@ -179,16 +179,12 @@ async fn handle(
             format!("content-type {ct:?} is not application/json"),
         );
     }
-    let (reply, rx) = oneshot::channel();
-    let ingest = Ingest {
-        format,
-        path,
-        body,
-        reply,
-    };
-    match s.tx.try_send(ingest) {
-        Ok(()) => {}
-        Err(mpsc::error::TrySendError::Full(_)) => {
+    match submit(&s.tx, format, path, body).await {
+        Submitted::Done(Ok(n)) => {
+            Json(serde_json::json!({"status": "ok", "alert_events": n})).into_response()
+        }
+        Submitted::Done(Err(e)) => error(StatusCode::BAD_REQUEST, e.reason(), e.to_string()),
+        Submitted::Busy => {
             let mut r = error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "busy",
@@ -196,23 +192,47 @@ async fn handle(
             );
             r.headers_mut()
                 .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
-            return r;
+            r
         }
-        Err(mpsc::error::TrySendError::Closed(_)) => {
-            return error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "shutting_down",
-                "noisegate is shutting down".into(),
-            )
-        }
-    }
-    match rx.await {
-        Ok(Ok(n)) => Json(serde_json::json!({"status": "ok", "alert_events": n})).into_response(),
-        Ok(Err(e)) => error(StatusCode::BAD_REQUEST, e.reason(), e.to_string()),
-        Err(_) => error(
+        Submitted::Closed => error(
             StatusCode::SERVICE_UNAVAILABLE,
             "shutting_down",
-            "noisegate stopped before handling the request".into(),
+            "noisegate is shutting down".into(),
         ),
+    }
+}
+
+/// What became of a submitted body.
+pub enum Submitted {
+    /// The engine took it: alert events decoded, or why it could not be used.
+    Done(Result<usize, DecodeError>),
+    /// The queue is full: the sender should retry.
+    Busy,
+    /// The service is stopping.
+    Closed,
+}
+
+/// Queues one body for the engine and waits for its verdict (shared by HTTP and gRPC).
+pub async fn submit(
+    tx: &mpsc::Sender<Ingest>,
+    format: Format,
+    path: &'static str,
+    body: Bytes,
+) -> Submitted {
+    let (reply, rx) = oneshot::channel();
+    let ingest = Ingest {
+        format,
+        path,
+        body,
+        reply,
+    };
+    match tx.try_send(ingest) {
+        Ok(()) => {}
+        Err(mpsc::error::TrySendError::Full(_)) => return Submitted::Busy,
+        Err(mpsc::error::TrySendError::Closed(_)) => return Submitted::Closed,
+    }
+    match rx.await {
+        Ok(r) => Submitted::Done(r),
+        Err(_) => Submitted::Closed,
     }
 }

@@ -197,7 +197,10 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
         .restored
         .store(true, std::sync::atomic::Ordering::Release);
     let mut webhooks = None;
-    if cfg.metrics.webhooks.is_some() || cfg.metrics.otlp_http.is_some() {
+    if cfg.metrics.webhooks.is_some()
+        || cfg.metrics.otlp_http.is_some()
+        || cfg.metrics.otlp_grpc.is_some()
+    {
         let (tx, rx) = crate::receivers::http::queue(cfg.metrics.webhook_queue);
         if let Some(addr) = cfg.metrics.webhooks {
             let bound = crate::receivers::http::serve(addr, cfg.max_payload_bytes, tx.clone())
@@ -206,6 +209,12 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
             tracing::info!(
                 "accepting webhooks on http://{bound}/api/v1/{{alertmanager,grafana,pagerduty/events}}"
             );
+        }
+        if let Some(addr) = cfg.metrics.otlp_grpc {
+            let bound = crate::receivers::otlp_grpc::serve(addr, cfg.max_payload_bytes, tx.clone())
+                .await
+                .with_context(|| format!("otlp.grpc_listen: cannot listen on {addr}"))?;
+            tracing::info!("accepting OTLP/gRPC logs on {bound}");
         }
         if let Some(addr) = cfg.metrics.otlp_http {
             let bound = crate::receivers::http::serve_otlp(addr, cfg.max_payload_bytes, tx)
@@ -343,7 +352,11 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
                 l.after_ack(&consumer)?;
                 l.metrics.flow(l.out.deliveries.len(), l.paused);
                 if let Some(limit) = opts.exit_when_idle {
-                    if assigned && idle >= limit && l.out.deliveries.is_empty() {
+                    if assigned
+                        && idle >= limit
+                        && l.out.deliveries.is_empty()
+                        && tokio::task::block_in_place(|| caught_up(&consumer, &l.offsets))
+                    {
                         break Stop::Idle;
                     }
                 }
@@ -414,6 +427,32 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
             .with_context(|| format!("writing {}", p.display()))?;
     }
     Ok(l.s)
+}
+
+/// Whether every assigned partition has been read to its high watermark (backfill done).
+/// Unknown positions and broker errors count as caught up: idleness then decides alone.
+fn caught_up(consumer: &input::Input, offsets: &Offsets) -> bool {
+    let Ok(assignment) = consumer.assignment() else {
+        return true;
+    };
+    let position = consumer.position().ok();
+    assignment.elements().iter().all(|e| {
+        let (t, p) = (e.topic(), e.partition());
+        let next = offsets.get(&(t.to_string(), p)).copied().or_else(|| {
+            position
+                .as_ref()
+                .and_then(|pos| pos.find_partition(t, p))
+                .and_then(|x| x.offset().to_raw())
+                .filter(|o| *o >= 0)
+        });
+        match (
+            next,
+            consumer.fetch_watermarks(t, p, Duration::from_secs(1)),
+        ) {
+            (Some(n), Ok((_, high))) => n >= high,
+            _ => true,
+        }
+    })
 }
 
 /// The next webhook requests, or never when webhooks are off.

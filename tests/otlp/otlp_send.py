@@ -2,7 +2,7 @@
 """A real OTLP exporter (PyPI opentelemetry-sdk + opentelemetry-exporter-otlp-proto-http)
 sending log records to noisegate's OTLP/HTTP receiver, the way an instrumented service does.
 
-usage: otlp_send.py ENDPOINT [--gzip]
+usage: otlp_send.py ENDPOINT [--gzip | --grpc]   (gRPC: ENDPOINT is host:port)
 Sends one alert record (alertname DatabaseDown, critical) and one plain log line (no rule
 name: not an alert), then flushes. Exits non-zero if the export fails.
 """
@@ -17,10 +17,15 @@ from opentelemetry.sdk.resources import Resource
 
 endpoint = sys.argv[1]
 gzip = "--gzip" in sys.argv[2:]
-exporter = OTLPLogExporter(
-    endpoint=endpoint,
-    compression=Compression.Gzip if gzip else Compression.NoCompression,
-)
+if "--grpc" in sys.argv[2:]:
+    from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as GrpcExporter
+
+    exporter = GrpcExporter(endpoint=endpoint, insecure=True)
+else:
+    exporter = OTLPLogExporter(
+        endpoint=endpoint,
+        compression=Compression.Gzip if gzip else Compression.NoCompression,
+    )
 provider = LoggerProvider(resource=Resource.create({"service.name": "db", "team": "storage"}))
 provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
 handler = LoggingHandler(level=logging.INFO, logger_provider=provider)
