@@ -958,6 +958,14 @@ fn a_real_alertmanager_pages_once_through_the_webhook() {
         "",
         &format!("[webhooks]\nlisten = {hook:?}\n"),
     );
+    // Webhooks only: no Kafka input topic (Kafka stays the output).
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let block = format!(
+        "[[kafka.inputs]]\ntopic = \"{}\"\nformat = \"auto\"\n",
+        t.input
+    );
+    assert!(text.contains(&block));
+    std::fs::write(&cfg, text.replace(&block, "")).unwrap();
     let mut svc = Service::start(&cfg, &[]);
     wait_port(&hook, Duration::from_secs(30));
 

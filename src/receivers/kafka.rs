@@ -157,7 +157,10 @@ pub fn consumer(cfg: &KafkaConfig, resume: &Offsets) -> KafkaResult<Input> {
         .set_log_level(RDKafkaLogLevel::Info);
     let consumer: Input = c.create_with_context(InputContext::new(resume))?;
     let topics: Vec<&str> = cfg.inputs.iter().map(|(t, _)| t.as_str()).collect();
-    consumer.subscribe(&topics)?;
+    // No topics: receivers only (the group is never joined).
+    if !topics.is_empty() {
+        consumer.subscribe(&topics)?;
+    }
     Ok(consumer)
 }
 

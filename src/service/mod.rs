@@ -137,8 +137,14 @@ struct Loop {
 /// Runs the service until a signal (or idleness, with `exit_when_idle`).
 pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
     let k = cfg.kafka.clone();
-    if k.inputs.is_empty() {
-        bail!("kafka.inputs: no input topics configured; add [[kafka.inputs]] with a topic and format");
+    let receivers = cfg.metrics.webhooks.is_some()
+        || cfg.metrics.otlp_http.is_some()
+        || cfg.metrics.otlp_grpc.is_some();
+    if k.inputs.is_empty() && !receivers {
+        bail!(
+            "no input: add [[kafka.inputs]] (a topic and its format), or turn on a receiver \
+             ([webhooks] listen, [otlp] http_listen or grpc_listen)"
+        );
     }
     let ecfg = Arc::new(cfg.engine.clone());
     let loaded = match checkpoint::load(&k.state_dir) {
@@ -264,7 +270,13 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
-    let mut assigned = false;
+    // Without Kafka inputs there is nothing to be assigned: ready at once.
+    let mut assigned = k.inputs.is_empty();
+    if assigned {
+        ready
+            .assigned
+            .store(true, std::sync::atomic::Ordering::Release);
+    }
     let mut first_message: Option<Instant> = None;
     let stop = loop {
         if consumer.context().take_assigned() {
