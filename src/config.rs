@@ -1027,61 +1027,25 @@ impl Config {
         };
 
         let kafka = compile_kafka(raw.kafka, path)?;
+        // An optional listener: "" is off, anything else must be an address.
+        let listen = |key: &str, v: &str, example: &str| {
+            if v.trim().is_empty() {
+                return Ok(None);
+            }
+            v.parse().map(Some).map_err(|_| {
+                inv(
+                    key,
+                    format!("{v:?} is not an address like \"{example}\" (or \"\" for off)"),
+                )
+            })
+        };
         let metrics = MetricsConfig {
-            listen: if raw.metrics.listen.trim().is_empty() {
-                None
-            } else {
-                Some(raw.metrics.listen.parse().map_err(|_| {
-                    inv(
-                        "metrics.listen",
-                        format!(
-                            "{:?} is not an address like \"0.0.0.0:9464\" (or \"\" for off)",
-                            raw.metrics.listen
-                        ),
-                    )
-                })?)
-            },
+            listen: listen("metrics.listen", &raw.metrics.listen, "0.0.0.0:9464")?,
             max_label_values: raw.metrics.max_label_values.max(1),
-            webhooks: if raw.webhooks.listen.trim().is_empty() {
-                None
-            } else {
-                Some(raw.webhooks.listen.parse().map_err(|_| {
-                    inv(
-                        "webhooks.listen",
-                        format!(
-                            "{:?} is not an address like \"0.0.0.0:8080\" (or \"\" for off)",
-                            raw.webhooks.listen
-                        ),
-                    )
-                })?)
-            },
+            webhooks: listen("webhooks.listen", &raw.webhooks.listen, "0.0.0.0:8080")?,
             webhook_queue: raw.webhooks.queue.max(1),
-            otlp_http: if raw.otlp.http_listen.trim().is_empty() {
-                None
-            } else {
-                Some(raw.otlp.http_listen.parse().map_err(|_| {
-                    inv(
-                        "otlp.http_listen",
-                        format!(
-                            "{:?} is not an address like \"0.0.0.0:4318\" (or \"\" for off)",
-                            raw.otlp.http_listen
-                        ),
-                    )
-                })?)
-            },
-            otlp_grpc: if raw.otlp.grpc_listen.trim().is_empty() {
-                None
-            } else {
-                Some(raw.otlp.grpc_listen.parse().map_err(|_| {
-                    inv(
-                        "otlp.grpc_listen",
-                        format!(
-                            "{:?} is not an address like \"0.0.0.0:4317\" (or \"\" for off)",
-                            raw.otlp.grpc_listen
-                        ),
-                    )
-                })?)
-            },
+            otlp_http: listen("otlp.http_listen", &raw.otlp.http_listen, "0.0.0.0:4318")?,
+            otlp_grpc: listen("otlp.grpc_listen", &raw.otlp.grpc_listen, "0.0.0.0:4317")?,
         };
         Ok(Config {
             decode: DecodeOptions {
@@ -1273,6 +1237,19 @@ mod tests {
         // The one key the shipped file sets beyond the defaults: the example topology.
         assert!(!c.engine.correlation.topology.is_empty());
         assert!(d.engine.correlation.topology.is_empty());
+    }
+
+    #[test]
+    fn listener_errors_name_the_key() {
+        let e = err("[otlp]\ngrpc_listen = \"4317\"\n");
+        assert!(
+            e.contains("otlp.grpc_listen") && e.contains("0.0.0.0:4317"),
+            "{e}"
+        );
+        let e = err("[webhooks]\nlisten = \"localhost\"\n");
+        assert!(e.contains("webhooks.listen"), "{e}");
+        let c = Config::parse("[metrics]\nlisten = \"\"\n", "t.toml").unwrap();
+        assert!(c.metrics.listen.is_none());
     }
 
     #[test]

@@ -807,9 +807,26 @@ fn an_idle_input_still_closes_clusters_from_the_wall_clock() {
 }
 
 fn http_get(addr: &str, path: &str) -> (u16, String) {
+    http(addr, "GET", path, None, "")
+}
+
+/// One HTTP/1.0 exchange on a raw socket (no client library in the way): status and body.
+fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    content_type: Option<&str>,
+    body: &str,
+) -> (u16, String) {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(addr).unwrap();
-    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let ct = content_type.map_or(String::new(), |c| format!("Content-Type: {c}\r\n"));
+    write!(
+        s,
+        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\n{ct}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
     let mut buf = String::new();
     s.read_to_string(&mut buf).unwrap();
     let status = buf
@@ -925,23 +942,7 @@ fn metrics_health_and_readiness_are_served_and_pass_promtool() {
 }
 
 fn http_post(addr: &str, path: &str, content_type: &str, body: &str) -> (u16, String) {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "POST {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut buf = String::new();
-    s.read_to_string(&mut buf).unwrap();
-    let status = buf
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = buf.split_once("\r\n\r\n").map_or("", |x| x.1).to_string();
-    (status, body)
+    http(addr, "POST", path, Some(content_type), body)
 }
 
 #[test]

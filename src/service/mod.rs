@@ -500,48 +500,63 @@ fn pause(consumer: &input::Input, on: bool) {
 impl Loop {
     /// One webhook request: decode, engine, outputs, then the HTTP answer.
     async fn webhook(&mut self, ing: crate::receivers::http::Ingest) -> anyhow::Result<()> {
+        let origin = Origin {
+            topic: ing.path,
+            partition: -1,
+            offset: -1,
+            key: None,
+        };
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let answer = self
+            .ingest("http", Some(ing.format), &ing.body, &origin, Some(now_ms))
+            .await?;
+        // The client may have gone away; nothing to do about that.
+        let _ = ing.reply.send(answer);
+        Ok(())
+    }
+
+    /// One payload from any source: decode; events to the engine and its outputs out, or
+    /// the payload to the dead letters. Returns what the sender is told.
+    async fn ingest(
+        &mut self,
+        source: &'static str,
+        format: Option<decode::Format>,
+        raw: &[u8],
+        origin: &Origin<'_>,
+        cause_ms: Option<i64>,
+    ) -> anyhow::Result<Result<usize, DecodeError>> {
         self.s.messages += 1;
         self.dirty = true;
         self.events.clear();
-        let now_ms = chrono::Utc::now().timestamp_millis();
-        let answer = match self.decode(Some(ing.format), &ing.body) {
+        match self.decode(format, raw) {
             Ok((f, d)) => {
                 self.s.alert_events += d.events as u64;
                 self.s.records_ignored += d.ignored as u64;
-                self.metrics.received("http", f.as_str(), 1);
+                self.metrics.received(source, f.as_str(), 1);
                 for ev in &self.events {
                     self.metrics.rule_events(&ev.alertname, 1);
                 }
                 let evs = std::mem::take(&mut self.events);
                 self.engine.handle_events(&evs);
                 self.events = evs;
-                self.drain(Some(now_ms)).await?;
-                Ok(d.events)
+                self.drain(cause_ms).await?;
+                Ok(Ok(d.events))
             }
             Err(e) => {
                 self.s.deadletters += 1;
-                self.metrics.invalid("http", e.reason());
+                self.metrics.invalid(source, e.reason());
                 *self
                     .s
                     .invalid_by_reason
                     .entry(e.reason().into())
                     .or_default() += 1;
-                let origin = Origin {
-                    topic: ing.path,
-                    partition: -1,
-                    offset: -1,
-                    key: None,
-                };
                 self.out
-                    .send_deadletter(&origin, &e, &ing.body, self.seq)
+                    .send_deadletter(origin, &e, raw, self.seq)
                     .await
                     .context("queueing a dead letter")?;
-                Err(e)
+                Ok(Err(e))
             }
-        };
-        // The client may have gone away; nothing to do about that.
-        let _ = ing.reply.send(answer);
-        Ok(())
+        }
     }
 
     fn consume_error(&mut self, e: rdkafka::error::KafkaError) {
@@ -562,8 +577,6 @@ impl Loop {
 
     /// One input message: decode, engine, outputs.
     async fn message<M: Message>(&mut self, m: &M) -> anyhow::Result<()> {
-        self.s.messages += 1;
-        self.dirty = true;
         let topic = m.topic();
         let format = self
             .cfg
@@ -572,43 +585,16 @@ impl Loop {
             .iter()
             .find(|(t, _)| t == topic)
             .and_then(|(_, f)| *f);
+        let origin = Origin {
+            topic,
+            partition: m.partition(),
+            offset: m.offset(),
+            key: m.key(),
+        };
         let raw = m.payload().unwrap_or(&[]);
         let ts = m.timestamp().to_millis();
-        self.events.clear();
-        let result = self.decode(format, raw);
-        match result {
-            Ok((f, d)) => {
-                self.s.alert_events += d.events as u64;
-                self.s.records_ignored += d.ignored as u64;
-                self.metrics.received("kafka", f.as_str(), 1);
-                for ev in &self.events {
-                    self.metrics.rule_events(&ev.alertname, 1);
-                }
-                let evs = std::mem::take(&mut self.events);
-                self.engine.handle_events(&evs);
-                self.events = evs;
-                self.drain(ts).await?;
-            }
-            Err(e) => {
-                self.s.deadletters += 1;
-                self.metrics.invalid("kafka", e.reason());
-                *self
-                    .s
-                    .invalid_by_reason
-                    .entry(e.reason().into())
-                    .or_default() += 1;
-                let origin = Origin {
-                    topic,
-                    partition: m.partition(),
-                    offset: m.offset(),
-                    key: m.key(),
-                };
-                self.out
-                    .send_deadletter(&origin, &e, raw, self.seq)
-                    .await
-                    .context("queueing a dead letter")?;
-            }
-        }
+        // A Kafka message has no one to answer: its dead letter (if any) is the answer.
+        let _answer = self.ingest("kafka", format, raw, &origin, ts).await?;
         let key = (topic.to_string(), m.partition());
         match self.offsets.get_mut(&key) {
             Some(o) => {
