@@ -482,14 +482,29 @@ pub struct RawWebhooks {
     pub listen: String,
     /// Requests waiting for the engine before new ones get 503 + Retry-After.
     pub queue: usize,
+    /// Where the PagerDuty v3 webhook signing secret is: "env:VAR" or "file:PATH" (never the
+    /// secret itself). Set, `/api/v1/pagerduty/webhook` answers 401 to a request without a
+    /// valid `X-PagerDuty-Signature`; "" accepts unsigned requests (and says so at start).
+    pub pagerduty_secret: String,
 }
 
 impl Default for RawWebhooks {
     fn default() -> Self {
         RawWebhooks {
+            pagerduty_secret: String::new(),
             listen: String::new(),
             queue: 1024,
         }
+    }
+}
+
+/// A secret value: `Debug` never shows it.
+#[derive(Clone)]
+pub struct Secret(pub Vec<u8>);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
     }
 }
 
@@ -501,6 +516,9 @@ pub struct MetricsConfig {
     /// `[webhooks] listen`.
     pub webhooks: Option<std::net::SocketAddr>,
     pub webhook_queue: usize,
+    /// The PagerDuty v3 webhook signing secret, read from where `[webhooks]
+    /// pagerduty_secret` points. Not printed by `Debug`.
+    pub pagerduty_secret: Option<Secret>,
     /// `[otlp] http_listen`.
     pub otlp_http: Option<std::net::SocketAddr>,
     /// `[otlp] grpc_listen`.
@@ -1044,6 +1062,27 @@ impl Config {
             max_label_values: raw.metrics.max_label_values.max(1),
             webhooks: listen("webhooks.listen", &raw.webhooks.listen, "0.0.0.0:8080")?,
             webhook_queue: raw.webhooks.queue.max(1),
+            pagerduty_secret: {
+                let key = "webhooks.pagerduty_secret";
+                let v = raw.webhooks.pagerduty_secret.trim();
+                if v.is_empty() {
+                    None
+                } else if let Some(var) = v.strip_prefix("env:") {
+                    let s = std::env::var(var)
+                        .map_err(|_| inv(key, format!("environment variable {var} is not set")))?;
+                    Some(Secret(s.trim().as_bytes().to_vec()))
+                } else if let Some(file) = v.strip_prefix("file:") {
+                    let s = std::fs::read_to_string(file)
+                        .map_err(|e| inv(key, format!("cannot read {file}: {e}")))?;
+                    Some(Secret(s.trim().as_bytes().to_vec()))
+                } else {
+                    return Err(inv(
+                        key,
+                        "must be \"env:VAR\" or \"file:PATH\": secrets do not belong in the config file"
+                            .into(),
+                    ));
+                }
+            },
             otlp_http: listen("otlp.http_listen", &raw.otlp.http_listen, "0.0.0.0:4318")?,
             otlp_grpc: listen("otlp.grpc_listen", &raw.otlp.grpc_listen, "0.0.0.0:4317")?,
         };
@@ -1237,6 +1276,28 @@ mod tests {
         // The one key the shipped file sets beyond the defaults: the example topology.
         assert!(!c.engine.correlation.topology.is_empty());
         assert!(d.engine.correlation.topology.is_empty());
+    }
+
+    #[test]
+    fn secrets_come_from_env_or_file_never_inline() {
+        let e = err("[webhooks]\npagerduty_secret = \"hunter2\"\n");
+        assert!(
+            e.contains("webhooks.pagerduty_secret") && !e.contains("hunter2"),
+            "{e}"
+        );
+        let e = err("[webhooks]\npagerduty_secret = \"env:NOISEGATE_TEST_UNSET_VAR\"\n");
+        assert!(e.contains("NOISEGATE_TEST_UNSET_VAR"), "{e}");
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("s");
+        std::fs::write(&f, "s3cret\n").unwrap();
+        let c = Config::parse(
+            &format!("[webhooks]\npagerduty_secret = \"file:{}\"\n", f.display()),
+            "t.toml",
+        )
+        .unwrap();
+        let s = c.metrics.pagerduty_secret.unwrap();
+        assert_eq!(s.0, b"s3cret");
+        assert!(!format!("{s:?}").contains("s3cret"));
     }
 
     #[test]

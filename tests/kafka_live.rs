@@ -1136,6 +1136,76 @@ fn a_real_otlp_exporter_sends_alerts_over_http_and_grpc() {
     assert_eq!(s["engine"]["deduplicated"], 2, "{s}");
 }
 
+#[test]
+fn pagerduty_v3_webhooks_need_a_valid_signature() {
+    let b = broker();
+    let dir = tempfile::tempdir().unwrap();
+    let t = Topics::new("pdsig");
+    t.create(&b.addr);
+    let hook = format!("127.0.0.1:{}", free_port());
+    let secret = dir.path().join("pd-secret");
+    std::fs::write(&secret, "whsec-test-123\n").unwrap();
+    let cfg = config(
+        dir.path(),
+        &b.addr,
+        &t,
+        "",
+        &format!(
+            "[webhooks]\nlisten = {hook:?}\npagerduty_secret = \"file:{}\"\n",
+            secret.display()
+        ),
+    );
+    let mut svc = Service::start(&cfg, &[]);
+    wait_port(&hook, Duration::from_secs(30));
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/fixtures/zulip-webhook-fixtures/pagerduty/acknowledged_v3.json");
+    let body = std::fs::read_to_string(fixture).unwrap();
+    // The signature as PagerDuty computes it, by an independent implementation (Python).
+    let sig = Command::new("python3")
+        .args([
+            "-c",
+            "import hmac,hashlib,sys; print('v1='+hmac.new(b'whsec-test-123', sys.stdin.buffer.read(), hashlib.sha256).hexdigest())",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(body.as_bytes())?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    let sig = String::from_utf8(sig.stdout).unwrap().trim().to_string();
+    let post = |extra: &str| {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(&hook).unwrap();
+        write!(
+            s,
+            "POST /api/v1/pagerduty/webhook HTTP/1.0\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut buf = String::new();
+        s.read_to_string(&mut buf).unwrap();
+        buf
+    };
+    let unsigned = post("");
+    assert!(unsigned.starts_with("HTTP/1.0 401"), "{unsigned}");
+    assert!(unsigned.contains("bad_signature"), "{unsigned}");
+    let forged = post("X-PagerDuty-Signature: v1=0000\r\n");
+    assert!(forged.starts_with("HTTP/1.0 401"), "{forged}");
+    let ok = post(&format!("X-PagerDuty-Signature: {sig}\r\n"));
+    assert!(ok.starts_with("HTTP/1.0 200"), "{ok}");
+    assert!(
+        !svc.log().contains("whsec-test-123"),
+        "the secret must never be logged"
+    );
+    let _ = Command::new("kill")
+        .args(["-TERM", &svc.child.id().to_string()])
+        .status();
+    svc.wait_ok(Duration::from_secs(30));
+}
+
 // ---------------------------------------------------------------------------------------
 // Fault injection on librdkafka's mock cluster (tansu's memory storage loses its topics when
 // it stops, so a broker outage cannot be staged on it without losing the input).

@@ -1,5 +1,6 @@
 //! HTTP receivers: webhooks — `POST /api/v1/alertmanager` (Alertmanager webhook v4),
-//! `/api/v1/grafana` and `/api/v1/pagerduty/events` (Events v2 bodies) — and OTLP/HTTP
+//! `/api/v1/grafana`, `/api/v1/pagerduty/events` (Events v2 bodies) and
+//! `/api/v1/pagerduty/webhook` (v3 webhooks, HMAC-SHA256 signature checked) — and OTLP/HTTP
 //! `POST /v1/logs` (protobuf or JSON, optionally gzip) on its own listener. Owns the listeners,
 //! body and content-type limits, and the HTTP answers; hands each accepted body to the
 //! service through a bounded queue and answers with what the service says.
@@ -36,6 +37,8 @@ pub struct Ingest {
 #[derive(Clone)]
 struct AppState {
     tx: mpsc::Sender<Ingest>,
+    /// PagerDuty v3 webhook signing secret; `None` accepts unsigned requests.
+    pd_secret: Option<std::sync::Arc<crate::config::Secret>>,
 }
 
 /// The queue both HTTP receivers feed.
@@ -48,8 +51,10 @@ pub async fn serve(
     addr: SocketAddr,
     max_body: usize,
     tx: mpsc::Sender<Ingest>,
+    pd_secret: Option<crate::config::Secret>,
 ) -> std::io::Result<SocketAddr> {
     let app = Router::new()
+        .route("/api/v1/pagerduty/webhook", post(pagerduty_webhook))
         .route(
             "/api/v1/alertmanager",
             post(|s, h, b| handle(s, h, b, Format::Alertmanager, "/api/v1/alertmanager")),
@@ -63,7 +68,10 @@ pub async fn serve(
             post(|s, h, b| handle(s, h, b, Format::PagerDutyV2, "/api/v1/pagerduty/events")),
         )
         .layer(DefaultBodyLimit::max(max_body))
-        .with_state(AppState { tx });
+        .with_state(AppState {
+            tx,
+            pd_secret: pd_secret.map(std::sync::Arc::new),
+        });
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
     tokio::spawn(async move {
@@ -83,7 +91,10 @@ pub async fn serve_otlp(
     let app = Router::new()
         .route("/v1/logs", post(otlp_logs))
         .layer(DefaultBodyLimit::max(max_body))
-        .with_state(AppState { tx });
+        .with_state(AppState {
+            tx,
+            pd_secret: None,
+        });
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
     tokio::spawn(async move {
@@ -92,6 +103,52 @@ pub async fn serve_otlp(
         }
     });
     Ok(bound)
+}
+
+/// Whether `X-PagerDuty-Signature` (`v1=<hex HMAC-SHA256 of the body>`, several
+/// comma-separated during a secret rotation) carries a valid signature of `body`.
+pub fn pagerduty_signature_ok(secret: &[u8], header: &str, body: &[u8]) -> bool {
+    use hmac::{Hmac, Mac};
+    header.split(',').any(|sig| {
+        let Some(hex) = sig.trim().strip_prefix("v1=") else {
+            return false;
+        };
+        let Ok(want) = hex::decode(hex) else {
+            return false;
+        };
+        let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(secret) else {
+            return false;
+        };
+        mac.update(body);
+        // Constant-time comparison.
+        mac.verify_slice(&want).is_ok()
+    })
+}
+
+/// PagerDuty v3 webhooks: signature first (401 when it does not verify), then as any
+/// other webhook.
+async fn pagerduty_webhook(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Some(secret) = &s.pd_secret {
+        let sig = headers
+            .get("x-pagerduty-signature")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !pagerduty_signature_ok(&secret.0, sig, &body) {
+            return error(
+                StatusCode::UNAUTHORIZED,
+                "bad_signature",
+                "X-PagerDuty-Signature is missing or does not match the configured secret".into(),
+            );
+        }
+    }
+    handle(
+        State(s),
+        headers,
+        body,
+        Format::PagerDutyV3,
+        "/api/v1/pagerduty/webhook",
+    )
+    .await
 }
 
 /// OTLP/HTTP: the content type picks the encoding; the answer is an empty
@@ -234,5 +291,26 @@ pub async fn submit(
     match rx.await {
         Ok(r) => Submitted::Done(r),
         Err(_) => Submitted::Closed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pagerduty_signature_ok;
+
+    #[test]
+    fn signatures_verify_and_forgeries_do_not() {
+        // HMAC-SHA256("secret", "hello"), as `openssl dgst -sha256 -hmac secret` gives it.
+        let good = "v1=88aab3ede8d3adf94d26ab90d3bafd4a2083070c3bcce9c014ee04a443847c0b";
+        assert!(pagerduty_signature_ok(b"secret", good, b"hello"));
+        assert!(pagerduty_signature_ok(
+            b"secret",
+            &format!("v1=00, {good}"),
+            b"hello"
+        ));
+        assert!(!pagerduty_signature_ok(b"secret", good, b"hello!"));
+        assert!(!pagerduty_signature_ok(b"other", good, b"hello"));
+        assert!(!pagerduty_signature_ok(b"secret", "", b"hello"));
+        assert!(!pagerduty_signature_ok(b"secret", "v1=zz", b"hello"));
     }
 }

@@ -209,11 +209,21 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
     {
         let (tx, rx) = crate::receivers::http::queue(cfg.metrics.webhook_queue);
         if let Some(addr) = cfg.metrics.webhooks {
-            let bound = crate::receivers::http::serve(addr, cfg.max_payload_bytes, tx.clone())
-                .await
-                .with_context(|| format!("webhooks.listen: cannot listen on {addr}"))?;
+            if cfg.metrics.pagerduty_secret.is_none() {
+                tracing::warn!(
+                    "webhooks.pagerduty_secret is not set: /api/v1/pagerduty/webhook accepts unsigned requests"
+                );
+            }
+            let bound = crate::receivers::http::serve(
+                addr,
+                cfg.max_payload_bytes,
+                tx.clone(),
+                cfg.metrics.pagerduty_secret.clone(),
+            )
+            .await
+            .with_context(|| format!("webhooks.listen: cannot listen on {addr}"))?;
             tracing::info!(
-                "accepting webhooks on http://{bound}/api/v1/{{alertmanager,grafana,pagerduty/events}}"
+                "accepting webhooks on http://{bound}/api/v1/{{alertmanager,grafana,pagerduty/events,pagerduty/webhook}}"
             );
         }
         if let Some(addr) = cfg.metrics.otlp_grpc {
