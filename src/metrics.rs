@@ -137,7 +137,7 @@ struct Capped<K> {
     other: Option<Counter>,
 }
 
-impl<K: std::hash::Hash + Eq + Clone> Capped<K> {
+impl<K: std::hash::Hash + Eq> Capped<K> {
     fn new(cap: usize) -> Self {
         Capped {
             cap,
@@ -146,13 +146,24 @@ impl<K: std::hash::Hash + Eq + Clone> Capped<K> {
         }
     }
 
-    fn get(&mut self, key: &K, make: impl FnOnce(Option<&K>) -> Counter) -> &Counter {
-        if !self.seen.contains_key(key) && self.seen.len() >= self.cap {
-            return self.other.get_or_insert_with(|| make(None));
+    /// The counter for `key`; the key is copied only when a new series is created, so a hit
+    /// (the common case, per event) allocates nothing.
+    fn get<Q>(&mut self, key: &Q, make: impl FnOnce(Option<&Q>) -> Counter) -> &Counter
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        if !self.seen.contains_key(key) {
+            if self.seen.len() >= self.cap {
+                return self.other.get_or_insert_with(|| make(None));
+            }
+            let c = make(Some(key));
+            self.seen.insert(key.to_owned(), c);
         }
-        self.seen
-            .entry(key.clone())
-            .or_insert_with(|| make(Some(key)))
+        match self.seen.get(key) {
+            Some(c) => c,
+            None => self.other.get_or_insert_with(Counter::noop),
+        }
     }
 }
 
@@ -287,8 +298,8 @@ impl Metrics {
     /// Alert events of one rule (for "top noisy rules").
     pub fn rule_events(&mut self, alertname: &str, n: u64) {
         self.rules
-            .get(&alertname.to_string(), |k| {
-                let v = k.map_or(OTHER.to_string(), |k| k.clone());
+            .get(alertname, |k| {
+                let v = k.map_or(OTHER, |k| k).to_string();
                 counter!(RULE_ALERT_EVENTS, "alertname" => v)
             })
             .increment(n);

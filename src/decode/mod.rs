@@ -357,6 +357,31 @@ pub fn decode_auto(
     Ok((format, d))
 }
 
+/// Decodes one payload of `format` (any format when `None`, see [`decode_any`]) as a
+/// stream processor must: a payload without its own time (a PagerDuty v2 ack) is decoded
+/// again with `now` — the newest event time so far — as its receive time, so a stream gives
+/// the same events however it is delivered. (Replay does the same in two passes, to decode
+/// in parallel.)
+pub fn decode_at(
+    format: Option<Format>,
+    bytes: &[u8],
+    opts: &DecodeOptions,
+    now: Option<EventTime>,
+    out: &mut Vec<AlertEvent>,
+) -> Result<(Format, Decoded), DecodeError> {
+    let once = |received_at, out: &mut Vec<AlertEvent>| {
+        let ctx = Ctx { opts, received_at };
+        match format {
+            Some(f) => decode(f, bytes, &ctx, out).map(|d| (f, d)),
+            None => decode_any(bytes, &ctx, out),
+        }
+    };
+    match (once(None, out), now) {
+        (Err(DecodeError::MissingField { .. }), Some(now)) => once(Some(now), out),
+        (r, _) => r,
+    }
+}
+
 /// Any format, JSON or OTLP protobuf: a payload that does not start like JSON is tried as
 /// an OTLP `ExportLogsServiceRequest` (Kafka topics fed by the Collector's `otlp_proto`).
 pub fn decode_any(

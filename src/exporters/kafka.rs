@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::stream::{FuturesUnordered, StreamExt};
@@ -108,10 +109,12 @@ pub struct Sent {
 
 pub struct KafkaOutput {
     producer: FutureProducer<OutputContext>,
-    pages: Option<String>,
-    tickets: Option<String>,
-    clusters: Option<String>,
-    deadletter: Option<String>,
+    // Arc: a topic name is cloned per output (to release the borrow of `self` for `send`);
+    // that should cost a count, not an allocation.
+    pages: Option<Arc<str>>,
+    tickets: Option<Arc<str>>,
+    clusters: Option<Arc<str>>,
+    deadletter: Option<Arc<str>>,
     clusters_protobuf: bool,
     pub deliveries: Deliveries,
     pub sent: Sent,
@@ -142,10 +145,10 @@ impl KafkaOutput {
             .set_log_level(RDKafkaLogLevel::Info);
         Ok(KafkaOutput {
             producer: c.create_with_context(OutputContext)?,
-            pages: cfg.pages_topic.clone(),
-            tickets: cfg.tickets_topic.clone(),
-            clusters: cfg.clusters_topic.clone(),
-            deadletter: cfg.deadletter_topic.clone(),
+            pages: cfg.pages_topic.as_deref().map(Arc::from),
+            tickets: cfg.tickets_topic.as_deref().map(Arc::from),
+            clusters: cfg.clusters_topic.as_deref().map(Arc::from),
+            deadletter: cfg.deadletter_topic.as_deref().map(Arc::from),
             clusters_protobuf: cfg.clusters_protobuf,
             deliveries: Deliveries::default(),
             sent: Sent::default(),
@@ -182,11 +185,13 @@ impl KafkaOutput {
                     ..tag
                 };
                 if let Some(topic) = self.clusters.clone() {
-                    let payload = if self.clusters_protobuf {
+                    let payload: std::borrow::Cow<[u8]> = if self.clusters_protobuf {
                         use prost::Message as _;
-                        crate::record::proto::ClusterRecord::from(r).encode_to_vec()
+                        crate::record::proto::ClusterRecord::from(r)
+                            .encode_to_vec()
+                            .into()
                     } else {
-                        json.clone()
+                        json.as_slice().into()
                     };
                     self.send(&topic, &key, &payload, None, tag).await?;
                     self.sent.clusters += 1;

@@ -34,7 +34,7 @@ use rdkafka::message::Message;
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::decode::{self, Ctx, DecodeError};
+use crate::decode::{self, DecodeError};
 use crate::engine::{Engine, EngineStats, Output};
 use crate::event::{AlertEvent, EventTime};
 use crate::exporters::kafka::{KafkaOutput, Origin, Sent, Tag};
@@ -319,12 +319,7 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
                 for ing in ingests.drain(..) {
                     l.webhook(ing).await?;
                 }
-                l.metrics.batch_duration(t0.elapsed());
-                l.metrics.engine(l.engine.stats(), l.engine.active_alerts(), l.engine.open_clusters());
-                l.last_input = Instant::now();
-                l.anchor = (l.engine.now(), l.last_input);
-                l.maybe_checkpoint();
-                l.after_ack(&consumer)?;
+                l.after_batch(t0, &consumer)?;
             }
             batch = batches.next() => {
                 let Some(batch) = batch else { bail!("the Kafka consumer stream ended") };
@@ -343,12 +338,7 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
                 // engine has seen, not from the last checkpoint (that would replay into live
                 // state and count alerts twice).
                 consumer.context().set_resume(&l.offsets);
-                l.metrics.batch_duration(t0.elapsed());
-                l.metrics.engine(l.engine.stats(), l.engine.active_alerts(), l.engine.open_clusters());
-                l.last_input = Instant::now();
-                l.anchor = (l.engine.now(), l.last_input);
-                l.maybe_checkpoint();
-                l.after_ack(&consumer)?;
+                l.after_batch(t0, &consumer)?;
                 if !l.paused && l.out.deliveries.len() >= k.max_in_flight {
                     tracing::warn!(in_flight = l.out.deliveries.len(), "outputs are not being acknowledged: pausing input");
                     pause(&consumer, true);
@@ -605,24 +595,30 @@ impl Loop {
         let ts = m.timestamp().to_millis();
         // A Kafka message has no one to answer: its dead letter (if any) is the answer.
         let _answer = self.ingest("kafka", format, raw, &origin, ts).await?;
-        let key = (topic.to_string(), m.partition());
-        match self.offsets.get_mut(&key) {
-            Some(o) => {
+        let (partition, offset) = (m.partition(), m.offset());
+        // A few partitions: a scan finds the entry without allocating a key per message.
+        let known = self
+            .offsets
+            .iter_mut()
+            .find(|((t, p), _)| t == topic && *p == partition);
+        match known {
+            Some((_, next)) => {
                 // A rewind means input the engine already saw is coming again; a gap is
                 // retention or compaction outrunning us. Both are worth a line in the log.
-                if m.offset() != *o {
+                if offset != *next {
                     tracing::warn!(
                         topic,
-                        partition = m.partition(),
-                        expected = *o,
-                        got = m.offset(),
+                        partition,
+                        expected = *next,
+                        got = offset,
                         "input offset jumped"
                     );
                 }
-                *o = m.offset() + 1;
+                *next = offset + 1;
             }
             None => {
-                self.offsets.insert(key, m.offset() + 1);
+                self.offsets
+                    .insert((topic.to_string(), partition), offset + 1);
             }
         }
         Ok(())
@@ -642,22 +638,13 @@ impl Loop {
             });
         }
         let now = self.engine.now();
-        let once = |received_at, out: &mut Vec<AlertEvent>| {
-            let ctx = Ctx {
-                opts: &self.cfg.decode,
-                received_at,
-            };
-            match format {
-                Some(f) => decode::decode(f, raw, &ctx, out).map(|d| (f, d)),
-                None => decode::decode_any(raw, &ctx, out),
-            }
-        };
-        match once(None, &mut self.events) {
-            Err(DecodeError::MissingField { .. }) if now > EventTime::MIN => {
-                once(Some(now), &mut self.events)
-            }
-            r => r,
-        }
+        decode::decode_at(
+            format,
+            raw,
+            &self.cfg.decode,
+            (now > EventTime::MIN).then_some(now),
+            &mut self.events,
+        )
     }
 
     /// Sends every pending engine output.
@@ -720,6 +707,21 @@ impl Loop {
             self.last_input = Instant::now();
         }
         Ok(())
+    }
+
+    /// Bookkeeping after any input batch (Kafka or receivers): metrics, the idle clock's
+    /// anchor, a checkpoint barrier when due.
+    fn after_batch(&mut self, started: Instant, consumer: &input::Input) -> anyhow::Result<()> {
+        self.metrics.batch_duration(started.elapsed());
+        self.metrics.engine(
+            self.engine.stats(),
+            self.engine.active_alerts(),
+            self.engine.open_clusters(),
+        );
+        self.last_input = Instant::now();
+        self.anchor = (self.engine.now(), self.last_input);
+        self.maybe_checkpoint();
+        self.after_ack(consumer)
     }
 
     /// Takes a barrier when one is due and none is waiting.
