@@ -152,6 +152,22 @@ impl Topics {
     }
 }
 
+/// Produces each line of `file` as one message, with the external client.
+fn produce_file(b: &str, topic: &str, file: &str) -> usize {
+    tool(&[
+        "produce",
+        "--bootstrap",
+        b,
+        "--topic",
+        topic,
+        "--file",
+        file,
+    ])
+    .trim()
+    .parse()
+    .unwrap()
+}
+
 /// A consumed message.
 #[derive(Debug, Clone)]
 struct Msg {
@@ -360,6 +376,16 @@ impl Service {
         }
     }
 
+    /// SIGTERM, then a clean exit within 30 s.
+    fn stop(&mut self) {
+        let st = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(st.success());
+        self.wait_ok(Duration::from_secs(30));
+    }
+
     fn wait_ok(&mut self, within: Duration) {
         let st = self.wait(within);
         assert!(st.success(), "noisegate run failed ({st}):\n{}", self.log());
@@ -410,6 +436,36 @@ fn triggers(pages: &[Value]) -> BTreeMap<String, Vec<String>> {
     m
 }
 
+/// What a reader of the output topics must see after crashes, outages and retries: the
+/// same incidents paged (distinct trigger `dedup_key`s), every trigger — re-sent ones
+/// included — byte-identical to replay's, and the same set of cluster records.
+fn assert_same_as_replay(lp: &[Value], lc: &[Value], rp: &[Value], rc: &[Value]) {
+    let (lt, rt) = (triggers(lp), triggers(rp));
+    assert_eq!(
+        lt.keys().collect::<Vec<_>>(),
+        rt.keys().collect::<Vec<_>>(),
+        "distinct paged dedup_keys differ from an uninterrupted run"
+    );
+    for (k, bodies) in &lt {
+        assert!(
+            bodies.iter().all(|x| x == &rt[k][0]),
+            "cluster {k} triggered with bodies other than replay's: {bodies:?}"
+        );
+    }
+    let distinct: BTreeSet<String> = lc.iter().map(|v| v.to_string()).collect();
+    let expected: BTreeSet<String> = rc.iter().map(|v| v.to_string()).collect();
+    let extra: Vec<_> = distinct.difference(&expected).collect();
+    let missing: Vec<_> = expected.difference(&distinct).collect();
+    assert!(
+        extra.is_empty() && missing.is_empty(),
+        "cluster records differ from replay: {} extra, {} missing\nextra: {:?}\nmissing: {:?}",
+        extra.len(),
+        missing.len(),
+        extra.iter().take(2).collect::<Vec<_>>(),
+        missing.iter().take(2).collect::<Vec<_>>()
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // Tests against the real broker
 
@@ -420,18 +476,7 @@ fn live_run_equals_replay_and_commits_its_offsets() {
     let t = Topics::new("equal");
     t.create(&b.addr);
     let input = mixed(dir.path(), 12);
-    let produced: usize = tool(&[
-        "produce",
-        "--bootstrap",
-        &b.addr,
-        "--topic",
-        &t.input,
-        "--file",
-        input.to_str().unwrap(),
-    ])
-    .trim()
-    .parse()
-    .unwrap();
+    let produced = produce_file(&b.addr, &t.input, input.to_str().unwrap());
     let cfg = config(dir.path(), &b.addr, &t, "", "");
     let summary = dir.path().join("summary.json");
     let mut svc = Service::start(
@@ -562,26 +607,7 @@ fn kill_9_at_random_points_loses_no_alert_and_pages_once_per_cluster() {
         lc.len(),
         rc.len()
     );
-    // The same incidents paged: distinct dedup keys equal.
-    let (lt, rt) = (triggers(&lp), triggers(&rp));
-    assert_eq!(
-        lt.keys().collect::<Vec<_>>(),
-        rt.keys().collect::<Vec<_>>(),
-        "distinct paged dedup_keys differ from an uninterrupted run"
-    );
-    // A trigger sent twice for one cluster is an exact retry: same body.
-    for (k, bodies) in &lt {
-        assert!(
-            bodies.iter().all(|x| x == &bodies[0]),
-            "cluster {k} triggered with different bodies: {bodies:?}"
-        );
-        assert_eq!(bodies[0], rt[k][0], "trigger for {k} differs from replay");
-    }
-    // Every alert is in a cluster record, and the records are replay's (re-sent ones are
-    // identical copies).
-    let distinct: BTreeSet<String> = lc.iter().map(|v| v.to_string()).collect();
-    let expected: BTreeSet<String> = rc.iter().map(|v| v.to_string()).collect();
-    assert_eq!(distinct, expected, "cluster records differ from replay");
+    assert_same_as_replay(&lp, &lc, &rp, &rc);
     let fps = |recs: &[Value]| -> BTreeSet<String> {
         recs.iter()
             .flat_map(|r| r["alerts"].as_array().unwrap().iter())
@@ -703,15 +729,7 @@ fn sigterm_stops_cleanly_and_checkpoints() {
     let t = Topics::new("sigterm");
     t.create(&b.addr);
     let input = mixed(dir.path(), 2);
-    tool(&[
-        "produce",
-        "--bootstrap",
-        &b.addr,
-        "--topic",
-        &t.input,
-        "--file",
-        input.to_str().unwrap(),
-    ]);
+    produce_file(&b.addr, &t.input, input.to_str().unwrap());
     let cfg = config(dir.path(), &b.addr, &t, "checkpoint_interval = \"1h\"", "");
     let mut svc = Service::start(&cfg, &[]);
     let t0 = Instant::now();
@@ -720,12 +738,7 @@ fn sigterm_stops_cleanly_and_checkpoints() {
         std::thread::sleep(Duration::from_millis(50));
     }
     std::thread::sleep(Duration::from_secs(2));
-    let st = Command::new("kill")
-        .args(["-TERM", &svc.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(st.success());
-    svc.wait_ok(Duration::from_secs(30));
+    svc.stop();
     assert!(svc.log().contains("stopped cleanly"), "{}", svc.log());
     // With a one-hour interval, the only checkpoint is the shutdown's.
     assert!(dir.path().join("state/checkpoint").exists());
@@ -764,15 +777,7 @@ fn an_idle_input_still_closes_clusters_from_the_wall_clock() {
         ),
     )
     .unwrap();
-    tool(&[
-        "produce",
-        "--bootstrap",
-        &b.addr,
-        "--topic",
-        &t.input,
-        "--file",
-        f.to_str().unwrap(),
-    ]);
+    produce_file(&b.addr, &t.input, f.to_str().unwrap());
     let cfg = config(
         dir.path(),
         &b.addr,
@@ -800,10 +805,7 @@ fn an_idle_input_still_closes_clusters_from_the_wall_clock() {
         !rec["closed_at"].is_null(),
         "closed by the idle clock: {rec}"
     );
-    let _ = Command::new("kill")
-        .args(["-TERM", &svc.child.id().to_string()])
-        .status();
-    svc.wait_ok(Duration::from_secs(30));
+    svc.stop();
 }
 
 fn http_get(addr: &str, path: &str) -> (u16, String) {
@@ -845,15 +847,7 @@ fn metrics_health_and_readiness_are_served_and_pass_promtool() {
     let t = Topics::new("metrics");
     t.create(&b.addr);
     let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/alerts.ndjson");
-    tool(&[
-        "produce",
-        "--bootstrap",
-        &b.addr,
-        "--topic",
-        &t.input,
-        "--file",
-        input.to_str().unwrap(),
-    ]);
+    produce_file(&b.addr, &t.input, input.to_str().unwrap());
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
     let cfg = config(
@@ -935,10 +929,7 @@ fn metrics_health_and_readiness_are_served_and_pass_promtool() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let _ = Command::new("kill")
-        .args(["-TERM", &svc.child.id().to_string()])
-        .status();
-    svc.wait_ok(Duration::from_secs(30));
+    svc.stop();
 }
 
 fn http_post(addr: &str, path: &str, content_type: &str, body: &str) -> (u16, String) {
@@ -1059,10 +1050,7 @@ fn a_real_alertmanager_pages_once_through_the_webhook() {
         "/api/v1/alertmanager"
     );
     assert_eq!(dl[0].value.as_deref(), Some("{\"alerts\": 5"));
-    let _ = Command::new("kill")
-        .args(["-TERM", &svc.child.id().to_string()])
-        .status();
-    svc.wait_ok(Duration::from_secs(30));
+    svc.stop();
 }
 
 #[test]
@@ -1124,10 +1112,7 @@ fn a_real_otlp_exporter_sends_alerts_over_http_and_grpc() {
         "the same alert twice is one page: {pages:?}"
     );
     assert_eq!(pages[0]["payload"]["class"], "DatabaseDown");
-    let _ = Command::new("kill")
-        .args(["-TERM", &svc.child.id().to_string()])
-        .status();
-    svc.wait_ok(Duration::from_secs(30));
+    svc.stop();
     let s: Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
     // Three exports (HTTP plain, HTTP gzip, gRPC), each one alert record and one plain log
     // record.
@@ -1200,10 +1185,7 @@ fn pagerduty_v3_webhooks_need_a_valid_signature() {
         !svc.log().contains("whsec-test-123"),
         "the secret must never be logged"
     );
-    let _ = Command::new("kill")
-        .args(["-TERM", &svc.child.id().to_string()])
-        .status();
-    svc.wait_ok(Duration::from_secs(30));
+    svc.stop();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1264,23 +1246,7 @@ mod mock {
         let (rp, rc) = replay(cfg, input, dir);
         let lp = values(&consume(b, &t.pages, dir));
         let lc = values(&consume(b, &t.clusters, dir));
-        let distinct: BTreeSet<String> = lc.iter().map(|v| v.to_string()).collect();
-        let expected: BTreeSet<String> = rc.iter().map(|v| v.to_string()).collect();
-        let extra: Vec<_> = distinct.difference(&expected).collect();
-        let missing: Vec<_> = expected.difference(&distinct).collect();
-        assert!(
-            extra.is_empty() && missing.is_empty(),
-            "cluster records differ from replay: {} extra, {} missing\nextra: {:?}\nmissing: {:?}",
-            extra.len(),
-            missing.len(),
-            extra.iter().take(2).collect::<Vec<_>>(),
-            missing.iter().take(2).collect::<Vec<_>>()
-        );
-        let (lt, rt) = (triggers(&lp), triggers(&rp));
-        assert_eq!(lt.keys().collect::<Vec<_>>(), rt.keys().collect::<Vec<_>>());
-        for (k, bodies) in &lt {
-            assert!(bodies.iter().all(|x| x == &rt[k][0]), "{k}");
-        }
+        assert_same_as_replay(&lp, &lc, &rp, &rc);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use noisegate::config::Config;
-use noisegate::decode::{self, Ctx, DecodeError};
+use noisegate::decode;
 use noisegate::engine::{Engine, Output};
 use noisegate::event::{AlertEvent, EventTime};
 
@@ -18,19 +18,14 @@ fn run(cfg: &Config, lines: &[&str], restore_every: Option<usize>) -> Vec<String
     for (i, l) in lines.iter().enumerate() {
         evs.clear();
         let now = e.now();
-        let once = |r, evs: &mut Vec<AlertEvent>| {
-            let ctx = Ctx {
-                opts: &cfg.decode,
-                received_at: r,
-            };
-            decode::decode_any(l.as_bytes(), &ctx, evs)
-        };
-        match once(None, &mut evs) {
-            Err(DecodeError::MissingField { .. }) if now > EventTime::MIN => {
-                let _ = once(Some(now), &mut evs);
-            }
-            _ => {}
-        }
+        // Unusable lines are dead letters in the service: nothing reaches the engine.
+        let _ = decode::decode_at(
+            None,
+            l.as_bytes(),
+            &cfg.decode,
+            (now > EventTime::MIN).then_some(now),
+            &mut evs,
+        );
         e.handle_events(&evs);
         while let Some(o) = e.poll_output() {
             out.push(match o {
