@@ -52,6 +52,7 @@ pub struct RawConfig {
     pub kafka: RawKafka,
     pub metrics: RawMetrics,
     pub webhooks: RawWebhooks,
+    pub server: RawServer,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -346,6 +347,23 @@ pub struct RawPagerDuty {
     pub service_routing_keys: std::collections::BTreeMap<String, String>,
     /// `client` field of every event sent.
     pub client: String,
+    /// `noisegate run` sends pages to this Events API v2 URL
+    /// (`https://events.pagerduty.com/v2/enqueue`); "" (default) sends none (pages then go
+    /// only to the Kafka `pages` topic).
+    pub events_url: String,
+    /// At most this many events per routing key within `rate_window` (PagerDuty documents
+    /// about 120 a minute per integration key; 100 leaves room for retries elsewhere).
+    pub rate_limit: u32,
+    #[serde(with = "humantime_serde")]
+    pub rate_window: Duration,
+    /// Per-request timeout; a timeout is retried.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// First retry delay (doubled per failure, jittered, capped at `backoff_max`).
+    #[serde(with = "humantime_serde")]
+    pub backoff_base: Duration,
+    #[serde(with = "humantime_serde")]
+    pub backoff_max: Duration,
 }
 
 impl Default for RawPagerDuty {
@@ -355,8 +373,29 @@ impl Default for RawPagerDuty {
             team_routing_keys: Default::default(),
             service_routing_keys: Default::default(),
             client: "noisegate".into(),
+            events_url: String::new(),
+            rate_limit: 100,
+            rate_window: Duration::from_secs(60),
+            timeout: Duration::from_secs(10),
+            backoff_base: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(60),
         }
     }
+}
+
+/// `[server]`: TLS and authentication for every listener `noisegate run` opens (webhooks,
+/// OTLP/HTTP, OTLP/gRPC and the metrics endpoint).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawServer {
+    /// PEM certificate chain; with `tls_key_file`, every listener speaks TLS only.
+    pub tls_cert_file: String,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub tls_key_file: String,
+    /// Where the bearer token is: "env:VAR" or "file:PATH". Set, every request must carry
+    /// `Authorization: Bearer <token>` (401 otherwise; gRPC: UNAUTHENTICATED), except
+    /// `/healthz` and `/readyz`, which probes reach without credentials.
+    pub bearer_token: String,
 }
 
 /// `[kafka]`: live mode (`noisegate run`). Only `run` reads it; replay ignores it.
@@ -523,6 +562,10 @@ pub struct MetricsConfig {
     pub otlp_http: Option<std::net::SocketAddr>,
     /// `[otlp] grpc_listen`.
     pub otlp_grpc: Option<std::net::SocketAddr>,
+    /// `[server] tls_*`: every listener serves TLS with this identity.
+    pub tls: Option<crate::tls::Identity>,
+    /// `[server] bearer_token`.
+    pub bearer_token: Option<Secret>,
 }
 
 /// `[kafka]`, validated.
@@ -556,6 +599,8 @@ pub struct Config {
     pub engine: EngineConfig,
     pub kafka: KafkaConfig,
     pub metrics: MetricsConfig,
+    /// `[pagerduty] events_url` and its shaping; `None` sends no pages over HTTP.
+    pub pagerduty_sink: Option<crate::exporters::pagerduty::SinkConfig>,
 }
 
 /// What the engine needs, validated.
@@ -1062,29 +1107,62 @@ impl Config {
             max_label_values: raw.metrics.max_label_values.max(1),
             webhooks: listen("webhooks.listen", &raw.webhooks.listen, "0.0.0.0:8080")?,
             webhook_queue: raw.webhooks.queue.max(1),
-            pagerduty_secret: {
-                let key = "webhooks.pagerduty_secret";
-                let v = raw.webhooks.pagerduty_secret.trim();
-                if v.is_empty() {
-                    None
-                } else if let Some(var) = v.strip_prefix("env:") {
-                    let s = std::env::var(var)
-                        .map_err(|_| inv(key, format!("environment variable {var} is not set")))?;
-                    Some(Secret(s.trim().as_bytes().to_vec()))
-                } else if let Some(file) = v.strip_prefix("file:") {
-                    let s = std::fs::read_to_string(file)
-                        .map_err(|e| inv(key, format!("cannot read {file}: {e}")))?;
-                    Some(Secret(s.trim().as_bytes().to_vec()))
-                } else {
-                    return Err(inv(
-                        key,
-                        "must be \"env:VAR\" or \"file:PATH\": secrets do not belong in the config file"
-                            .into(),
-                    ));
-                }
-            },
+            pagerduty_secret: read_secret(
+                "webhooks.pagerduty_secret",
+                &raw.webhooks.pagerduty_secret,
+            )
+            .map_err(|p| inv("webhooks.pagerduty_secret", p))?,
             otlp_http: listen("otlp.http_listen", &raw.otlp.http_listen, "0.0.0.0:4318")?,
             otlp_grpc: listen("otlp.grpc_listen", &raw.otlp.grpc_listen, "0.0.0.0:4317")?,
+            tls: compile_tls(&raw.server, path)?,
+            bearer_token: {
+                let t = read_secret("server.bearer_token", &raw.server.bearer_token)
+                    .map_err(|p| inv("server.bearer_token", p))?;
+                if t.as_ref().is_some_and(|t| t.0.is_empty()) {
+                    return Err(inv("server.bearer_token", "the token is empty".into()));
+                }
+                t
+            },
+        };
+        let pd = &raw.pagerduty;
+        let pagerduty_sink = if pd.events_url.trim().is_empty() {
+            None
+        } else {
+            let url = pd.events_url.trim();
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(inv(
+                    "pagerduty.events_url",
+                    format!("{url:?} is not an http(s) URL"),
+                ));
+            }
+            if pd.rate_limit == 0 {
+                return Err(inv(
+                    "pagerduty.rate_limit",
+                    "must be at least 1 event per window".into(),
+                ));
+            }
+            if pd.rate_window.is_zero() {
+                return Err(inv(
+                    "pagerduty.rate_window",
+                    "must be longer than 0s".into(),
+                ));
+            }
+            if pd.backoff_base.is_zero() || pd.backoff_max < pd.backoff_base {
+                return Err(inv(
+                    "pagerduty.backoff_max",
+                    "backoff_base must be > 0s and backoff_max at least backoff_base".into(),
+                ));
+            }
+            Some(crate::exporters::pagerduty::SinkConfig {
+                url: url.to_string(),
+                shaper: crate::exporters::pagerduty::shaper::ShaperConfig {
+                    limit: pd.rate_limit,
+                    per: pd.rate_window,
+                    backoff_base: pd.backoff_base,
+                    backoff_max: pd.backoff_max,
+                },
+                timeout: pd.timeout.max(Duration::from_millis(100)),
+            })
         };
         Ok(Config {
             decode: DecodeOptions {
@@ -1120,8 +1198,65 @@ impl Config {
             },
             kafka,
             metrics,
+            pagerduty_sink,
         })
     }
+}
+
+/// A secret from where `v` points ("env:VAR" or "file:PATH"); "" is none. The error is the
+/// problem, for the caller to put under its key.
+fn read_secret(_key: &str, v: &str) -> Result<Option<Secret>, String> {
+    let v = v.trim();
+    if v.is_empty() {
+        Ok(None)
+    } else if let Some(var) = v.strip_prefix("env:") {
+        let s = std::env::var(var).map_err(|_| format!("environment variable {var} is not set"))?;
+        Ok(Some(Secret(s.trim().as_bytes().to_vec())))
+    } else if let Some(file) = v.strip_prefix("file:") {
+        let s = std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?;
+        Ok(Some(Secret(s.trim().as_bytes().to_vec())))
+    } else {
+        Err("must be \"env:VAR\" or \"file:PATH\": secrets do not belong in the config file".into())
+    }
+}
+
+fn compile_tls(s: &RawServer, path: &str) -> Result<Option<crate::tls::Identity>, ConfigError> {
+    let inv = |key: &str, problem: String| ConfigError::Invalid {
+        path: path.into(),
+        key: key.into(),
+        problem,
+    };
+    let (cert, key) = (s.tls_cert_file.trim(), s.tls_key_file.trim());
+    match (cert.is_empty(), key.is_empty()) {
+        (true, true) => return Ok(None),
+        (false, true) => {
+            return Err(inv(
+                "server.tls_key_file",
+                "is required with tls_cert_file".into(),
+            ))
+        }
+        (true, false) => {
+            return Err(inv(
+                "server.tls_cert_file",
+                "is required with tls_key_file".into(),
+            ))
+        }
+        (false, false) => {}
+    }
+    let cert_pem = std::fs::read(cert)
+        .map_err(|e| inv("server.tls_cert_file", format!("cannot read {cert}: {e}")))?;
+    let key_pem = std::fs::read(key)
+        .map_err(|e| inv("server.tls_key_file", format!("cannot read {key}: {e}")))?;
+    crate::tls::Identity::new(cert_pem, key_pem)
+        .map(Some)
+        .map_err(|p| {
+            let k = if p.starts_with("private key") {
+                "server.tls_key_file"
+            } else {
+                "server.tls_cert_file"
+            };
+            inv(k, p)
+        })
 }
 
 fn compile_kafka(k: RawKafka, path: &str) -> Result<KafkaConfig, ConfigError> {

@@ -42,4 +42,5 @@ pub mod receivers;
 pub mod record;
 pub mod replay;
 pub mod service;
+pub mod tls;
 pub mod tune;

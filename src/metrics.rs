@@ -38,6 +38,13 @@ pub const LAST_CHECKPOINT: &str = "noisegate_last_checkpoint_timestamp_seconds";
 pub const IN_FLIGHT: &str = "noisegate_outputs_in_flight";
 pub const INPUT_PAUSED: &str = "noisegate_input_paused";
 pub const DEADLETTERS: &str = "noisegate_deadletters_total";
+pub const PD_EVENTS: &str = "noisegate_pagerduty_events_total";
+pub const PD_REQUESTS: &str = "noisegate_pagerduty_requests_total";
+pub const PD_RETRIES: &str = "noisegate_pagerduty_retries_total";
+pub const PD_THROTTLED: &str = "noisegate_pagerduty_throttled_total";
+pub const PD_DELAYED: &str = "noisegate_pagerduty_delayed_events_total";
+pub const PD_QUEUE: &str = "noisegate_pagerduty_queue_depth";
+pub const PD_OLDEST: &str = "noisegate_pagerduty_oldest_queued_seconds";
 
 const OTHER: &str = "other";
 
@@ -128,6 +135,31 @@ fn describe() {
         "1 while input is paused because outputs are not being acknowledged."
     );
     describe_counter!(DEADLETTERS, "Dead letters written, by reason.");
+    describe_counter!(
+        PD_EVENTS,
+        "PagerDuty sink events ended, by result: delivered, rejected (4xx, not retried) or coalesced into a queued event of the same dedup_key."
+    );
+    describe_counter!(
+        PD_REQUESTS,
+        "PagerDuty sink HTTP requests, by status class (2xx, 4xx, 429, 5xx, error)."
+    );
+    describe_counter!(
+        PD_RETRIES,
+        "PagerDuty sink requests that will be retried (429, 5xx, 408, transport errors)."
+    );
+    describe_counter!(
+        PD_THROTTLED,
+        "PagerDuty sink requests answered 429 Too Many Requests."
+    );
+    describe_counter!(
+        PD_DELAYED,
+        "PagerDuty sink events that waited for the per-routing-key rate limit or a backoff."
+    );
+    describe_gauge!(PD_QUEUE, "PagerDuty sink events queued, not yet sent.");
+    describe_gauge!(
+        PD_OLDEST,
+        "Age of the oldest event queued in the PagerDuty sink (0 when empty)."
+    );
 }
 
 /// A label value from an open set, capped: the first `cap` values get their own series.

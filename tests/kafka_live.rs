@@ -15,17 +15,16 @@
 //! trigger's body (a re-sent trigger must be byte-identical), and the set of cluster records.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_noisegate");
+mod support;
+use support::*;
+
 const TOOL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/kafka/kafka_tool.py");
 
 // ---------------------------------------------------------------------------------------
@@ -42,22 +41,6 @@ impl Drop for Broker {
             let _ = c.kill();
             let _ = c.wait();
         }
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn wait_port(addr: &str, within: Duration) {
-    let t = Instant::now();
-    while std::net::TcpStream::connect(addr).is_err() {
-        assert!(t.elapsed() < within, "nothing listens on {addr}");
-        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -311,92 +294,6 @@ fn replay(cfg: &Path, input: &Path, dir: &Path) -> (Vec<Value>, Vec<Value>) {
         ndjson(&out.join("pages.ndjson")),
         ndjson(&out.join("clusters.ndjson")),
     )
-}
-
-/// A running `noisegate run` whose stderr is collected (and counted for checkpoints).
-struct Service {
-    child: Child,
-    log: Arc<Mutex<String>>,
-    checkpoints: Arc<AtomicUsize>,
-}
-
-impl Service {
-    fn start(cfg: &Path, args: &[&str]) -> Service {
-        let mut child = Command::new(BIN)
-            .arg("run")
-            .arg("--config")
-            .arg(cfg)
-            .args(args)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let checkpoints = Arc::new(AtomicUsize::new(0));
-        let err = child.stderr.take().unwrap();
-        let (l, c) = (log.clone(), checkpoints.clone());
-        std::thread::spawn(move || {
-            for line in BufReader::new(err).lines().map_while(Result::ok) {
-                if line.contains("checkpoint written") {
-                    c.fetch_add(1, Ordering::SeqCst);
-                }
-                let mut g = l.lock().unwrap();
-                g.push_str(&line);
-                g.push('\n');
-            }
-        });
-        Service {
-            child,
-            log,
-            checkpoints,
-        }
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-
-    /// Waits for the process to exit; panics with its log after `within`.
-    fn wait(&mut self, within: Duration) -> std::process::ExitStatus {
-        let t = Instant::now();
-        loop {
-            if let Some(st) = self.child.try_wait().unwrap() {
-                std::thread::sleep(Duration::from_millis(100)); // let the log thread finish
-                return st;
-            }
-            if t.elapsed() > within {
-                let _ = self.child.kill();
-                panic!(
-                    "noisegate run did not exit within {within:?}:\n{}",
-                    self.log()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// SIGTERM, then a clean exit within 30 s.
-    fn stop(&mut self) {
-        let st = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(st.success());
-        self.wait_ok(Duration::from_secs(30));
-    }
-
-    fn wait_ok(&mut self, within: Duration) {
-        let st = self.wait(within);
-        assert!(st.success(), "noisegate run failed ({st}):\n{}", self.log());
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// A small deterministic RNG (xorshift); the seed is printed so a failure can be rerun.
@@ -808,38 +705,6 @@ fn an_idle_input_still_closes_clusters_from_the_wall_clock() {
     svc.stop();
 }
 
-fn http_get(addr: &str, path: &str) -> (u16, String) {
-    http(addr, "GET", path, None, "")
-}
-
-/// One HTTP/1.0 exchange on a raw socket (no client library in the way): status and body.
-fn http(
-    addr: &str,
-    method: &str,
-    path: &str,
-    content_type: Option<&str>,
-    body: &str,
-) -> (u16, String) {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    let ct = content_type.map_or(String::new(), |c| format!("Content-Type: {c}\r\n"));
-    write!(
-        s,
-        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\n{ct}Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut buf = String::new();
-    s.read_to_string(&mut buf).unwrap();
-    let status = buf
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = buf.split_once("\r\n\r\n").map_or("", |x| x.1).to_string();
-    (status, body)
-}
-
 #[test]
 fn metrics_health_and_readiness_are_served_and_pass_promtool() {
     let b = broker();
@@ -930,10 +795,6 @@ fn metrics_health_and_readiness_are_served_and_pass_promtool() {
         String::from_utf8_lossy(&out.stderr)
     );
     svc.stop();
-}
-
-fn http_post(addr: &str, path: &str, content_type: &str, body: &str) -> (u16, String) {
-    http(addr, "POST", path, Some(content_type), body)
 }
 
 #[test]

@@ -53,7 +53,7 @@ pub struct Tag {
     pub page_cause_ms: Option<i64>,
 }
 
-type Pending = Pin<Box<dyn Future<Output = (Tag, Result<(), String>)> + Send>>;
+pub type Pending = Pin<Box<dyn Future<Output = (Tag, Result<(), String>)> + Send>>;
 
 /// Deliveries not yet acknowledged, and how many of them belong to each batch.
 #[derive(Default)]
@@ -91,7 +91,7 @@ impl Deliveries {
         r
     }
 
-    fn push(&mut self, tag: Tag, f: Pending) {
+    pub fn push(&mut self, tag: Tag, f: Pending) {
         *self.by_seq.entry(tag.seq).or_default() += 1;
         self.futs.push(f);
     }
@@ -105,6 +105,8 @@ pub struct Sent {
     pub tickets: u64,
     pub clusters: u64,
     pub deadletters: u64,
+    /// Pages handed to the PagerDuty sink (`[pagerduty] events_url`).
+    pub pagerduty: u64,
 }
 
 pub struct KafkaOutput {

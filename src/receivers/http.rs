@@ -52,6 +52,7 @@ pub async fn serve(
     max_body: usize,
     tx: mpsc::Sender<Ingest>,
     pd_secret: Option<crate::config::Secret>,
+    sec: &super::listen::Security,
 ) -> std::io::Result<SocketAddr> {
     let app = Router::new()
         .route("/api/v1/pagerduty/webhook", post(pagerduty_webhook))
@@ -72,14 +73,7 @@ pub async fn serve(
             tx,
             pd_secret: pd_secret.map(std::sync::Arc::new),
         });
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    let bound = listener.local_addr()?;
-    tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!(error = %e, "webhook HTTP server stopped");
-        }
-    });
-    Ok(bound)
+    super::listen::serve(addr, super::listen::protect(app, sec), sec, "webhook").await
 }
 
 /// Binds `addr` and serves OTLP/HTTP `POST /v1/logs`; returns the bound address.
@@ -87,6 +81,7 @@ pub async fn serve_otlp(
     addr: SocketAddr,
     max_body: usize,
     tx: mpsc::Sender<Ingest>,
+    sec: &super::listen::Security,
 ) -> std::io::Result<SocketAddr> {
     let app = Router::new()
         .route("/v1/logs", post(otlp_logs))
@@ -95,14 +90,7 @@ pub async fn serve_otlp(
             tx,
             pd_secret: None,
         });
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    let bound = listener.local_addr()?;
-    tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!(error = %e, "OTLP/HTTP server stopped");
-        }
-    });
-    Ok(bound)
+    super::listen::serve(addr, super::listen::protect(app, sec), sec, "OTLP/HTTP").await
 }
 
 /// Whether `X-PagerDuty-Signature` (`v1=<hex HMAC-SHA256 of the body>`, several

@@ -3,4 +3,5 @@
 
 pub mod http;
 pub mod kafka;
+pub mod listen;
 pub mod otlp_grpc;

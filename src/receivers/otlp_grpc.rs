@@ -52,22 +52,49 @@ impl LogsService for Logs {
     }
 }
 
-/// Binds `addr` and serves OTLP/gRPC; returns the bound address.
+/// Binds `addr` and serves OTLP/gRPC (over TLS and behind the bearer token when configured);
+/// returns the bound address.
 pub async fn serve(
     addr: SocketAddr,
     max_body: usize,
     tx: mpsc::Sender<Ingest>,
+    sec: &super::listen::Security,
 ) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
-    let svc = LogsServiceServer::new(Logs { tx }).max_decoding_message_size(max_body);
+    let token = sec.bearer.clone();
+    // The interceptor sees only metadata, before the body is decoded: an unauthenticated
+    // request costs no decoding.
+    let svc = tonic::service::interceptor::InterceptedService::new(
+        LogsServiceServer::new(Logs { tx }).max_decoding_message_size(max_body),
+        move |req: Request<()>| match &token {
+            None => Ok(req),
+            Some(t) => {
+                let v = req
+                    .metadata()
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok());
+                if super::listen::bearer_ok(&t.0, v) {
+                    Ok(req)
+                } else {
+                    Err(Status::unauthenticated(
+                        "missing or wrong bearer token (authorization: Bearer <token>)",
+                    ))
+                }
+            }
+        },
+    );
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(id) = &sec.tls {
+        crate::tls::install_crypto_provider();
+        let tls = tonic::transport::ServerTlsConfig::new().identity(
+            tonic::transport::Identity::from_pem(&id.cert_pem, &id.key_pem.0),
+        );
+        builder = builder.tls_config(tls).map_err(std::io::Error::other)?;
+    }
     tokio::spawn(async move {
         let incoming = tokio_stream_from(listener);
-        if let Err(e) = tonic::transport::Server::builder()
-            .add_service(svc)
-            .serve_with_incoming(incoming)
-            .await
-        {
+        if let Err(e) = builder.add_service(svc).serve_with_incoming(incoming).await {
             tracing::error!(error = %e, "OTLP/gRPC server stopped");
         }
     });

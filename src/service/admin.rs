@@ -1,6 +1,6 @@
 //! The service's own HTTP endpoints: `/metrics` (Prometheus text format), `/healthz` (the
 //! process is alive) and `/readyz` (state restored and input partitions assigned). Owns the
-//! listener and nothing else; alert ingestion over HTTP belongs to `receivers/`.
+//! routes and nothing else (binding, TLS and auth are `receivers::listen`'s); alert ingestion over HTTP belongs to `receivers/`.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,20 +31,21 @@ pub async fn serve(
     addr: SocketAddr,
     prom: PrometheusHandle,
     ready: Arc<Readiness>,
+    sec: &crate::receivers::listen::Security,
 ) -> std::io::Result<SocketAddr> {
-    let app = Router::new()
-        .route("/metrics", get(metrics))
+    let state = AppState { prom, ready };
+    // Probes carry no credentials; the numbers do need them when a token is set.
+    let open = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
-        .with_state(AppState { prom, ready });
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    let bound = listener.local_addr()?;
-    tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!(error = %e, "admin HTTP server stopped");
-        }
-    });
-    Ok(bound)
+        .with_state(state.clone());
+    let guarded = crate::receivers::listen::protect(
+        Router::new()
+            .route("/metrics", get(metrics))
+            .with_state(state),
+        sec,
+    );
+    crate::receivers::listen::serve(addr, open.merge(guarded), sec, "admin").await
 }
 
 async fn metrics(State(s): State<AppState>) -> ([(&'static str, &'static str); 1], String) {

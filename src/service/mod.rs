@@ -115,6 +115,8 @@ struct Loop {
     cfg: Config,
     engine: Engine,
     out: KafkaOutput,
+    /// Pages straight to PagerDuty (`[pagerduty] events_url`); its deliveries join `out`'s.
+    pd: Option<crate::exporters::pagerduty::PagerDutySink>,
     offsets: Offsets,
     /// Batch sequence number; outputs carry the one that produced them.
     seq: u64,
@@ -192,12 +194,19 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
         );
     }
     let ready = Arc::new(admin::Readiness::default());
+    let sec = crate::receivers::listen::Security::from_config(&cfg.metrics);
+    let scheme = sec.scheme();
+    if sec.bearer.is_some() {
+        tracing::info!(
+            "listeners require a bearer token (server.bearer_token); /healthz and /readyz do not"
+        );
+    }
     if let Some(addr) = cfg.metrics.listen {
         let prom = crate::metrics::install().context("installing the metrics recorder")?;
-        let bound = admin::serve(addr, prom, ready.clone())
+        let bound = admin::serve(addr, prom, ready.clone(), &sec)
             .await
             .with_context(|| format!("metrics.listen: cannot listen on {addr}"))?;
-        tracing::info!("serving /metrics, /healthz, /readyz on http://{bound}");
+        tracing::info!("serving /metrics, /healthz, /readyz on {scheme}://{bound}");
     }
     ready
         .restored
@@ -219,35 +228,52 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
                 cfg.max_payload_bytes,
                 tx.clone(),
                 cfg.metrics.pagerduty_secret.clone(),
+                &sec,
             )
             .await
             .with_context(|| format!("webhooks.listen: cannot listen on {addr}"))?;
             tracing::info!(
-                "accepting webhooks on http://{bound}/api/v1/{{alertmanager,grafana,pagerduty/events,pagerduty/webhook}}"
+                "accepting webhooks on {scheme}://{bound}/api/v1/{{alertmanager,grafana,pagerduty/events,pagerduty/webhook}}"
             );
         }
         if let Some(addr) = cfg.metrics.otlp_grpc {
-            let bound = crate::receivers::otlp_grpc::serve(addr, cfg.max_payload_bytes, tx.clone())
-                .await
-                .with_context(|| format!("otlp.grpc_listen: cannot listen on {addr}"))?;
+            let bound =
+                crate::receivers::otlp_grpc::serve(addr, cfg.max_payload_bytes, tx.clone(), &sec)
+                    .await
+                    .with_context(|| format!("otlp.grpc_listen: cannot listen on {addr}"))?;
             tracing::info!("accepting OTLP/gRPC logs on {bound}");
         }
         if let Some(addr) = cfg.metrics.otlp_http {
-            let bound = crate::receivers::http::serve_otlp(addr, cfg.max_payload_bytes, tx)
+            let bound = crate::receivers::http::serve_otlp(addr, cfg.max_payload_bytes, tx, &sec)
                 .await
                 .with_context(|| format!("otlp.http_listen: cannot listen on {addr}"))?;
-            tracing::info!("accepting OTLP/HTTP logs on http://{bound}/v1/logs");
+            tracing::info!("accepting OTLP/HTTP logs on {scheme}://{bound}/v1/logs");
         }
         webhooks = Some(rx);
     }
     let mut ingests = Vec::with_capacity(k.max_batch);
     let consumer = input::consumer(&k, &offsets).context("creating the Kafka consumer")?;
     let out = KafkaOutput::new(&k).context("creating the Kafka producer")?;
+    let pd = match &cfg.pagerduty_sink {
+        Some(s) => {
+            tracing::info!(
+                url = %s.url,
+                rate_limit = s.shaper.limit,
+                rate_window = ?s.shaper.per,
+                "sending pages to PagerDuty"
+            );
+            Some(crate::exporters::pagerduty::PagerDutySink::start(
+                s.clone(),
+            )?)
+        }
+        None => None,
+    };
     let now = Instant::now();
     let mut l = Loop {
         anchor: (engine.now(), now),
         engine,
         out,
+        pd,
         offsets,
         seq: 0,
         events: Vec::with_capacity(1024),
@@ -309,7 +335,9 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
                 l.acknowledged(tag, r)?;
                 l.after_ack(&consumer)?;
             }
-            n = recv_webhooks(&mut webhooks, &mut ingests, k.max_batch) => {
+            // Paused (outputs not acknowledged), requests wait in the bounded queue, and once
+            // it is full senders get 503 + Retry-After.
+            n = recv_webhooks(&mut webhooks, &mut ingests, k.max_batch), if !l.paused => {
                 if n == 0 {
                     webhooks = None;
                     continue;
@@ -339,12 +367,6 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
                 // state and count alerts twice).
                 consumer.context().set_resume(&l.offsets);
                 l.after_batch(t0, &consumer)?;
-                if !l.paused && l.out.deliveries.len() >= k.max_in_flight {
-                    tracing::warn!(in_flight = l.out.deliveries.len(), "outputs are not being acknowledged: pausing input");
-                    pause(&consumer, true);
-                    l.paused = true;
-                    l.s.pauses += 1;
-                }
             }
             _ = tick.tick() => {
                 let idle = l.last_input.elapsed();
@@ -655,9 +677,24 @@ impl Loop {
                 page_cause_ms: matches!(o, Output::Page(_)).then_some(cause_ms).flatten(),
             };
             match &o {
-                Output::Page(p) => self.metrics.page(p),
+                Output::Page(p) => {
+                    self.metrics.page(p);
+                    if let Some(pd) = &self.pd {
+                        self.out.deliveries.push(tag, pd.send(p, tag));
+                        self.out.sent.pagerduty += 1;
+                    }
+                }
                 Output::Record(r) => self.metrics.closed(r),
             }
+            // With a PagerDuty sink, event-to-page latency ends at PagerDuty's answer, not at
+            // the Kafka copy's.
+            let tag = match self.pd {
+                Some(_) => Tag {
+                    page_cause_ms: None,
+                    ..tag
+                },
+                None => tag,
+            };
             self.out
                 .send_output(&o, tag)
                 .await
@@ -688,8 +725,10 @@ impl Loop {
                 checkpoint::store(&self.cfg.kafka.state_dir, &b.offsets, &b.engine)?;
                 self.metrics.checkpoint(t0.elapsed());
                 self.s.checkpoints += 1;
-                if let Err(e) = consumer.commit(&input::to_tpl(&b.offsets), CommitMode::Async) {
-                    tracing::warn!(error = %e, "kafka: offset commit failed");
+                if !b.offsets.is_empty() {
+                    if let Err(e) = consumer.commit(&input::to_tpl(&b.offsets), CommitMode::Async) {
+                        tracing::warn!(error = %e, "kafka: offset commit failed");
+                    }
                 }
                 tracing::info!(
                     checkpoint = self.s.checkpoints,
@@ -721,14 +760,23 @@ impl Loop {
         self.last_input = Instant::now();
         self.anchor = (self.engine.now(), self.last_input);
         self.maybe_checkpoint();
-        self.after_ack(consumer)
+        self.after_ack(consumer)?;
+        if !self.paused && self.out.deliveries.len() >= self.cfg.kafka.max_in_flight {
+            tracing::warn!(
+                in_flight = self.out.deliveries.len(),
+                "outputs are not being acknowledged: pausing input"
+            );
+            pause(consumer, true);
+            self.paused = true;
+            self.s.pauses += 1;
+        }
+        Ok(())
     }
 
     /// Takes a barrier when one is due and none is waiting.
     fn maybe_checkpoint(&mut self) {
         if self.barrier.is_some()
             || self.last_checkpoint.elapsed() < self.cfg.kafka.checkpoint_interval
-            || self.offsets.is_empty()
             || !self.dirty
         {
             return;

@@ -1,0 +1,511 @@
+//! The PagerDuty sink of `noisegate run` against a local stand-in for the Events API v2
+//! (`POST /v2/enqueue`, answering 202 like PagerDuty), fed by a real Alertmanager and by
+//! direct webhooks. No Kafka: every topic is off, which is how a team without Kafka runs it.
+//!
+//! The stand-in is scripted to misbehave (500s, a response slower than the client timeout,
+//! 429 with `Retry-After`) and records every request with its arrival time, so the tests can
+//! check what PagerDuty would have seen: each incident accepted exactly once, never more than
+//! the configured events per window per routing key, `Retry-After` honoured.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::*;
+
+/// What the stand-in does with the n-th request (1-based).
+#[derive(Clone, Copy)]
+enum Answer {
+    Accept,
+    Status(u16, Option<u64>),
+    /// Answer `status` only after `ms`: longer than the client's timeout, so the client has
+    /// given up and PagerDuty "never answered".
+    Slow(u64, u16),
+}
+
+#[derive(Debug, Clone)]
+struct Seen {
+    at: Instant,
+    status: u16,
+    retry_after: Option<u64>,
+    body: Value,
+}
+
+struct StandIn {
+    addr: SocketAddr,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    _rt: tokio::runtime::Runtime,
+}
+
+impl StandIn {
+    fn start(script: fn(usize) -> Answer) -> StandIn {
+        use axum::routing::post;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
+        let s2 = seen.clone();
+        let handler = move |body: axum::body::Bytes| {
+            let seen = s2.clone();
+            async move {
+                let at = Instant::now();
+                let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                let n = seen.lock().unwrap().len() + 1;
+                let answer = script(n);
+                let (status, retry_after) = match answer {
+                    Answer::Accept => (202, None),
+                    Answer::Status(s, r) => (s, r),
+                    Answer::Slow(ms, s) => {
+                        // Recorded now (arrival), answered late.
+                        seen.lock().unwrap().push(Seen {
+                            at,
+                            status: 0,
+                            retry_after: None,
+                            body: body.clone(),
+                        });
+                        tokio::time::sleep(Duration::from_millis(ms)).await;
+                        return axum::response::Response::builder()
+                            .status(s)
+                            .body(axum::body::Body::from("{\"status\":\"error\"}"))
+                            .unwrap();
+                    }
+                };
+                seen.lock().unwrap().push(Seen {
+                    at,
+                    status,
+                    retry_after,
+                    body: body.clone(),
+                });
+                let mut r = axum::response::Response::builder().status(status);
+                if let Some(s) = retry_after {
+                    r = r.header("retry-after", s.to_string());
+                }
+                let text = if status == 202 {
+                    serde_json::json!({"status": "success", "message": "Event processed",
+                                       "dedup_key": body["dedup_key"]})
+                    .to_string()
+                } else {
+                    "{\"status\":\"error\"}".to_string()
+                };
+                r.body(axum::body::Body::from(text)).unwrap()
+            }
+        };
+        let app = axum::Router::new().route("/v2/enqueue", post(handler));
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        rt.spawn(async move { axum::serve(listener, app).await });
+        StandIn {
+            addr,
+            seen,
+            _rt: rt,
+        }
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    fn accepted(&self) -> Vec<Seen> {
+        self.seen()
+            .into_iter()
+            .filter(|s| s.status == 202)
+            .collect()
+    }
+}
+
+/// Webhooks in, PagerDuty out, no Kafka.
+fn config(
+    dir: &std::path::Path,
+    hook: &str,
+    metrics: &str,
+    pd: &StandIn,
+    extra: &str,
+) -> std::path::PathBuf {
+    let p = dir.join("noisegate.toml");
+    let text = format!(
+        r#"[webhooks]
+listen = "{hook}"
+
+[metrics]
+listen = "{metrics}"
+
+[kafka]
+# No broker: inputs are the webhooks, outputs go to PagerDuty only.
+brokers = "127.0.0.1:9"
+state_dir = "state"
+checkpoint_interval = "200ms"
+idle_advance_after = "0s"
+
+[kafka.topics]
+pages = ""
+tickets = ""
+clusters = ""
+deadletter = ""
+
+[pagerduty]
+default_routing_key = "rk-default"
+events_url = "http://{pd}/v2/enqueue"
+{extra}
+"#,
+        pd = pd.addr
+    );
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// An Alertmanager v4 webhook body with these firing alerts (name, service, team).
+fn am_webhook(alerts: &[(&str, &str, &str)]) -> String {
+    let now = now_rfc3339();
+    let alerts: Vec<Value> = alerts
+        .iter()
+        .map(|(name, svc, team)| {
+            serde_json::json!({
+                "status": "firing",
+                "labels": {"alertname": name, "service": svc, "team": team, "severity": "critical"},
+                "annotations": {"summary": format!("{name} on {svc}")},
+                "startsAt": now,
+                "endsAt": "0001-01-01T00:00:00Z",
+                "generatorURL": "",
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "version": "4", "groupKey": "{}:{}", "status": "firing", "receiver": "noisegate",
+        "groupLabels": {}, "commonLabels": {}, "commonAnnotations": {}, "externalURL": "",
+        "alerts": alerts,
+    })
+    .to_string()
+}
+
+fn metric(text: &str, prefix: &str) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with(prefix))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+fn wait_for(what: &str, within: Duration, svc: &Service, mut f: impl FnMut() -> bool) {
+    let t0 = Instant::now();
+    while !f() {
+        assert!(
+            t0.elapsed() < within,
+            "{what} not within {within:?}:\n{}",
+            svc.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn script_flaky(n: usize) -> Answer {
+    match n {
+        1 | 2 => Answer::Status(500, None),
+        4 => Answer::Slow(1200, 500),
+        n if n % 6 == 0 => Answer::Status(429, Some(1)),
+        _ => Answer::Accept,
+    }
+}
+
+#[test]
+fn a_flaky_rate_limited_pagerduty_gets_every_page_once_within_the_limit() {
+    let pd = StandIn::start(script_flaky);
+    let dir = tempfile::tempdir().unwrap();
+    let hook = format!("127.0.0.1:{}", free_port());
+    let metrics = format!("127.0.0.1:{}", free_port());
+    let cfg = config(
+        dir.path(),
+        &hook,
+        &metrics,
+        &pd,
+        "rate_limit = 4\nrate_window = \"2s\"\ntimeout = \"500ms\"\nbackoff_base = \"100ms\"\n\
+         backoff_max = \"1s\"\n[pagerduty.team_routing_keys]\nred = \"rk-red\"\nblue = \"rk-blue\"\n",
+    );
+    let summary = dir.path().join("summary.json");
+    let mut svc = Service::start(&cfg, &["--summary", summary.to_str().unwrap()]);
+    wait_port(&hook, Duration::from_secs(30));
+    // Twelve unrelated critical incidents at once, half per team: a storm for PagerDuty at
+    // 4 events per 2 s per routing key.
+    let alerts = [
+        ("DatabaseDown", "ledger", "red"),
+        ("PaymentGatewayErrors", "checkout", "red"),
+        ("SearchIndexStale", "search", "blue"),
+        ("QueueBacklogGrowing", "shipping", "blue"),
+        ("CertificateExpired", "auth", "red"),
+        ("InventorySyncFailed", "inventory", "blue"),
+        ("EmailBounceSpike", "email", "red"),
+        ("ImageResizerCrash", "images", "blue"),
+        ("GeoLookupTimeouts", "geo", "red"),
+        ("ReportJobsStuck", "reports", "blue"),
+        ("CatalogWritesRejected", "catalog", "red"),
+        ("BillingExportMissing", "billing", "blue"),
+    ];
+    let (code, body) = http_post(
+        &hook,
+        "/api/v1/alertmanager",
+        "application/json",
+        &am_webhook(&alerts),
+    );
+    assert_eq!(code, 200, "{body}");
+    // The same notification again (Alertmanager re-sends): deduplicated, no new pages.
+    let (code, _) = http_post(
+        &hook,
+        "/api/v1/alertmanager",
+        "application/json",
+        &am_webhook(&alerts),
+    );
+    assert_eq!(code, 200);
+
+    let queue_empty = || {
+        let (c, m) = http_get(&metrics, "/metrics");
+        c == 200
+            && metric(&m, "noisegate_pages_total{") >= 1.0
+            && metric(&m, "noisegate_pagerduty_queue_depth") == 0.0
+            && metric(&m, "noisegate_pagerduty_events_total{result=\"delivered\"}")
+                >= metric(&m, "noisegate_pages_total{")
+    };
+    wait_for(
+        "every page delivered",
+        Duration::from_secs(60),
+        &svc,
+        queue_empty,
+    );
+    let (_, m) = http_get(&metrics, "/metrics");
+    svc.stop();
+    let summary: Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    let handed = summary["sent"]["pagerduty"].as_u64().unwrap();
+    let seen = pd.seen();
+    let accepted = pd.accepted();
+
+    // Every page noisegate decided on reached PagerDuty exactly once (retries re-send only
+    // what was not accepted), with a well-formed Events v2 body routed by team.
+    let mut per_key: BTreeMap<String, usize> = BTreeMap::new();
+    for s in &accepted {
+        let b = &s.body;
+        assert_eq!(b["event_action"], "trigger", "{b}");
+        let team = b["payload"]["group"].as_str().unwrap_or_default();
+        assert_eq!(b["routing_key"], format!("rk-{team}"), "{b}");
+        assert!(!b["payload"]["summary"]
+            .as_str()
+            .unwrap_or_default()
+            .is_empty());
+        *per_key
+            .entry(b["dedup_key"].as_str().unwrap().to_string())
+            .or_default() += 1;
+    }
+    assert!(
+        per_key.values().all(|n| *n == 1),
+        "an incident accepted twice: {per_key:?}"
+    );
+    assert_eq!(
+        per_key.len() as u64,
+        handed,
+        "pages handed to the sink vs accepted"
+    );
+    assert!(
+        handed >= 8,
+        "most of the 12 critical incidents page: {handed}\n{}",
+        svc.log()
+    );
+
+    // Never more than 4 requests per routing key in any 2 s (arrival times, so 100 ms of
+    // slack for scheduling between send and arrival).
+    let mut by_rk: BTreeMap<String, Vec<&Seen>> = BTreeMap::new();
+    for s in &seen {
+        by_rk
+            .entry(s.body["routing_key"].as_str().unwrap().to_string())
+            .or_default()
+            .push(s);
+    }
+    for (rk, v) in &by_rk {
+        for (i, s) in v.iter().enumerate() {
+            let n = v[i..]
+                .iter()
+                .take_while(|u| u.at < s.at + Duration::from_millis(1900))
+                .count();
+            assert!(n <= 4, "{rk}: {n} requests within 2 s");
+        }
+        // After a 429 with Retry-After: 1, that key waits at least that long.
+        for w in v.windows(2) {
+            if let (429, Some(secs)) = (w[0].status, w[0].retry_after) {
+                let gap = w[1].at - w[0].at;
+                let want = Duration::from_secs(secs) - Duration::from_millis(50);
+                assert!(
+                    gap >= want,
+                    "{rk}: Retry-After {secs}s, retried after {gap:?}"
+                );
+            }
+        }
+    }
+    // The failures happened and were retried: 2 × 500, one timeout, some 429s.
+    let failed: Vec<&Seen> = seen.iter().filter(|s| s.status != 202).collect();
+    assert!(failed.len() >= 4, "{failed:?}");
+    for f in &failed {
+        assert!(
+            accepted
+                .iter()
+                .any(|a| a.body["dedup_key"] == f.body["dedup_key"] && a.at > f.at),
+            "a failed request was never retried to success: {:?}",
+            f.body["dedup_key"]
+        );
+    }
+    // And the metrics say so.
+    assert!(
+        metric(&m, "noisegate_pagerduty_throttled_total") >= 1.0,
+        "{m}"
+    );
+    assert!(
+        metric(&m, "noisegate_pagerduty_retries_total") >= failed.len() as f64,
+        "{m}"
+    );
+    assert!(
+        metric(&m, "noisegate_pagerduty_delayed_events_total") >= 1.0,
+        "{m}"
+    );
+    assert!(
+        metric(&m, "noisegate_pagerduty_requests_total{status=\"5xx\"}") >= 2.0,
+        "{m}"
+    );
+    assert!(
+        metric(&m, "noisegate_pagerduty_requests_total{status=\"error\"}") >= 1.0,
+        "{m}"
+    );
+}
+
+#[test]
+fn a_real_alertmanager_pages_pagerduty_once_through_noisegate() {
+    let pd = StandIn::start(|_| Answer::Accept);
+    let dir = tempfile::tempdir().unwrap();
+    let hook = format!("127.0.0.1:{}", free_port());
+    let cfg = config(dir.path(), &hook, "", &pd, "");
+    let mut svc = Service::start(&cfg, &[]);
+    wait_port(&hook, Duration::from_secs(30));
+
+    // A real Alertmanager (Debian prometheus-alertmanager) with noisegate as its webhook.
+    let am_addr = format!("127.0.0.1:{}", free_port());
+    let am_cfg = dir.path().join("alertmanager.yml");
+    std::fs::write(
+        &am_cfg,
+        format!(
+            "route:\n  receiver: noisegate\n  group_by: [alertname]\n  group_wait: 1s\n  \
+             group_interval: 1s\n  repeat_interval: 1h\nreceivers:\n  - name: noisegate\n    \
+             webhook_configs:\n      - url: http://{hook}/api/v1/alertmanager\n        \
+             send_resolved: true\n"
+        ),
+    )
+    .unwrap();
+    let am: Child = Command::new("prometheus-alertmanager")
+        .arg(format!("--config.file={}", am_cfg.display()))
+        .arg(format!(
+            "--storage.path={}",
+            dir.path().join("am-data").display()
+        ))
+        .arg(format!("--web.listen-address={am_addr}"))
+        .arg("--cluster.listen-address=")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("prometheus-alertmanager (Debian package; .ci/run installs it)");
+    struct KillOnDrop(Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _am = KillOnDrop(am);
+    wait_port(&am_addr, Duration::from_secs(30));
+    let alerts = serde_json::json!([
+        {"labels": {"alertname": "DatabaseDown", "service": "db", "team": "storage", "severity": "critical"},
+         "annotations": {"summary": "db is down"}}
+    ])
+    .to_string();
+    // Posted three times, as Prometheus re-sends a firing alert.
+    for _ in 0..3 {
+        let (code, body) = http_post(&am_addr, "/api/v2/alerts", "application/json", &alerts);
+        assert_eq!(code, 200, "alertmanager refused: {body}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    wait_for(
+        "a page at the stand-in",
+        Duration::from_secs(60),
+        &svc,
+        || !pd.accepted().is_empty(),
+    );
+    // Alertmanager re-notifies every group_interval (1 s): give it time to do so.
+    std::thread::sleep(Duration::from_secs(3));
+    let got = pd.seen();
+    assert_eq!(got.len(), 1, "one incident, one request: {got:?}");
+    let b = &got[0].body;
+    assert_eq!(b["event_action"], "trigger");
+    assert_eq!(b["routing_key"], "rk-default");
+    assert_eq!(b["payload"]["class"], "DatabaseDown");
+    assert_eq!(b["payload"]["severity"], "critical");
+    assert!(b["dedup_key"].as_str().unwrap().starts_with("ng-"), "{b}");
+    assert!(
+        svc.log().contains("sending pages to PagerDuty"),
+        "{}",
+        svc.log()
+    );
+    svc.stop();
+}
+
+#[test]
+fn a_pagerduty_rejection_is_logged_and_counted_not_retried_forever() {
+    // 400: PagerDuty says the event is invalid (e.g. a wrong routing key). Retrying cannot
+    // help, so it is counted and logged, and later pages still go out.
+    let pd = StandIn::start(|n| {
+        if n == 1 {
+            Answer::Status(400, None)
+        } else {
+            Answer::Accept
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let hook = format!("127.0.0.1:{}", free_port());
+    let metrics = format!("127.0.0.1:{}", free_port());
+    let cfg = config(dir.path(), &hook, &metrics, &pd, "");
+    let mut svc = Service::start(&cfg, &[]);
+    wait_port(&hook, Duration::from_secs(30));
+    let (code, _) = http_post(
+        &hook,
+        "/api/v1/alertmanager",
+        "application/json",
+        &am_webhook(&[("DatabaseDown", "ledger", "red")]),
+    );
+    assert_eq!(code, 200);
+    wait_for("the rejection", Duration::from_secs(30), &svc, || {
+        pd.seen().len() == 1
+    });
+    let (code, _) = http_post(
+        &hook,
+        "/api/v1/alertmanager",
+        "application/json",
+        &am_webhook(&[("CertificateExpired", "auth", "blue")]),
+    );
+    assert_eq!(code, 200);
+    wait_for("the second page", Duration::from_secs(30), &svc, || {
+        pd.accepted().len() == 1
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(pd.seen().len(), 2, "the rejected event is not retried");
+    let (_, m) = http_get(&metrics, "/metrics");
+    assert_eq!(
+        metric(&m, "noisegate_pagerduty_events_total{result=\"rejected\"}"),
+        1.0,
+        "{m}"
+    );
+    assert!(svc.log().contains("event rejected"), "{}", svc.log());
+    svc.stop();
+}

@@ -1,0 +1,152 @@
+//! Helpers shared by the integration tests that run the `noisegate` binary: free ports, the
+//! service process (start, log, SIGTERM, wait) and a raw HTTP/1.0 client with no library in
+//! the way. Each test file includes it with `mod support;`.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_noisegate");
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn wait_port(addr: &str, within: Duration) {
+    let t = Instant::now();
+    while std::net::TcpStream::connect(addr).is_err() {
+        assert!(t.elapsed() < within, "nothing listens on {addr}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A running `noisegate run` whose stderr is collected (and counted for checkpoints).
+pub struct Service {
+    pub child: Child,
+    pub log: Arc<Mutex<String>>,
+    pub checkpoints: Arc<AtomicUsize>,
+}
+
+impl Service {
+    pub fn start(cfg: &Path, args: &[&str]) -> Service {
+        let mut child = Command::new(BIN)
+            .arg("run")
+            .arg("--config")
+            .arg(cfg)
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let checkpoints = Arc::new(AtomicUsize::new(0));
+        let err = child.stderr.take().unwrap();
+        let (l, c) = (log.clone(), checkpoints.clone());
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                if line.contains("checkpoint written") {
+                    c.fetch_add(1, Ordering::SeqCst);
+                }
+                let mut g = l.lock().unwrap();
+                g.push_str(&line);
+                g.push('\n');
+            }
+        });
+        Service {
+            child,
+            log,
+            checkpoints,
+        }
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits for the process to exit; panics with its log after `within`.
+    pub fn wait(&mut self, within: Duration) -> std::process::ExitStatus {
+        let t = Instant::now();
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                std::thread::sleep(Duration::from_millis(100)); // let the log thread finish
+                return st;
+            }
+            if t.elapsed() > within {
+                let _ = self.child.kill();
+                panic!(
+                    "noisegate run did not exit within {within:?}:\n{}",
+                    self.log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// SIGTERM, then a clean exit within 30 s.
+    pub fn stop(&mut self) {
+        let st = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(st.success());
+        self.wait_ok(Duration::from_secs(30));
+    }
+
+    pub fn wait_ok(&mut self, within: Duration) {
+        let st = self.wait(within);
+        assert!(st.success(), "noisegate run failed ({st}):\n{}", self.log());
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn http_get(addr: &str, path: &str) -> (u16, String) {
+    http(addr, "GET", path, None, "")
+}
+
+/// One HTTP/1.0 exchange on a raw socket (no client library in the way): status and body.
+pub fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    content_type: Option<&str>,
+    body: &str,
+) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    let ct = content_type.map_or(String::new(), |c| format!("Content-Type: {c}\r\n"));
+    write!(
+        s,
+        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\n{ct}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).unwrap();
+    let status = buf
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = buf.split_once("\r\n\r\n").map_or("", |x| x.1).to_string();
+    (status, body)
+}
+
+pub fn http_post(addr: &str, path: &str, content_type: &str, body: &str) -> (u16, String) {
+    http(addr, "POST", path, Some(content_type), body)
+}
