@@ -40,6 +40,13 @@ const METRICS: &[&str] = &[
     "noisegate_outputs_in_flight",
     "noisegate_input_paused",
     "noisegate_deadletters_total",
+    "noisegate_pagerduty_events_total",
+    "noisegate_pagerduty_requests_total",
+    "noisegate_pagerduty_retries_total",
+    "noisegate_pagerduty_throttled_total",
+    "noisegate_pagerduty_delayed_events_total",
+    "noisegate_pagerduty_queue_depth",
+    "noisegate_pagerduty_oldest_queued_seconds",
 ];
 
 /// The histograms among [`METRICS`]: PromQL uses them as `_bucket`, `_sum` and `_count`.
@@ -56,6 +63,7 @@ const ALERTS: &[&str] = &[
     "NoisegateCheckpointStale",
     "NoisegateInputPaused",
     "NoisegateDown",
+    "NoisegatePagerDutySinkFailing",
 ];
 
 /// Where docker-compose.yml mounts the rules file in the Prometheus container.
@@ -468,12 +476,6 @@ fn rules_shape() {
             .contains(&format!("job=\"{}\"", job["job_name"].as_str().unwrap())),
         "NoisegateDown does not watch the noisegate scrape job"
     );
-    // The PagerDuty sink has no metrics yet: a marked placeholder, no rule.
-    let text = read(&rules_path());
-    assert!(
-        text.contains("PLACEHOLDER") && text.contains("PagerDuty"),
-        "the rules file has no PagerDuty sink placeholder"
-    );
 }
 
 #[test]
@@ -613,6 +615,39 @@ tests:
         alertname: NoisegateDown
         exp_alerts:
           - exp_labels: {severity: critical, component: noisegate, job: noisegate, instance: "noisegate:9464"}
+
+  - interval: 1m
+    input_series:
+      # Stuck: the oldest queued page ages from 1m on, past 300 s at 6m: fires at 11m.
+      # A rate-limit backlog that clears within 2 minutes never fires.
+      - series: 'noisegate_pagerduty_oldest_queued_seconds{job="noisegate",instance="ng:9464"}'
+        values: '0 0+60x20'
+      - series: 'noisegate_pagerduty_oldest_queued_seconds{job="noisegate",instance="burst:9464"}'
+        values: '0 60 120 0x20'
+    alert_rule_test:
+      - eval_time: 10m
+        alertname: NoisegatePagerDutySinkFailing
+        exp_alerts: []
+      - eval_time: 12m
+        alertname: NoisegatePagerDutySinkFailing
+        exp_alerts:
+          - exp_labels: {severity: critical, component: noisegate, job: noisegate, instance: "ng:9464"}
+
+  - interval: 1m
+    input_series:
+      # One rejected event at 3m: fires from 8m while it is within the 15-minute window.
+      - series: 'noisegate_pagerduty_events_total{job="noisegate",instance="ng:9464",result="rejected"}'
+        values: '0 0 0 1x30'
+      - series: 'noisegate_pagerduty_events_total{job="noisegate",instance="ng:9464",result="delivered"}'
+        values: '0+10x30'
+    alert_rule_test:
+      - eval_time: 7m
+        alertname: NoisegatePagerDutySinkFailing
+        exp_alerts: []
+      - eval_time: 9m
+        alertname: NoisegatePagerDutySinkFailing
+        exp_alerts:
+          - exp_labels: {severity: critical, component: noisegate, job: noisegate, instance: "ng:9464"}
 "#;
 
 #[test]
