@@ -525,11 +525,17 @@ pub struct RawWebhooks {
     /// secret itself). Set, `/api/v1/pagerduty/webhook` answers 401 to a request without a
     /// valid `X-PagerDuty-Signature`; "" accepts unsigned requests (and says so at start).
     pub pagerduty_secret: String,
+    /// When a webhook (or OTLP request) is answered 200: "received" (default) once the engine
+    /// has it, or "checkpointed" once its effects are delivered (pages accepted, outputs
+    /// acknowledged) and the checkpoint holding it is on disk: a crash then loses nothing
+    /// the sender was told is safe, at the cost of ~100 ms–1 s per answer.
+    pub ack: String,
 }
 
 impl Default for RawWebhooks {
     fn default() -> Self {
         RawWebhooks {
+            ack: "received".into(),
             pagerduty_secret: String::new(),
             listen: String::new(),
             queue: 1024,
@@ -555,6 +561,8 @@ pub struct MetricsConfig {
     /// `[webhooks] listen`.
     pub webhooks: Option<std::net::SocketAddr>,
     pub webhook_queue: usize,
+    /// `[webhooks] ack = "checkpointed"`: answer receivers only after the checkpoint.
+    pub ack_checkpointed: bool,
     /// The PagerDuty v3 webhook signing secret, read from where `[webhooks]
     /// pagerduty_secret` points. Not printed by `Debug`.
     pub pagerduty_secret: Option<Secret>,
@@ -1107,6 +1115,16 @@ impl Config {
             max_label_values: raw.metrics.max_label_values.max(1),
             webhooks: listen("webhooks.listen", &raw.webhooks.listen, "0.0.0.0:8080")?,
             webhook_queue: raw.webhooks.queue.max(1),
+            ack_checkpointed: match raw.webhooks.ack.trim() {
+                "received" => false,
+                "checkpointed" => true,
+                other => {
+                    return Err(inv(
+                        "webhooks.ack",
+                        format!("{other:?} is not \"received\" or \"checkpointed\""),
+                    ))
+                }
+            },
             pagerduty_secret: read_secret(
                 "webhooks.pagerduty_secret",
                 &raw.webhooks.pagerduty_secret,

@@ -509,3 +509,45 @@ fn a_pagerduty_rejection_is_logged_and_counted_not_retried_forever() {
     assert!(svc.log().contains("event rejected"), "{}", svc.log());
     svc.stop();
 }
+
+#[test]
+fn ack_checkpointed_answers_once_pagerduty_has_the_page_and_the_state_is_on_disk() {
+    let pd = StandIn::start(|_| Answer::Accept);
+    let dir = tempfile::tempdir().unwrap();
+    let hook = format!("127.0.0.1:{}", free_port());
+    let cfg = config(dir.path(), &hook, "", &pd, "");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(
+        &cfg,
+        text.replace("[webhooks]\n", "[webhooks]\nack = \"checkpointed\"\n"),
+    )
+    .unwrap();
+    let mut svc = Service::start(&cfg, &[]);
+    wait_port(&hook, Duration::from_secs(30));
+    let body = am_webhook(&[("DatabaseDown", "ledger", "red")]);
+    let (code, answer) = http_post(&hook, "/api/v1/alertmanager", "application/json", &body);
+    assert_eq!(code, 200, "{answer}");
+    // By the time the sender hears 200, PagerDuty has the page...
+    assert_eq!(
+        pd.accepted().len(),
+        1,
+        "answered before the page was delivered"
+    );
+    // ...and the state is on disk: killed at once and restarted, the service knows the alert
+    // is firing and its incident paged, so the same notification again pages nothing.
+    let _ = svc.child.kill();
+    let _ = svc.child.wait();
+    let mut svc = Service::start(&cfg, &[]);
+    wait_port(&hook, Duration::from_secs(30));
+    let (code, _) = http_post(&hook, "/api/v1/alertmanager", "application/json", &body);
+    assert_eq!(code, 200);
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        pd.seen().len(),
+        1,
+        "paged again after a restart:\n{}",
+        svc.log()
+    );
+    assert!(svc.log().contains("restored checkpoint"), "{}", svc.log());
+    svc.stop();
+}

@@ -10,9 +10,9 @@
 //! non-JSON content type; 503 with `Retry-After` when the queue is full (the sender retries;
 //! memory stays bounded).
 //!
-//! Durability: a webhook is answered once the engine has taken it in, not once it is
-//! checkpointed, so a crash loses what arrived since the last checkpoint unless the sender
-//! re-sends; Alertmanager re-sends firing alerts every `group_interval`.
+//! Durability is the service's choice (`[webhooks] ack`): the answer comes when the service
+//! sends it — once the engine has the body ("received"), or once a checkpoint covers it and
+//! its outputs are delivered ("checkpointed").
 
 use std::net::SocketAddr;
 

@@ -99,6 +99,8 @@ pub fn log_rdkafka(client: &str, level: RDKafkaLogLevel, fac: &str, msg: &str) {
     }
 }
 
+type Reply = tokio::sync::oneshot::Sender<Result<usize, DecodeError>>;
+
 /// A snapshot waiting for its outputs to be acknowledged.
 struct Barrier {
     seq: u64,
@@ -132,6 +134,9 @@ struct Loop {
     /// Last consume error logged, when, and how many like it were not logged since.
     last_error: Option<(String, Instant, u64)>,
     latency: hdrhistogram::Histogram<u64>,
+    /// Receiver answers held until a checkpoint covers their batch (`webhooks.ack =
+    /// "checkpointed"`): (batch seq, reply, alert events).
+    held: Vec<(u64, Reply, usize)>,
     metrics: Metrics,
     s: RunSummary,
 }
@@ -284,6 +289,7 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
         dirty: false,
         last_error: None,
         latency: hdrhistogram::Histogram::new(3).context("latency histogram")?,
+        held: Vec::new(),
         metrics: Metrics::new(cfg.metrics.max_label_values),
         s: RunSummary {
             restored,
@@ -429,6 +435,7 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
     let engine_bytes = l.engine.snapshot().context("engine snapshot")?;
     checkpoint::store(&k.state_dir, &l.offsets, &engine_bytes)?;
     l.s.checkpoints += 1;
+    l.release(u64::MAX);
     if !l.offsets.is_empty() {
         if let Err(e) = consumer.commit(&input::to_tpl(&l.offsets), CommitMode::Sync) {
             // The checkpoint on disk is what a restart uses; a failed commit only matters
@@ -532,9 +539,23 @@ impl Loop {
         let answer = self
             .ingest("http", Some(ing.format), &ing.body, &origin, Some(now_ms))
             .await?;
-        // The client may have gone away; nothing to do about that.
-        let _ = ing.reply.send(answer);
+        match answer {
+            Ok(n) if self.cfg.metrics.ack_checkpointed => self.held.push((self.seq, ing.reply, n)),
+            // The client may have gone away; nothing to do about that.
+            a => {
+                let _ = ing.reply.send(a);
+            }
+        }
         Ok(())
+    }
+
+    /// Answers the held receiver requests of batches up to `seq` (a checkpoint covers them).
+    fn release(&mut self, seq: u64) {
+        let (done, keep): (Vec<_>, Vec<_>) = self.held.drain(..).partition(|h| h.0 <= seq);
+        self.held = keep;
+        for (_, reply, n) in done {
+            let _ = reply.send(Ok(n));
+        }
     }
 
     /// One payload from any source: decode; events to the engine and its outputs out, or
@@ -724,6 +745,7 @@ impl Loop {
                 let t0 = Instant::now();
                 checkpoint::store(&self.cfg.kafka.state_dir, &b.offsets, &b.engine)?;
                 self.metrics.checkpoint(t0.elapsed());
+                self.release(b.seq);
                 self.s.checkpoints += 1;
                 if !b.offsets.is_empty() {
                     if let Err(e) = consumer.commit(&input::to_tpl(&b.offsets), CommitMode::Async) {
@@ -775,8 +797,11 @@ impl Loop {
 
     /// Takes a barrier when one is due and none is waiting.
     fn maybe_checkpoint(&mut self) {
+        // Held answers make a checkpoint due at once: senders are waiting on it, and one
+        // checkpoint answers every request held so far (group commit).
         if self.barrier.is_some()
-            || self.last_checkpoint.elapsed() < self.cfg.kafka.checkpoint_interval
+            || (self.last_checkpoint.elapsed() < self.cfg.kafka.checkpoint_interval
+                && self.held.is_empty())
             || !self.dirty
         {
             return;
