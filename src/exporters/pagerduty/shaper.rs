@@ -510,7 +510,8 @@ mod tests {
         let a = s.poll_send(wake).expect("a again, before b");
         assert_eq!(a.item.body, b"a");
         assert_eq!(a.item.attempts, 2);
-        // Without Retry-After: backoff grows (1 s, then 2 s nominal, jittered to ≥ half).
+        // Without Retry-After: backoff keeps growing from the 429's (second failure: 2 s
+        // nominal, third: 4 s, each jittered to at least half).
         let r = Outcome::Retry {
             retry_after: None,
             throttled: false,
