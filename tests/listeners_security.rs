@@ -288,3 +288,117 @@ fn bad_tls_and_token_settings_are_config_errors_naming_the_key() {
 fn port(addr: &str) -> &str {
     addr.rsplit(':').next().unwrap()
 }
+
+/// `GET` on a plain-HTTP address, as JSON.
+fn get_json(addr: &str, path_and_query: &str) -> serde_json::Value {
+    let (code, body) = http_get(addr, path_and_query);
+    assert_eq!(code, 200, "{path_and_query}: {body}");
+    serde_json::from_str(&body).unwrap_or_default()
+}
+
+#[test]
+fn a_real_prometheus_scrapes_over_tls_with_the_token_and_loads_the_shipped_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut svc, a) = start(dir.path(), true);
+    let hook = format!("https://localhost:{}/api/v1/alertmanager", port(&a.hook));
+    assert_eq!(call("POST", &hook, Some(TOKEN), AM).unwrap().0, 200);
+
+    let wrong = dir.path().join("wrong-token");
+    std::fs::write(&wrong, "not-the-token\n").unwrap();
+    let prom_addr = format!("127.0.0.1:{}", free_port());
+    let prom_cfg = dir.path().join("prometheus.yml");
+    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/prometheus/noisegate-rules.yml");
+    let job = |name: &str, token: &Path| {
+        format!(
+            "  - job_name: {name}\n    scheme: https\n    metrics_path: /metrics\n    \
+             tls_config:\n      ca_file: {ca}\n      server_name: localhost\n    \
+             authorization:\n      credentials_file: {token}\n    \
+             static_configs:\n      - targets: [\"{target}\"]\n",
+            ca = fixture("ca.pem").display(),
+            token = token.display(),
+            target = a.metrics,
+        )
+    };
+    std::fs::write(
+        &prom_cfg,
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - {}\n\
+             scrape_configs:\n{}{}",
+            rules.display(),
+            job("noisegate", &dir.path().join("token")),
+            job("wrong-token", &wrong),
+        ),
+    )
+    .unwrap();
+    let prom = Command::new("prometheus")
+        .arg(format!("--config.file={}", prom_cfg.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.path().join("tsdb").display()
+        ))
+        .arg(format!("--web.listen-address={prom_addr}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("prometheus (Debian package `prometheus`; .ci/run installs it)");
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _prom = KillOnDrop(prom);
+    wait_port(&prom_addr, Duration::from_secs(30));
+
+    let value = |q: &str| -> Option<f64> {
+        let v = get_json(&prom_addr, &format!("/api/v1/query?query={q}"));
+        v["data"]["result"][0]["value"][1].as_str()?.parse().ok()
+    };
+    let t0 = std::time::Instant::now();
+    loop {
+        let up = value("up%7Bjob%3D%22noisegate%22%7D");
+        let events = value("noisegate_alert_events_total");
+        if up == Some(1.0) && events == Some(1.0) {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "prometheus did not scrape noisegate: up={up:?} events={events:?}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    // The scrape with the wrong token is refused, and Prometheus says why.
+    let bad = loop {
+        let targets = get_json(&prom_addr, "/api/v1/targets");
+        let bad = targets["data"]["activeTargets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["labels"]["job"] == "wrong-token")
+            .cloned()
+            .unwrap_or_default();
+        if bad["health"] != "unknown" || t0.elapsed() > Duration::from_secs(60) {
+            break bad;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert_eq!(bad["health"], "down", "{bad}");
+    assert!(
+        bad["lastError"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("401"),
+        "{bad}"
+    );
+    // The shipped rules load and name every alert about noisegate.
+    let rules = get_json(&prom_addr, "/api/v1/rules").to_string();
+    for alert in [
+        "NoisegateDown",
+        "NoisegatePagerDutySinkFailing",
+        "NoisegateInputPaused",
+    ] {
+        assert!(rules.contains(alert), "{alert} not loaded: {rules}");
+    }
+    svc.stop();
+}
