@@ -110,7 +110,8 @@ pub struct Sent {
 }
 
 pub struct KafkaOutput {
-    producer: FutureProducer<OutputContext>,
+    /// `None` when every output topic is off: no client, no broker connections.
+    producer: Option<FutureProducer<OutputContext>>,
     // Arc: a topic name is cloned per output (to release the borrow of `self` for `send`);
     // that should cost a count, not an allocation.
     pages: Option<Arc<str>>,
@@ -145,8 +146,16 @@ impl KafkaOutput {
             .set("message.timeout.ms", "0")
             .set("linger.ms", "5")
             .set_log_level(RDKafkaLogLevel::Info);
+        let any_topic = cfg.pages_topic.is_some()
+            || cfg.tickets_topic.is_some()
+            || cfg.clusters_topic.is_some()
+            || cfg.deadletter_topic.is_some();
         Ok(KafkaOutput {
-            producer: c.create_with_context(OutputContext)?,
+            producer: if any_topic {
+                Some(c.create_with_context(OutputContext)?)
+            } else {
+                None
+            },
             pages: cfg.pages_topic.as_deref().map(Arc::from),
             tickets: cfg.tickets_topic.as_deref().map(Arc::from),
             clusters: cfg.clusters_topic.as_deref().map(Arc::from),
@@ -270,12 +279,16 @@ impl KafkaOutput {
         headers: Option<OwnedHeaders>,
         tag: Tag,
     ) -> Result<(), KafkaError> {
+        // Topics are only set with a producer; without one there is nowhere to send.
+        let Some(producer) = self.producer.clone() else {
+            return Ok(());
+        };
         loop {
             let mut rec = FutureRecord::to(topic).key(key).payload(payload);
             if let Some(h) = &headers {
                 rec = rec.headers(h.clone());
             }
-            match self.producer.send_result(rec) {
+            match producer.send_result(rec) {
                 Ok(fut) => {
                     let f: Pending = Box::pin(async move {
                         let r = match fut.await {
@@ -305,7 +318,10 @@ impl KafkaOutput {
 
     /// Waits for librdkafka to hand every queued message to the broker (shutdown).
     pub fn flush(&self, timeout: Duration) -> KafkaResult<()> {
-        self.producer.flush(Timeout::After(timeout))
+        match &self.producer {
+            Some(p) => p.flush(Timeout::After(timeout)),
+            None => Ok(()),
+        }
     }
 }
 

@@ -257,7 +257,14 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
         webhooks = Some(rx);
     }
     let mut ingests = Vec::with_capacity(k.max_batch);
-    let consumer = input::consumer(&k, &offsets).context("creating the Kafka consumer")?;
+    // No input topics: receivers only, and no consumer at all (an idle client would still
+    // connect to the brokers and log every failure of a cluster that may not exist).
+    let consumer = if k.inputs.is_empty() {
+        None
+    } else {
+        Some(input::consumer(&k, &offsets).context("creating the Kafka consumer")?)
+    };
+    let consumer = consumer.as_ref();
     let out = KafkaOutput::new(&k).context("creating the Kafka producer")?;
     let pd = match &cfg.pagerduty_sink {
         Some(s) => {
@@ -298,17 +305,29 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
         cfg,
     };
     let started = Instant::now();
-    tracing::info!(
-        brokers = %k.brokers,
-        group = %k.group_id,
-        topics = ?k.inputs.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(),
-        "noisegate run: consuming"
-    );
+    if consumer.is_some() {
+        tracing::info!(
+            brokers = %k.brokers,
+            group = %k.group_id,
+            topics = ?k.inputs.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(),
+            "noisegate run: consuming"
+        );
+    } else {
+        tracing::info!("noisegate run: no Kafka input; receivers only");
+    }
+    if k.pages_topic.is_none() && l.pd.is_none() {
+        tracing::warn!(
+            "pages go nowhere: kafka.topics.pages is off and pagerduty.events_url is not set"
+        );
+    }
 
     use tokio::signal::unix::{signal, SignalKind};
     let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
-    let mut batches = consumer.stream().ready_chunks(k.max_batch);
+    let mut batches = match consumer {
+        Some(c) => c.stream().ready_chunks(k.max_batch).left_stream(),
+        None => futures::stream::pending().right_stream(),
+    };
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
@@ -321,7 +340,7 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
     }
     let mut first_message: Option<Instant> = None;
     let stop = loop {
-        if consumer.context().take_assigned() {
+        if consumer.is_some_and(|c| c.context().take_assigned()) {
             // Idle time counts from the latest assignment: a slow group join is not a quiet
             // input.
             assigned = true;
@@ -330,7 +349,7 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
                 .store(true, std::sync::atomic::Ordering::Release);
             l.last_input = Instant::now();
             if l.paused {
-                pause(&consumer, true);
+                pause(consumer, true);
             }
         }
         tokio::select! {
@@ -339,7 +358,7 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
             _ = sigterm.recv() => break Stop::Signal,
             Some((tag, r)) = l.out.deliveries.next(), if !l.out.deliveries.is_empty() => {
                 l.acknowledged(tag, r)?;
-                l.after_ack(&consumer)?;
+                l.after_ack(consumer)?;
             }
             // Paused (outputs not acknowledged), requests wait in the bounded queue, and once
             // it is full senders get 503 + Retry-After.
@@ -353,7 +372,7 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
                 for ing in ingests.drain(..) {
                     l.webhook(ing).await?;
                 }
-                l.after_batch(t0, &consumer)?;
+                l.after_batch(t0, consumer)?;
             }
             batch = batches.next() => {
                 let Some(batch) = batch else { bail!("the Kafka consumer stream ended") };
@@ -371,8 +390,10 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
                 // A partition re-assigned in a later rebalance must go on from what the
                 // engine has seen, not from the last checkpoint (that would replay into live
                 // state and count alerts twice).
-                consumer.context().set_resume(&l.offsets);
-                l.after_batch(t0, &consumer)?;
+                if let Some(c) = consumer {
+                    c.context().set_resume(&l.offsets);
+                }
+                l.after_batch(t0, consumer)?;
             }
             _ = tick.tick() => {
                 let idle = l.last_input.elapsed();
@@ -389,13 +410,13 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
                     }
                 }
                 l.maybe_checkpoint();
-                l.after_ack(&consumer)?;
+                l.after_ack(consumer)?;
                 l.metrics.flow(l.out.deliveries.len(), l.paused);
                 if let Some(limit) = opts.exit_when_idle {
                     if assigned
                         && idle >= limit
                         && l.out.deliveries.is_empty()
-                        && tokio::task::block_in_place(|| caught_up(&consumer, &l.offsets))
+                        && consumer.is_none_or(|c| tokio::task::block_in_place(|| caught_up(c, &l.offsets)))
                     {
                         break Stop::Idle;
                     }
@@ -436,7 +457,7 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
     checkpoint::store(&k.state_dir, &l.offsets, &engine_bytes)?;
     l.s.checkpoints += 1;
     l.release(u64::MAX);
-    if !l.offsets.is_empty() {
+    if let (Some(consumer), false) = (consumer, l.offsets.is_empty()) {
         if let Err(e) = consumer.commit(&input::to_tpl(&l.offsets), CommitMode::Sync) {
             // The checkpoint on disk is what a restart uses; a failed commit only matters
             // to tools reading the group's lag.
@@ -458,7 +479,7 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
     };
     tracing::info!(
         messages = l.s.messages,
-        pages = l.s.sent.page_triggers,
+        pages = l.s.sent.page_triggers.max(l.s.sent.pagerduty),
         clusters = l.s.sent.clusters,
         deadletters = l.s.deadletters,
         "stopped cleanly; checkpoint written"
@@ -508,7 +529,8 @@ async fn recv_webhooks(
     }
 }
 
-fn pause(consumer: &input::Input, on: bool) {
+fn pause(consumer: Option<&input::Input>, on: bool) {
+    let Some(consumer) = consumer else { return };
     let assignment = match consumer.assignment() {
         Ok(a) => a,
         Err(e) => {
@@ -738,7 +760,7 @@ impl Loop {
     }
 
     /// After acknowledgements: write a barrier whose outputs are all in, resume input.
-    fn after_ack(&mut self, consumer: &input::Input) -> anyhow::Result<()> {
+    fn after_ack(&mut self, consumer: Option<&input::Input>) -> anyhow::Result<()> {
         if let Some(b) = &self.barrier {
             if self.out.deliveries.done_through(b.seq) {
                 let b = self.barrier.take().context("barrier")?;
@@ -747,7 +769,7 @@ impl Loop {
                 self.metrics.checkpoint(t0.elapsed());
                 self.release(b.seq);
                 self.s.checkpoints += 1;
-                if !b.offsets.is_empty() {
+                if let (Some(consumer), false) = (consumer, b.offsets.is_empty()) {
                     if let Err(e) = consumer.commit(&input::to_tpl(&b.offsets), CommitMode::Async) {
                         tracing::warn!(error = %e, "kafka: offset commit failed");
                     }
@@ -772,7 +794,11 @@ impl Loop {
 
     /// Bookkeeping after any input batch (Kafka or receivers): metrics, the idle clock's
     /// anchor, a checkpoint barrier when due.
-    fn after_batch(&mut self, started: Instant, consumer: &input::Input) -> anyhow::Result<()> {
+    fn after_batch(
+        &mut self,
+        started: Instant,
+        consumer: Option<&input::Input>,
+    ) -> anyhow::Result<()> {
         self.metrics.batch_duration(started.elapsed());
         self.metrics.engine(
             self.engine.stats(),
