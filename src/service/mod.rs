@@ -479,7 +479,8 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
     };
     tracing::info!(
         messages = l.s.messages,
-        pages = l.s.sent.page_triggers.max(l.s.sent.pagerduty),
+        pages = l.s.sent.page_triggers,
+        pagerduty_events = l.s.sent.pagerduty,
         clusters = l.s.sent.clusters,
         deadletters = l.s.deadletters,
         "stopped cleanly; checkpoint written"
