@@ -836,39 +836,7 @@ fn a_real_alertmanager_pages_once_through_the_webhook() {
     assert_eq!(code, 415);
 
     // A real Alertmanager (Debian prometheus-alertmanager) with noisegate as its webhook.
-    let am_addr = format!("127.0.0.1:{}", free_port());
-    let am_cfg = dir.path().join("alertmanager.yml");
-    std::fs::write(
-        &am_cfg,
-        format!(
-            "route:\n  receiver: noisegate\n  group_by: [alertname]\n  group_wait: 1s\n  \
-             group_interval: 1s\n  repeat_interval: 1h\nreceivers:\n  - name: noisegate\n    \
-             webhook_configs:\n      - url: http://{hook}/api/v1/alertmanager\n        \
-             send_resolved: true\n"
-        ),
-    )
-    .unwrap();
-    let mut am = Command::new("prometheus-alertmanager")
-        .arg(format!("--config.file={}", am_cfg.display()))
-        .arg(format!(
-            "--storage.path={}",
-            dir.path().join("am-data").display()
-        ))
-        .arg(format!("--web.listen-address={am_addr}"))
-        .arg("--cluster.listen-address=")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("prometheus-alertmanager (Debian package; .ci/run installs it)");
-    struct KillOnDrop<'a>(&'a mut Child);
-    impl Drop for KillOnDrop<'_> {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let _am = KillOnDrop(&mut am);
-    wait_port(&am_addr, Duration::from_secs(30));
+    let (_am, am_addr) = start_alertmanager(dir.path(), &hook);
     // The same alert posted three times (as Prometheus re-sends it), plus a warning that
     // should not page at once.
     let alerts = serde_json::json!([

@@ -341,13 +341,6 @@ fn a_real_prometheus_scrapes_over_tls_with_the_token_and_loads_the_shipped_rules
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("prometheus (Debian package `prometheus`; .ci/run installs it)");
-    struct KillOnDrop(std::process::Child);
-    impl Drop for KillOnDrop {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
     let _prom = KillOnDrop(prom);
     wait_port(&prom_addr, Duration::from_secs(30));
 

@@ -150,3 +150,43 @@ pub fn http(
 pub fn http_post(addr: &str, path: &str, content_type: &str, body: &str) -> (u16, String) {
     http(addr, "POST", path, Some(content_type), body)
 }
+
+/// A child process killed (and reaped) when dropped: peers a test starts must not outlive it.
+pub struct KillOnDrop(pub Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A real Alertmanager (Debian `prometheus-alertmanager`) whose only receiver is a webhook to
+/// `http://{hook}/api/v1/alertmanager`, grouping by alertname with 1 s waits; returns it and
+/// its API address once it listens.
+pub fn start_alertmanager(dir: &Path, hook: &str) -> (KillOnDrop, String) {
+    let am_addr = format!("127.0.0.1:{}", free_port());
+    let am_cfg = dir.join("alertmanager.yml");
+    std::fs::write(
+        &am_cfg,
+        format!(
+            "route:\n  receiver: noisegate\n  group_by: [alertname]\n  group_wait: 1s\n  \
+             group_interval: 1s\n  repeat_interval: 1h\nreceivers:\n  - name: noisegate\n    \
+             webhook_configs:\n      - url: http://{hook}/api/v1/alertmanager\n        \
+             send_resolved: true\n"
+        ),
+    )
+    .unwrap();
+    let am = Command::new("prometheus-alertmanager")
+        .arg(format!("--config.file={}", am_cfg.display()))
+        .arg(format!("--storage.path={}", dir.join("am-data").display()))
+        .arg(format!("--web.listen-address={am_addr}"))
+        .arg("--cluster.listen-address=")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("prometheus-alertmanager (Debian package; .ci/run installs it)");
+    let am = KillOnDrop(am);
+    wait_port(&am_addr, Duration::from_secs(30));
+    (am, am_addr)
+}
