@@ -52,6 +52,8 @@ pub struct RawConfig {
     pub kafka: RawKafka,
     pub metrics: RawMetrics,
     pub webhooks: RawWebhooks,
+    /// On-call rotations for the weekly report (`noisegate report`).
+    pub oncall: crate::report::config::RawOncall,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -556,6 +558,8 @@ pub struct Config {
     pub engine: EngineConfig,
     pub kafka: KafkaConfig,
     pub metrics: MetricsConfig,
+    /// `[oncall]`: rotations for the weekly report.
+    pub oncall: crate::report::config::Oncall,
 }
 
 /// What the engine needs, validated.
@@ -1043,6 +1047,7 @@ impl Config {
             default: compile_hours(path, "business_hours.", &bh.default)?,
             teams,
         };
+        let oncall = crate::report::config::Oncall::compile(&raw.oncall, &hours, path)?;
 
         let kafka = compile_kafka(raw.kafka, path)?;
         // An optional listener: "" is off, anything else must be an address.
@@ -1120,6 +1125,7 @@ impl Config {
             },
             kafka,
             metrics,
+            oncall,
         })
     }
 }

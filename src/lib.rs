@@ -41,5 +41,6 @@ pub mod metrics;
 pub mod receivers;
 pub mod record;
 pub mod replay;
+pub mod report;
 pub mod service;
 pub mod tune;
