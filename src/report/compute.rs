@@ -209,8 +209,9 @@ pub struct Quality {
     pub decisions: Vec<DecisionStats>,
 }
 
-/// Percentiles of durations in seconds (hdrhistogram, 3 significant digits: exact below
-/// 2048 s, within 0.1 % above).
+/// Percentiles of durations in whole seconds: hdrhistogram with 3 significant digits,
+/// nearest rank (the value at rank ⌈q·n⌉), reported as its bucket's lowest value — exact
+/// below 2048 s, at most 0.1 % low above.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct DurationStats {
     pub count: u64,
@@ -301,6 +302,7 @@ pub enum Headline {
     ShiftsOverBudget,
     AfterHoursPages,
     SleepPages,
+    #[serde(rename = "nights_with_2plus_wakeups")]
     NightsWith2PlusWakeups,
     ActionableRate,
     MttaP50S,
@@ -402,8 +404,12 @@ pub(crate) struct Durations(hdrhistogram::Histogram<u64>);
 
 impl Durations {
     pub(crate) fn new() -> Self {
-        // 3 significant digits, auto-resizing: cannot fail for these arguments.
-        Durations(hdrhistogram::Histogram::new(3).expect("3 significant digits is valid"))
+        // Up to 400 days, 3 significant digits: valid bounds, so this cannot fail. (An
+        // auto-resizing histogram would make `saturating_record` clamp to its current top.)
+        Durations(
+            hdrhistogram::Histogram::new_with_bounds(1, 400 * 86_400, 3)
+                .expect("bounds 1..400 days with 3 digits are valid"),
+        )
     }
 
     pub(crate) fn record_ms(&mut self, ms: i64) {
@@ -412,7 +418,9 @@ impl Durations {
     }
 
     fn quantile(&self, q: f64) -> Option<u64> {
-        (!self.0.is_empty()).then(|| self.0.value_at_quantile(q))
+        // The bucket's lowest value: exact for any recorded value that is a multiple of the
+        // bucket width (every value below 2048 s), never above the true value.
+        (!self.0.is_empty()).then(|| self.0.lowest_equivalent(self.0.value_at_quantile(q)))
     }
 
     pub(crate) fn stats(&self) -> DurationStats {
@@ -877,5 +885,12 @@ mod tests {
         }
         let st = d.stats();
         assert_eq!((st.count, st.p50_s, st.p90_s), (4, Some(120), Some(240)));
+        // Nearest rank: 5 values, p50 is the 3rd, p90 the 5th; 4800 s is a bucket edge.
+        let mut d = Durations::new();
+        for s in [120, 300, 600, 600, 4800] {
+            d.record_ms(s * 1000 + 999);
+        }
+        let st = d.stats();
+        assert_eq!((st.p50_s, st.p90_s), (Some(600), Some(4800)));
     }
 }

@@ -408,10 +408,11 @@ mod tests {
             .expect_err("bad")
             .to_string();
         assert!(e.contains("oncall.handoffs[1]"), "{e}");
+        // The two default hand-offs with a weekly day: the error names the team's key.
         let e = compile("[oncall.teams.a]\nhandoff_day = \"mon\"\n")
             .expect_err("two hand-offs weekly")
             .to_string();
-        assert!(e.contains("oncall.handoffs"), "{e}");
+        assert!(e.contains("oncall.teams.a.handoffs"), "{e}");
         let e = compile("[oncall]\npage_budget_per_12h = 0\n")
             .expect_err("bad")
             .to_string();

