@@ -388,6 +388,21 @@ mod tests {
     }
 
     #[test]
+    fn shipped_config_shows_the_defaults() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/config/noisegate.toml");
+        let c = crate::config::Config::load(std::path::Path::new(path)).expect("valid");
+        let (s, d) = (&c.oncall, &Oncall::default());
+        assert_eq!(s.top_n, d.top_n);
+        assert_eq!(s.default.tz, d.default.tz);
+        assert_eq!(s.default.handoffs, d.default.handoffs);
+        assert_eq!(
+            (s.default.sleep_start_min, s.default.sleep_end_min),
+            (d.default.sleep_start_min, d.default.sleep_end_min)
+        );
+        assert_eq!(s.default.page_budget_per_12h, d.default.page_budget_per_12h);
+    }
+
+    #[test]
     fn unknown_timezone_names_the_key() {
         let e = compile("[oncall.teams.payments]\ntimezone = \"Europe/Berlinn\"\n")
             .expect_err("bad zone")
