@@ -19,7 +19,8 @@ use crate::record::{ClusterRecord, Decision};
 /// Flapping advice needs at least this many flaps and this rate (transitions per hour).
 pub const FLAP_MIN: u32 = 3;
 pub const FLAP_RATE_MIN: f64 = 2.0;
-/// `for:` advice: at least this many pages, at least half of them transient.
+/// `for:` advice: at least this many pages, most of them transient, at most a quarter
+/// actioned (a longer `for:` delays the real pages too).
 pub const TRANSIENT_PAGES_MIN: u32 = 2;
 /// Demote advice: at least this many pages, none actioned.
 pub const NEVER_ACTIONED_PAGES_MIN: u32 = 3;
@@ -342,7 +343,10 @@ pub fn for_rule(r: &RuleStats) -> Vec<Recommendation> {
                 r.flaps, r.firings
             ),
         ));
-    } else if r.pages >= TRANSIENT_PAGES_MIN && r.transient_pages * 2 >= r.pages {
+    } else if r.pages >= TRANSIENT_PAGES_MIN
+        && r.transient_pages * 2 > r.pages
+        && r.actionable_pages * 4 <= r.pages
+    {
         // Long enough to outlast the observed short firings: the longest under-5-minute firing
         // rounded up to the minute, plus one, between 2 and 10 minutes.
         let p90 = r.firing_p90_s.unwrap_or(0).min(TRANSIENT_MS as u64 / 1000);

@@ -72,7 +72,7 @@ fn value(v: Option<f64>, h: Headline) -> String {
     match h {
         Headline::ActionableRate => fmt_pct(v),
         Headline::MttaP50S | Headline::MttrP50S => secs(v.map(|x| x as u64)),
-        _ => fmt_num(v),
+        _ => fmt_num(v.map(|x| (x * 10.0).round() / 10.0)),
     }
 }
 
