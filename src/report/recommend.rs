@@ -256,7 +256,7 @@ pub fn leaders(rules: &[RuleStats], n: usize) -> NoiseLeaders {
     by_noise.sort_by(|a, b| b.noise.cmp(&a.noise).then(b.pages.cmp(&a.pages)));
     by_noise.truncate(n);
     let mut by_volume: Vec<RuleStats> = rules.to_vec();
-    by_volume.sort_by(|a, b| b.raw_events.cmp(&a.raw_events));
+    by_volume.sort_by_key(|r| std::cmp::Reverse(r.raw_events));
     by_volume.truncate(n);
     NoiseLeaders {
         by_noise,
@@ -284,7 +284,7 @@ pub fn transient(rules: &[RuleStats], n: usize) -> Vec<RuleStats> {
         .filter(|r| r.short_firings > 0)
         .cloned()
         .collect();
-    v.sort_by(|a, b| b.short_firings.cmp(&a.short_firings));
+    v.sort_by_key(|r| std::cmp::Reverse(r.short_firings));
     v.truncate(n);
     v
 }
