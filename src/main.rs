@@ -337,7 +337,8 @@ fn report_cmd(
         }
     }
     let opts = report::ReportOptions { period, team };
-    let rep = report::compute(&read.records, &cfg.oncall, &opts);
+    let mut rep = report::compute(&read.records, &cfg.oncall, &opts);
+    rep.records_skipped = read.skipped;
     let text = report::render(&rep, format);
     match out {
         Some(p) => std::fs::write(&p, text).with_context(|| format!("writing {}", p.display()))?,

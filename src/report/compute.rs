@@ -91,8 +91,9 @@ impl Period {
         }
     }
 
-    fn contains(&self, t: EventTime) -> bool {
-        t >= self.from() && t < self.to()
+    /// `from()..to()`, computed once: the zone lookups are not free in per-record loops.
+    pub fn range(&self) -> std::ops::Range<EventTime> {
+        self.from()..self.to()
     }
 }
 
@@ -115,6 +116,8 @@ pub struct Report {
     /// Records given to the report (all periods), and those in this period.
     pub records_read: u64,
     pub records_in_period: u64,
+    /// Input lines that were not cluster records (set by the caller that read them).
+    pub records_skipped: u64,
     pub org: Summary,
     pub teams: Vec<Summary>,
     pub noise_leaders: NoiseLeaders,
@@ -698,15 +701,16 @@ fn summarise(
     let mut shift_pages: Vec<Vec<u32>> = shift_bounds.iter().map(|s| vec![0; s.len()]).collect();
     let mut teams: Vec<Acc> = names.iter().map(|_| Acc::new()).collect();
     let mut org = Acc::new();
+    let range = period.range();
     for r in records.iter().filter(|r| in_team(r)) {
         let Some(&ti) = index.get(team_name(r)) else {
             continue;
         };
-        if period.contains(r.opened_at) {
+        if range.contains(&r.opened_at) {
             teams[ti].add_cluster(r);
             org.add_cluster(r);
         }
-        if let Some(at) = r.paged_at.filter(|&p| period.contains(p)) {
+        if let Some(at) = r.paged_at.filter(|p| range.contains(p)) {
             let rot = rots[ti];
             teams[ti].add_page(r, at, rot, ti, rot.tz);
             org.add_page(r, at, rot, ti, period.tz);
@@ -772,17 +776,18 @@ pub fn compute(records: &[ClusterRecord], oncall: &Oncall, opts: &ReportOptions)
             .as_deref()
             .is_none_or(|t| r.team.as_deref() == Some(t))
     };
+    let range = period.range();
     let records_in_period = records
         .iter()
         .filter(in_team)
-        .filter(|r| period.contains(r.opened_at) || r.paged_at.is_some_and(|p| period.contains(p)))
+        .filter(|r| range.contains(&r.opened_at) || r.paged_at.is_some_and(|p| range.contains(&p)))
         .count() as u64;
 
     let prev = period.previous();
-    let has_prev = records
-        .iter()
-        .filter(in_team)
-        .any(|r| prev.contains(r.opened_at) || r.paged_at.is_some_and(|p| prev.contains(p)));
+    let prev_range = prev.range();
+    let has_prev = records.iter().filter(in_team).any(|r| {
+        prev_range.contains(&r.opened_at) || r.paged_at.is_some_and(|p| prev_range.contains(&p))
+    });
     let trend = has_prev.then(|| {
         let (p, _) = summarise(records, oncall, opts, &prev);
         Headline::ALL
@@ -802,9 +807,10 @@ pub fn compute(records: &[ClusterRecord], oncall: &Oncall, opts: &ReportOptions)
     let mut history = Vec::new();
     let mut p = period.clone();
     for k in 0..8 {
+        let range = p.range();
         let (mut pages, mut act) = (0u64, 0u64);
         for r in records.iter().filter(in_team) {
-            if r.paged_at.is_some_and(|t| p.contains(t)) {
+            if r.paged_at.is_some_and(|t| range.contains(&t)) {
                 pages += 1;
                 act += u64::from(is_actionable(r));
             }
@@ -840,6 +846,7 @@ pub fn compute(records: &[ClusterRecord], oncall: &Oncall, opts: &ReportOptions)
         empty: org.load.clusters == 0 && org.load.pages == 0,
         records_read: records.len() as u64,
         records_in_period,
+        records_skipped: 0,
         org,
         teams,
         noise_leaders: leaders,

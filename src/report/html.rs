@@ -127,6 +127,13 @@ pub fn render(r: &Report) -> String {
         r.period.days,
         r.records_in_period
     );
+    if r.records_skipped > 0 {
+        let _ = write!(
+            o,
+            r#"<p class="sub" id="skipped">{} input lines were not cluster records and were skipped.</p>"#,
+            r.records_skipped
+        );
+    }
     if r.empty {
         let _ = write!(
             o,

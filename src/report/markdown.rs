@@ -64,6 +64,13 @@ pub fn render(r: &Report) -> String {
         r.period.days,
         r.records_in_period
     );
+    if r.records_skipped > 0 {
+        let _ = writeln!(
+            out,
+            "\n{} input lines were not cluster records and were skipped.",
+            r.records_skipped
+        );
+    }
     if r.empty {
         let _ = writeln!(out, "\n**{}**", tables::empty_message(r));
         return out;
