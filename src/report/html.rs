@@ -36,7 +36,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bott
 table{border-collapse:collapse;margin:6px 0 12px;font-size:12px}
 th,td{border:1px solid #ddd;padding:3px 6px;text-align:right;vertical-align:top}
 th:first-child,td:first-child{text-align:left}
-td.text{text-align:left}
+td.text,th.text{text-align:left}
 caption{text-align:left;font-weight:600;padding:4px 0}
 figure.chart{margin:12px 0 20px;break-inside:avoid}
 figure.chart svg{max-width:660px;display:block}
@@ -55,8 +55,13 @@ fn table_html(out: &mut String, t: &Table) {
         esc(&t.id),
         esc(&t.caption)
     );
-    for h in &t.headers {
-        let _ = write!(out, r#"<th scope="col">{}</th>"#, esc(h));
+    for (i, h) in t.headers.iter().enumerate() {
+        let class = if i > 0 && t.is_text_col(i) {
+            r#" class="text""#
+        } else {
+            ""
+        };
+        let _ = write!(out, r#"<th scope="col"{class}>{}</th>"#, esc(h));
     }
     out.push_str("</tr></thead><tbody>");
     if t.rows.is_empty() {

@@ -280,12 +280,18 @@ fn read_kafka(topic: &str, cfg: &KafkaConfig, out: &mut Records) -> Result<(), I
         return Ok(());
     }
     consumer.assign(&tpl).map_err(|e| err(e.to_string()))?;
+    // Read until every partition has passed the high watermark seen at the start, then
+    // drain until the topic is quiet for half a second: some Kafka-protocol brokers (tansu)
+    // report a high watermark per record batch, not per record, so the watermark alone can
+    // stop early.
     let mut idle = 0;
-    while !remaining.is_empty() {
-        match consumer.poll(Duration::from_millis(500)) {
+    loop {
+        let wait = if remaining.is_empty() { 500 } else { 1000 };
+        match consumer.poll(Duration::from_millis(wait)) {
+            None if remaining.is_empty() => return Ok(()),
             None => {
                 idle += 1;
-                if idle > 60 {
+                if idle > 30 {
                     return Err(err("no messages for 30 s before reaching the end".into()));
                 }
             }
@@ -313,7 +319,6 @@ fn read_kafka(topic: &str, cfg: &KafkaConfig, out: &mut Records) -> Result<(), I
             }
         }
     }
-    Ok(())
 }
 
 #[cfg(test)]
