@@ -403,7 +403,7 @@ pub(crate) fn nearest_rank(sorted: &[u32], q: f64) -> Option<u32> {
 }
 
 /// Durations in whole seconds, summarised with hdrhistogram.
-pub(crate) struct Durations(hdrhistogram::Histogram<u64>);
+pub(crate) struct Durations(hdrhistogram::Histogram<u32>);
 
 impl Durations {
     pub(crate) fn new() -> Self {

@@ -26,6 +26,21 @@ pub fn esc(s: &str) -> String {
     o
 }
 
+/// Escapes text and turns Markdown `code` spans (used in recommendation texts) into
+/// `<code>`.
+fn esc_code(s: &str) -> String {
+    s.split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                format!("<code>{}</code>", esc(part))
+            } else {
+                esc(part)
+            }
+        })
+        .collect()
+}
+
 const CSS: &str = r#"
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#222;margin:0 auto;max-width:1100px;padding:16px 24px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
@@ -279,8 +294,8 @@ pub fn render(r: &Report) -> String {
                 o,
                 "<li><strong><code>{}</code></strong>: {}.<br><small>Evidence: {}.</small></li>",
                 esc(&rule_label(&x.alertname, x.service.as_deref())),
-                esc(&x.change),
-                esc(&x.evidence)
+                esc_code(&x.change),
+                esc_code(&x.evidence)
             );
         }
         o.push_str("</ol>");
@@ -322,4 +337,18 @@ pub fn render(r: &Report) -> String {
         r.schema_version
     );
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_spans_and_escaping() {
+        assert_eq!(
+            esc_code("add `for: 5m` to <rule> & go"),
+            "add <code>for: 5m</code> to &lt;rule&gt; &amp; go"
+        );
+        assert_eq!(esc_code("`<b>`"), "<code>&lt;b&gt;</code>");
+    }
 }
