@@ -59,6 +59,7 @@ figure.chart figcaption{font-size:12px;color:#555}
 .wide{overflow-x:auto}
 ol.recs li{margin-bottom:6px}
 .empty{border:2px solid #e45756;padding:12px;border-radius:6px;font-size:16px}
+@media (max-width:900px){table{font-size:11px}th,td{padding:2px 4px}}
 @media print{body{max-width:none;padding:0;font-size:11px}h2{break-after:avoid}table{font-size:10px}.wide{overflow:visible}}
 @page{size:A4;margin:12mm}
 "#;

@@ -114,14 +114,14 @@ pub fn load(r: &Report) -> Table {
             "Team",
             "Pages",
             "Shifts",
-            "Pages/shift mean",
+            "Pages / shift mean",
             "p90",
             "max",
             "Over budget",
             "Raw events",
             "Clusters",
-            "Events/cluster",
-            "Clusters/page",
+            "Events / cluster",
+            "Clusters / page",
         ],
     );
     for s in all(r) {
