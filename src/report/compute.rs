@@ -829,7 +829,7 @@ pub fn compute(records: &[ClusterRecord], oncall: &Oncall, opts: &ReportOptions)
 
     let rules = recommend::rule_stats(records, oncall, opts);
     let leaders = recommend::leaders(&rules, oncall.top_n);
-    let recommendations = recommend::recommend(&leaders, &rules);
+    let recommendations = recommend::recommend(&leaders);
     let flapping = recommend::flapping(&rules, oncall.top_n);
     let transient = recommend::transient(&rules, oncall.top_n);
 

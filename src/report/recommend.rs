@@ -290,7 +290,7 @@ pub fn transient(rules: &[RuleStats], n: usize) -> Vec<RuleStats> {
 }
 
 /// Recommendations for the noise leaders (both lists, each rule once, noisiest first).
-pub fn recommend(leaders: &NoiseLeaders, _all: &[RuleStats]) -> Vec<Recommendation> {
+pub fn recommend(leaders: &NoiseLeaders) -> Vec<Recommendation> {
     let mut seen: Vec<(&str, Option<&str>)> = Vec::new();
     let mut out = Vec::new();
     for r in leaders.by_noise.iter().chain(&leaders.by_volume) {
