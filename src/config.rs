@@ -48,12 +48,12 @@ pub struct RawConfig {
     pub correlation: RawCorrelation,
     pub score: RawScore,
     pub business_hours: RawBusinessHours,
+    /// On-call rotations for the weekly report (`noisegate report`).
+    pub oncall: crate::report::config::RawOncall,
     pub pagerduty: RawPagerDuty,
     pub kafka: RawKafka,
     pub metrics: RawMetrics,
     pub webhooks: RawWebhooks,
-    /// On-call rotations for the weekly report (`noisegate report`).
-    pub oncall: crate::report::config::RawOncall,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -556,10 +556,10 @@ pub struct Config {
     pub decode: DecodeOptions,
     pub max_payload_bytes: usize,
     pub engine: EngineConfig,
-    pub kafka: KafkaConfig,
-    pub metrics: MetricsConfig,
     /// `[oncall]`: rotations for the weekly report.
     pub oncall: crate::report::config::Oncall,
+    pub kafka: KafkaConfig,
+    pub metrics: MetricsConfig,
 }
 
 /// What the engine needs, validated.
@@ -1123,9 +1123,9 @@ impl Config {
                 service_routing_keys: raw.pagerduty.service_routing_keys,
                 client: raw.pagerduty.client,
             },
+            oncall,
             kafka,
             metrics,
-            oncall,
         })
     }
 }
