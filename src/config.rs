@@ -48,6 +48,8 @@ pub struct RawConfig {
     pub correlation: RawCorrelation,
     pub score: RawScore,
     pub business_hours: RawBusinessHours,
+    /// On-call rotations for the weekly report (`noisegate report`).
+    pub oncall: crate::report::config::RawOncall,
     pub pagerduty: RawPagerDuty,
     pub kafka: RawKafka,
     pub metrics: RawMetrics,
@@ -605,6 +607,8 @@ pub struct Config {
     pub decode: DecodeOptions,
     pub max_payload_bytes: usize,
     pub engine: EngineConfig,
+    /// `[oncall]`: rotations for the weekly report.
+    pub oncall: crate::report::config::Oncall,
     pub kafka: KafkaConfig,
     pub metrics: MetricsConfig,
     /// `[pagerduty] events_url` and its shaping; `None` sends no pages over HTTP.
@@ -1096,6 +1100,7 @@ impl Config {
             default: compile_hours(path, "business_hours.", &bh.default)?,
             teams,
         };
+        let oncall = crate::report::config::Oncall::compile(&raw.oncall, &hours, path)?;
 
         let kafka = compile_kafka(raw.kafka, path)?;
         // An optional listener: "" is off, anything else must be an address.
@@ -1214,6 +1219,7 @@ impl Config {
                 service_routing_keys: raw.pagerduty.service_routing_keys,
                 client: raw.pagerduty.client,
             },
+            oncall,
             kafka,
             metrics,
             pagerduty_sink,

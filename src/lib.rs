@@ -41,6 +41,7 @@ pub mod metrics;
 pub mod receivers;
 pub mod record;
 pub mod replay;
+pub mod report;
 pub mod service;
 pub mod tls;
 pub mod tune;
