@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Webhook ingest benchmark: noisegate's `POST /api/v1/alertmanager` (decode, engine, outputs
-# to Kafka, answer) against a real Alertmanager's own ingest (`POST /api/v2/alerts`) of the
-# same alerts, both loaded by wrk on loopback in one run.
-# usage: NOISEGATE_BENCH_KAFKA=127.0.0.1:9092 scripts/bench-webhooks.sh [SECONDS] [CONNECTIONS]
-# needs: wrk, prometheus-alertmanager (Debian), a Kafka-protocol broker, python3 confluent-kafka.
+# to Kafka when NOISEGATE_BENCH_KAFKA is set, else outputs off; answer) against a real
+# Alertmanager's own ingest (`POST /api/v2/alerts`) of the same alerts, and against a no-op
+# HTTP server on noisegate's own stack (benches/http_ceiling.rs: the transport ceiling), all
+# loaded by wrk on loopback, one after the other in one run.
+# usage: [NOISEGATE_BENCH_KAFKA=127.0.0.1:9092] scripts/bench-webhooks.sh [SECONDS] [CONNECTIONS]
+# needs: wrk, prometheus-alertmanager (Debian); with Kafka: a broker, python3 confluent-kafka.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
 conns=${2:-16}
-broker=${NOISEGATE_BENCH_KAFKA:?set NOISEGATE_BENCH_KAFKA=host:port}
+broker=${NOISEGATE_BENCH_KAFKA:-}
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
 cargo build --release --quiet
@@ -32,9 +34,23 @@ f:close()
 LUA
 
 id=bench-webhooks-$(date +%s%N)
-for t in pages tickets clusters dl; do
-  python3 tests/kafka/kafka_tool.py create --bootstrap "$broker" --topic "$id.$t"
-done
+if [ -n "$broker" ]; then
+  for t in pages tickets clusters dl; do
+    python3 tests/kafka/kafka_tool.py create --bootstrap "$broker" --topic "$id.$t"
+  done
+  topics="pages = \"$id.pages\"
+tickets = \"$id.tickets\"
+clusters = \"$id.clusters\"
+deadletter = \"$id.dl\""
+  echo "outputs: Kafka at $broker"
+else
+  broker=127.0.0.1:9
+  topics='pages = ""
+tickets = ""
+clusters = ""
+deadletter = ""'
+  echo "outputs: off (set NOISEGATE_BENCH_KAFKA for Kafka outputs)"
+fi
 cat > "$work/ng.toml" <<EOF
 [metrics]
 listen = ""
@@ -45,10 +61,7 @@ queue = 4096
 brokers = "$broker"
 state_dir = "$work/state"
 [kafka.topics]
-pages = "$id.pages"
-tickets = "$id.tickets"
-clusters = "$id.clusters"
-deadletter = "$id.dl"
+$topics
 EOF
 RUST_LOG=warn target/release/noisegate run --config "$work/ng.toml" 2>"$work/ng.log" &
 cat > "$work/am.yml" <<'EOF'
@@ -59,6 +72,13 @@ receivers:
 EOF
 prometheus-alertmanager --config.file="$work/am.yml" --storage.path="$work/am" \
   --web.listen-address=127.0.0.1:19193 --cluster.listen-address= 2>"$work/am.log" &
+ceiling=$(cargo bench --bench http_ceiling --no-run --message-format=json 2>/dev/null |
+  python3 -c 'import json,sys
+for l in sys.stdin:
+    m = json.loads(l)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "http_ceiling":
+        print(m["executable"])')
+"$ceiling" 127.0.0.1:18282 &
 sleep 3
 
 run() { # name url body
@@ -67,6 +87,8 @@ run() { # name url body
 }
 run noisegate http://127.0.0.1:18181/api/v1/alertmanager "$work/webhook.json"
 run alertmanager http://127.0.0.1:19193/api/v2/alerts "$work/am-alerts.json"
+run ceiling http://127.0.0.1:18282/api/v1/alertmanager "$work/webhook.json"
 ng=$(awk '/Requests\/sec/ {print $2}' "$work/noisegate.txt")
 am=$(awk '/Requests\/sec/ {print $2}' "$work/alertmanager.txt")
-python3 -c "print(f'ratio noisegate / alertmanager: {float($ng)/float($am):.1f}x')"
+ce=$(awk '/Requests\/sec/ {print $2}' "$work/ceiling.txt")
+python3 -c "print(f'ratio noisegate / alertmanager: {float($ng)/float($am):.1f}x; noisegate / no-op ceiling: {float($ng)/float($ce):.2f}; ceiling / alertmanager: {float($ce)/float($am):.1f}x')"
