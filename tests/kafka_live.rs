@@ -907,11 +907,12 @@ fn a_real_otlp_exporter_sends_alerts_over_http_and_grpc() {
         (&endpoint, None),
         (&endpoint, Some("--gzip")),
         (&grpc, Some("--grpc")),
+        (&grpc, Some("--grpc --gzip")),
     ] {
         let out = Command::new("python3")
             .arg(script)
             .arg(to)
-            .args(extra)
+            .args(extra.into_iter().flat_map(|e| e.split(' ')))
             .output()
             .expect("python3 with opentelemetry-sdk (.ci/run installs it)");
         let err = String::from_utf8_lossy(&out.stderr);
@@ -943,11 +944,11 @@ fn a_real_otlp_exporter_sends_alerts_over_http_and_grpc() {
     assert_eq!(pages[0]["payload"]["class"], "DatabaseDown");
     svc.stop();
     let s: Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
-    // Three exports (HTTP plain, HTTP gzip, gRPC), each one alert record and one plain log
-    // record.
-    assert_eq!(s["alert_events"], 3, "{s}");
-    assert_eq!(s["records_ignored"], 3, "{s}");
-    assert_eq!(s["engine"]["deduplicated"], 2, "{s}");
+    // Four exports (HTTP plain, HTTP gzip, gRPC plain, gRPC gzip — the Collector's default),
+    // each one alert record and one plain log record.
+    assert_eq!(s["alert_events"], 4, "{s}");
+    assert_eq!(s["records_ignored"], 4, "{s}");
+    assert_eq!(s["engine"]["deduplicated"], 3, "{s}");
 }
 
 #[test]

@@ -66,7 +66,10 @@ pub async fn serve(
     // The interceptor sees only metadata, before the body is decoded: an unauthenticated
     // request costs no decoding.
     let svc = tonic::service::interceptor::InterceptedService::new(
-        LogsServiceServer::new(Logs { tx }).max_decoding_message_size(max_body),
+        // The Collector's otlp exporter compresses with gzip by default.
+        LogsServiceServer::new(Logs { tx })
+            .max_decoding_message_size(max_body)
+            .accept_compressed(tonic::codec::CompressionEncoding::Gzip),
         move |req: Request<()>| match &token {
             None => Ok(req),
             Some(t) => {

@@ -2,7 +2,7 @@
 """A real OTLP exporter (PyPI opentelemetry-sdk + opentelemetry-exporter-otlp-proto-http and
 -grpc) sending log records to noisegate's OTLP receivers, the way an instrumented service does.
 
-usage: otlp_send.py ENDPOINT [--gzip | --grpc] [--cafile PEM] [--token TOKEN] [--timeout S]
+usage: otlp_send.py ENDPOINT [--gzip] [--grpc] [--cafile PEM] [--token TOKEN] [--timeout S]
   gRPC: ENDPOINT is host:port. --cafile turns on TLS trusting that CA; --token sends
   `authorization: Bearer TOKEN`.
 Sends one alert record (alertname DatabaseDown, critical) and one plain log line (no rule
@@ -31,14 +31,15 @@ if a.grpc:
     import grpc
     from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as GrpcExporter
 
+    compression = grpc.Compression.Gzip if a.gzip else grpc.Compression.NoCompression
     if a.cafile:
         with open(a.cafile, "rb") as f:
             creds = grpc.ssl_channel_credentials(root_certificates=f.read())
         exporter = GrpcExporter(endpoint=a.endpoint, insecure=False, credentials=creds,
-                                headers=headers, timeout=a.timeout)
+                                headers=headers, timeout=a.timeout, compression=compression)
     else:
         exporter = GrpcExporter(endpoint=a.endpoint, insecure=True, headers=headers,
-                                timeout=a.timeout)
+                                timeout=a.timeout, compression=compression)
 else:
     exporter = OTLPLogExporter(
         endpoint=a.endpoint,
