@@ -237,6 +237,10 @@ pub struct RawCorrelation {
     pub text_similarity: f64,
     /// Most alerts one cluster may absorb, so one label match cannot swallow a fleet.
     pub max_alerts_per_cluster: usize,
+    /// Alerts about the same service that start within this of each other link whatever
+    /// their severity (one cause, several symptoms of it). "0s" turns this link off.
+    #[serde(with = "humantime_serde")]
+    pub onset_window: Duration,
 }
 
 impl Default for RawCorrelation {
@@ -248,6 +252,7 @@ impl Default for RawCorrelation {
             topology_depth: 1,
             text_similarity: 0.9,
             max_alerts_per_cluster: 5000,
+            onset_window: Duration::from_secs(60),
         }
     }
 }
@@ -273,7 +278,7 @@ impl Default for RawWeights {
             duplicate_rate: 0.0,
             blast_radius: 1.5,
             after_hours: -0.5,
-            actionable_rate: 3.0,
+            actionable_rate: 6.0,
         }
     }
 }
@@ -293,7 +298,7 @@ pub struct RawScore {
 impl Default for RawScore {
     fn default() -> Self {
         RawScore {
-            bias: -3.5,
+            bias: -5.0,
             weights: RawWeights::default(),
             page_threshold: 0.6,
             ticket_threshold: 0.3,
@@ -599,6 +604,7 @@ pub struct CorrelationConfig {
     pub topology: Topology,
     pub text_similarity: f64,
     pub max_alerts_per_cluster: usize,
+    pub onset_window_ms: i64,
 }
 
 /// Service dependency topology, compiled to neighbour sets within the configured depth.
@@ -981,6 +987,7 @@ impl Config {
             topology,
             text_similarity: c.text_similarity,
             max_alerts_per_cluster: c.max_alerts_per_cluster,
+            onset_window_ms: ms("correlation.onset_window", c.onset_window)?,
         };
 
         let sc = &raw.score;

@@ -84,6 +84,10 @@ impl AlertState {
 pub struct ServiceActivity {
     pub last_start: EventTime,
     pub last_loud: Option<EventTime>,
+    /// Error/critical alerts of this service in the cluster that are firing now: a service
+    /// still failing explains its neighbours' new symptoms however long ago it started.
+    #[serde(default)]
+    pub loud_firing: u32,
 }
 
 /// One open cluster.
@@ -164,6 +168,7 @@ impl ClusterState {
             act.last_start = act.last_start.max(ev.time);
             if ev.severity >= Severity::Error {
                 act.last_loud = Some(act.last_loud.map_or(ev.time, |t| t.max(ev.time)));
+                act.loud_firing += 1;
             }
         }
         if self.team.is_none() {
@@ -194,6 +199,7 @@ impl ClusterState {
                 (Some(x), Some(y)) => Some(x.max(y)),
                 (x, y) => x.or(y),
             };
+            mine.loud_firing += a.loud_firing;
         }
         self.folded &= other.folded;
         if self.team.is_none() {
@@ -235,6 +241,30 @@ impl ClusterState {
             .iter_mut()
             .filter(|a| a.fingerprint == fp)
             .max_by_key(|a| a.episode_start)
+    }
+
+    /// The alert `fp` (its current entry) started firing again (`firing`) or resolved: keeps
+    /// its service's count of firing error/critical alerts.
+    pub fn loud_transition(&mut self, fp: Fingerprint, firing: bool) {
+        let Some(a) = self
+            .alerts
+            .iter()
+            .filter(|a| a.fingerprint == fp)
+            .max_by_key(|a| a.episode_start)
+        else {
+            return;
+        };
+        if a.severity < Severity::Error {
+            return;
+        }
+        let Some(act) = a.service.as_deref().and_then(|s| self.activity.get_mut(s)) else {
+            return;
+        };
+        if firing {
+            act.loud_firing += 1;
+        } else {
+            act.loud_firing = act.loud_firing.saturating_sub(1);
+        }
     }
 
     pub fn all_resolved(&self) -> bool {

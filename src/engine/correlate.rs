@@ -147,8 +147,17 @@ pub fn links(
             if !cfg.topology.related(s, cs) {
                 continue;
             }
-            let linked = act.last_loud.is_some_and(recent) || (loud && recent(act.last_start));
+            let linked = act.last_loud.is_some_and(recent)
+                || act.loud_firing > 0
+                || (loud && recent(act.last_start));
             if linked {
+                return true;
+            }
+            // Same service, (nearly) the same onset: one cause, several symptoms.
+            if s == cs
+                && cfg.onset_window_ms > 0
+                && (at.as_millis() - act.last_start.as_millis()).abs() <= cfg.onset_window_ms
+            {
                 return true;
             }
         }
