@@ -293,6 +293,11 @@ pub struct RawScore {
     pub page_threshold: f64,
     /// Score at or above which a non-paging cluster becomes a ticket (else suppressed).
     pub ticket_threshold: f64,
+    /// Actionable rate of a rule never seen (the top of the learning's back-off).
+    pub prior_actionable_rate: f64,
+    /// Pseudo-outcomes each learning level (rule, rule on a service) starts with at its
+    /// parent's rate.
+    pub prior_strength: f64,
 }
 
 impl Default for RawScore {
@@ -302,6 +307,8 @@ impl Default for RawScore {
             weights: RawWeights::default(),
             page_threshold: 0.6,
             ticket_threshold: 0.3,
+            prior_actionable_rate: 0.5,
+            prior_strength: 2.0,
         }
     }
 }
@@ -677,6 +684,8 @@ pub struct ScoreConfig {
     pub weights: Weights,
     pub page_threshold: f64,
     pub ticket_threshold: f64,
+    /// Where learning of actionable rates starts (see `engine::rules`).
+    pub prior: crate::engine::rules::Prior,
 }
 
 /// Business hours of one team, in its own time zone.
@@ -1009,10 +1018,17 @@ impl Config {
         for (key, v) in [
             ("score.page_threshold", sc.page_threshold),
             ("score.ticket_threshold", sc.ticket_threshold),
+            ("score.prior_actionable_rate", sc.prior_actionable_rate),
         ] {
             if !(0.0..=1.0).contains(&v) {
                 return Err(inv(key, format!("{v} is not between 0 and 1")));
             }
+        }
+        if !(sc.prior_strength.is_finite() && sc.prior_strength > 0.0) {
+            return Err(inv(
+                "score.prior_strength",
+                format!("{} is not a positive number", sc.prior_strength),
+            ));
         }
         if sc.ticket_threshold > sc.page_threshold {
             return Err(inv(
@@ -1036,6 +1052,10 @@ impl Config {
             },
             page_threshold: sc.page_threshold,
             ticket_threshold: sc.ticket_threshold,
+            prior: crate::engine::rules::Prior {
+                rate: sc.prior_actionable_rate,
+                strength: sc.prior_strength,
+            },
         };
 
         let bh = &raw.business_hours;

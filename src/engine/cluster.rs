@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use super::correlate::AlertSig;
+use super::rules::{PairKey, RuleKey};
 use crate::event::{Actor, AlertEvent, EventTime, Fingerprint, Labels, Severity};
 use crate::record::{AlertSummary, ClusterId, ClusterRecord, Decision, Reason, ResolvedBy};
 
@@ -44,10 +45,14 @@ pub struct AlertState {
     /// summary, source and links); `None` afterwards.
     pub summary: Option<String>,
     pub service: Option<String>,
+    /// Its rule (name and severity) and the rule on its service: what it learns under.
+    pub rule: RuleKey,
+    pub pair: Option<PairKey>,
 }
 
 impl AlertState {
     pub fn new(ev: &AlertEvent, hold_ms: i64) -> Self {
+        let rule = RuleKey::of(&ev.alertname, ev.severity);
         AlertState {
             fingerprint: ev.fingerprint,
             alertname: ev.alertname.to_string(),
@@ -65,6 +70,8 @@ impl AlertState {
             flapping: false,
             summary: ev.annotations.summary.clone(),
             service: ev.service.as_ref().map(|s| s.to_string()),
+            rule,
+            pair: rule.on(ev.service.as_deref()),
         }
     }
 

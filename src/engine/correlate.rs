@@ -5,11 +5,15 @@
 //! (a) the alert's `group_by` label values equal those of an alert in the cluster;
 //! (b) its service is, or neighbours within `topology_depth` hops, a service in the cluster
 //!     that started an alert within the window — and one side is failing loudly (an error
-//!     or critical alert): a failing service explains its own and its dependents' symptoms,
+//!     or critical alert that started within the window, or one still firing: a service
+//!     that has been down for twenty minutes explains the crash loops its dependents start
+//!     now): a failing service explains its own and its dependents' symptoms,
 //!     while two unrelated warnings on one service or on neighbours do not make an incident
 //!     (those still group by (a) or (c)). Informational alerts never link this way: they
 //!     carry no failure signal. Without these conditions, routine noise snowballs through a
-//!     dense topology;
+//!     dense topology. One exception: alerts on the *same* service that start within
+//!     `onset_window` of each other link whatever their severity (a pod crash-looping and
+//!     not ready from the same minute is one problem);
 //! (c) its text — name, summary, label values, lower-cased, with every token holding a digit
 //!     (numbers, ids, hex, pod hashes) dropped — has a 64-bit SimHash within
 //!     `text_similarity` of one in the cluster.

@@ -48,7 +48,7 @@ use correlate::AlertSig;
 use dedup::AlertIndex;
 use flap::FlapTracker;
 use link::LinkIndex;
-use rules::RuleBook;
+use rules::{PairKey, RuleBook, RuleKey};
 
 /// What the engine asks its adapter to do.
 #[must_use = "outputs must be published"]
@@ -430,9 +430,7 @@ impl Engine {
         if flapping {
             self.st.stats.flapping_transitions += 1;
         }
-        self.st
-            .rules
-            .episode(&a.alertname, duration, t, cfg.hold.max_ms);
+        self.st.rules.episode(a.rule, duration, t, cfg.hold.max_ms);
         c.loud_transition(fp, false);
         self.schedule_close_if_resolved(key, t, by);
     }
@@ -748,11 +746,19 @@ impl Engine {
             && c.acked_at
                 .is_some_and(|a| c.resolved_at.is_none_or(|r| a <= r));
         if actioned || c.resolved_at.is_some() {
-            let mut names: Vec<&str> = c.alerts.iter().map(|a| a.alertname.as_str()).collect();
-            names.sort_unstable();
-            names.dedup();
-            for n in names {
-                self.st.rules.outcome(n, actioned, at);
+            let mut rules: Vec<RuleKey> = c.alerts.iter().map(|a| a.rule).collect();
+            rules.sort_unstable();
+            rules.dedup();
+            let w = 1.0 / rules.len().max(1) as f64;
+            for r in rules {
+                self.st.rules.outcome(r, actioned, w, at);
+            }
+            let mut pairs: Vec<PairKey> = c.alerts.iter().filter_map(|a| a.pair).collect();
+            pairs.sort_unstable();
+            pairs.dedup();
+            let w = 1.0 / pairs.len().max(1) as f64;
+            for p in pairs {
+                self.st.rules.pair_outcome(p, actioned, w, at);
             }
             self.st.rules.enforce_cap(self.cfg.max_rules);
         }
@@ -798,7 +804,7 @@ fn hold_ms(cfg: &EngineConfig, rules: &RuleBook, ev: &AlertEvent) -> i64 {
         return default;
     }
     rules
-        .get(&ev.alertname)
+        .get(RuleKey::of(&ev.alertname, ev.severity))
         .and_then(|r| r.learned_hold(&cfg.hold))
         .unwrap_or(default)
 }

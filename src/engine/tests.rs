@@ -5,6 +5,7 @@ use super::*;
 use crate::config::Config;
 use crate::event::{Annotations, DedupKey, Labels, Severity, Str};
 use crate::record::{PageAction, ResolvedBy};
+use rules::Prior;
 
 const MIN: i64 = 60_000;
 
@@ -681,7 +682,12 @@ fn holds_are_learned_per_rule() {
             t + 20_000,
         ));
     }
-    let rule = h.e.st.rules.get("Blippy").unwrap().clone();
+    let rule =
+        h.e.st
+            .rules
+            .get(RuleKey::of("Blippy", Severity::Warning))
+            .unwrap()
+            .clone();
     assert_eq!(rule.learned_hold(&h.e.cfg.hold), Some(30_000));
     // And a warning that never resolves quickly loses its default hold once learned.
     for i in 0..10 {
@@ -692,7 +698,12 @@ fn holds_are_learned_per_rule() {
             t + 20 * MIN,
         ));
     }
-    let rule = h.e.st.rules.get("Sticky").unwrap().clone();
+    let rule =
+        h.e.st
+            .rules
+            .get(RuleKey::of("Sticky", Severity::Warning))
+            .unwrap()
+            .clone();
     assert_eq!(rule.learned_hold(&h.e.cfg.hold), Some(0));
 }
 
@@ -713,7 +724,8 @@ fn acknowledged_rules_learn_a_higher_actionable_rate() {
             .push(resolve("Needy", Severity::Warning, t + 20 * MIN));
     }
     h.advance_to(1000 * MIN);
-    assert!(h.e.st.rules.actionable_rate("Needy") > 0.8);
+    let needy = RuleKey::of("Needy", Severity::Warning);
+    assert!(h.e.st.rules.actionable_rate(needy, None, Prior::UNIFORM) > 0.8);
     // Now a lone warning of that rule pages (after its hold), where a new rule would not.
     h.push(fire("Needy", Severity::Warning, 1100 * MIN))
         .push(fire("Unknown", Severity::Warning, 1100 * MIN))
