@@ -618,6 +618,8 @@ pub struct CorrelationConfig {
 #[derive(Debug, Clone, Default)]
 pub struct Topology {
     neighbours: std::collections::HashMap<String, std::collections::HashSet<String>>,
+    /// Per service, what it depends on within the depth (following dependency edges only).
+    depends_on: std::collections::HashMap<String, std::collections::HashSet<String>>,
 }
 
 impl Topology {
@@ -632,28 +634,46 @@ impl Topology {
                 adj.entry(d.as_str()).or_default().insert(s.as_str());
             }
         }
-        let mut neighbours = HashMap::new();
-        for &start in adj.keys() {
-            let mut seen: HashSet<&str> = HashSet::from([start]);
-            let mut frontier = vec![start];
-            for _ in 0..depth {
-                let mut next = Vec::new();
-                for n in frontier {
-                    for &m in adj.get(n).into_iter().flatten() {
-                        if seen.insert(m) {
-                            next.push(m);
+        let mut down: HashMap<&str, HashSet<&str>> = HashMap::new();
+        for (s, ds) in deps {
+            down.entry(s.as_str())
+                .or_default()
+                .extend(ds.iter().map(String::as_str));
+        }
+        let within = |adj: &HashMap<&str, HashSet<&str>>| {
+            let mut out: std::collections::HashMap<String, HashSet<String>> = HashMap::new();
+            for &start in adj.keys() {
+                let mut seen: HashSet<&str> = HashSet::from([start]);
+                let mut frontier = vec![start];
+                for _ in 0..depth {
+                    let mut next = Vec::new();
+                    for n in frontier {
+                        for &m in adj.get(n).into_iter().flatten() {
+                            if seen.insert(m) {
+                                next.push(m);
+                            }
                         }
                     }
+                    frontier = next;
                 }
-                frontier = next;
+                seen.remove(start);
+                out.insert(
+                    start.to_string(),
+                    seen.into_iter().map(String::from).collect(),
+                );
             }
-            seen.remove(start);
-            neighbours.insert(
-                start.to_string(),
-                seen.into_iter().map(String::from).collect(),
-            );
+            out
+        };
+        Topology {
+            neighbours: within(&adj),
+            depends_on: within(&down),
         }
-        Topology { neighbours }
+    }
+
+    /// Whether `a` depends on `b` (directly or within the depth): `b` failing explains
+    /// symptoms on `a`.
+    pub fn depends(&self, a: &str, b: &str) -> bool {
+        self.depends_on.get(a).is_some_and(|d| d.contains(b))
     }
 
     /// Whether two services are the same or neighbours.

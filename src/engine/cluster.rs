@@ -95,6 +95,9 @@ pub struct ServiceActivity {
     /// still failing explains its neighbours' new symptoms however long ago it started.
     #[serde(default)]
     pub loud_firing: u32,
+    /// Alerts of this service in the cluster that are firing now (any severity).
+    #[serde(default)]
+    pub firing: u32,
 }
 
 /// One open cluster.
@@ -173,6 +176,7 @@ impl ClusterState {
         if let Some(s) = &ev.service {
             let act = self.activity.entry(s.to_string()).or_default();
             act.last_start = act.last_start.max(ev.time);
+            act.firing += 1;
             if ev.severity >= Severity::Error {
                 act.last_loud = Some(act.last_loud.map_or(ev.time, |t| t.max(ev.time)));
                 act.loud_firing += 1;
@@ -207,6 +211,7 @@ impl ClusterState {
                 (x, y) => x.or(y),
             };
             mine.loud_firing += a.loud_firing;
+            mine.firing += a.firing;
         }
         self.folded &= other.folded;
         if self.team.is_none() {
@@ -251,8 +256,8 @@ impl ClusterState {
     }
 
     /// The alert `fp` (its current entry) started firing again (`firing`) or resolved: keeps
-    /// its service's count of firing error/critical alerts.
-    pub fn loud_transition(&mut self, fp: Fingerprint, firing: bool) {
+    /// its service's counts of firing alerts.
+    pub fn transition(&mut self, fp: Fingerprint, firing: bool) {
         let Some(a) = self
             .alerts
             .iter()
@@ -261,16 +266,16 @@ impl ClusterState {
         else {
             return;
         };
-        if a.severity < Severity::Error {
-            return;
-        }
+        let loud = u32::from(a.severity >= Severity::Error);
         let Some(act) = a.service.as_deref().and_then(|s| self.activity.get_mut(s)) else {
             return;
         };
         if firing {
-            act.loud_firing += 1;
+            act.firing += 1;
+            act.loud_firing += loud;
         } else {
-            act.loud_firing = act.loud_firing.saturating_sub(1);
+            act.firing = act.firing.saturating_sub(1);
+            act.loud_firing = act.loud_firing.saturating_sub(loud);
         }
     }
 

@@ -148,17 +148,23 @@ pub fn links(
     if let Some(s) = service.filter(|_| alert.severity >= crate::event::Severity::Warning) {
         let recent = |t: EventTime| at.as_millis() - t.as_millis() <= cfg.window_ms;
         for (cs, act) in &c.activity {
-            if !cfg.topology.related(s, cs) {
+            let same = s == cs;
+            // `cs` is `s` or what it depends on: trouble there explains symptoms on `s`.
+            let below = same || cfg.topology.depends(s, cs);
+            // `s` is what `cs` depends on: a failure of `s` explains symptoms on `cs`.
+            let above = !below && cfg.topology.depends(cs, s);
+            if !below && !above {
                 continue;
             }
-            let linked = act.last_loud.is_some_and(recent)
-                || act.loud_firing > 0
-                || (loud && recent(act.last_start));
+            // Only what is still firing explains anything: a blip that already resolved is
+            // not the cause of what starts now (nor a symptom of it).
+            let failing = act.loud_firing > 0;
+            let linked = (below && failing) || (loud && act.firing > 0 && recent(act.last_start));
             if linked {
                 return true;
             }
             // Same service, (nearly) the same onset: one cause, several symptoms.
-            if s == cs
+            if same
                 && cfg.onset_window_ms > 0
                 && (at.as_millis() - act.last_start.as_millis()).abs() <= cfg.onset_window_ms
             {

@@ -371,7 +371,7 @@ impl Engine {
             self.st.stats.flapping_transitions += 1;
         }
         self.st.stats.refires += 1;
-        c.loud_transition(ev.fingerprint, true);
+        c.transition(ev.fingerprint, true);
         c.close_at = None;
         if c.resolved_by == Some(ResolvedBy::Auto) {
             c.resolved_at = None;
@@ -431,7 +431,7 @@ impl Engine {
             self.st.stats.flapping_transitions += 1;
         }
         self.st.rules.episode(a.rule, duration, t, cfg.hold.max_ms);
-        c.loud_transition(fp, false);
+        c.transition(fp, false);
         self.schedule_close_if_resolved(key, t, by);
     }
 
