@@ -913,3 +913,237 @@ fn two_fresh_pages_of_one_cascade_fold_into_one() {
     assert_eq!(r[0].folded_pages, 1);
     assert_eq!(h.e.stats().pages_folded, 1);
 }
+
+// ---- causal links, co-onset, learned rates --------------------------------------------------
+
+#[test]
+fn a_failing_dependency_links_what_depends_on_it_while_it_fails() {
+    let mut h = H::with(topo_cfg);
+    h.push(alert_on(
+        "PostgresDown",
+        "postgres",
+        &[],
+        Severity::Critical,
+        EventKind::Firing,
+        0,
+    ))
+    // Keep the cluster taking in alerts (a same-rule alert on another pod).
+    .push(alert_on(
+        "PostgresDown",
+        "postgres",
+        &[("pod", "pg-1")],
+        Severity::Critical,
+        EventKind::Firing,
+        9 * MIN,
+    ))
+    // 18 minutes after postgres went down, its dependent starts crash-looping (a warning):
+    // postgres is still down, so it explains the crash loop.
+    .push(alert_on(
+        "KubePodCrashLooping",
+        "api",
+        &[],
+        Severity::Warning,
+        EventKind::Firing,
+        18 * MIN,
+    ))
+    .finish();
+    let r = h.records();
+    assert_eq!(
+        r.len(),
+        1,
+        "{:?}",
+        r.iter().map(|c| &c.services).collect::<Vec<_>>()
+    );
+    assert_eq!(r[0].services, vec!["api", "postgres"]);
+}
+
+#[test]
+fn a_failing_caller_does_not_explain_its_dependencys_warnings() {
+    let mut h = H::with(topo_cfg);
+    // api (which depends on postgres) fails; a postgres warning is not its symptom.
+    h.push(alert_on(
+        "ApiErrors",
+        "api",
+        &[],
+        Severity::Error,
+        EventKind::Firing,
+        0,
+    ))
+    .push(alert_on(
+        "PostgresSlowQueries",
+        "postgres",
+        &[],
+        Severity::Warning,
+        EventKind::Firing,
+        2 * MIN,
+    ))
+    // ... while a warning on what depends on api is.
+    .push(alert_on(
+        "FrontendSlow",
+        "frontend",
+        &[],
+        Severity::Warning,
+        EventKind::Firing,
+        3 * MIN,
+    ))
+    .finish();
+    let sizes: Vec<(usize, Vec<String>)> = h
+        .records()
+        .iter()
+        .map(|c| (c.alerts.len(), c.services.clone()))
+        .collect();
+    assert_eq!(
+        sizes,
+        vec![
+            (2, vec!["api".to_string(), "frontend".to_string()]),
+            (1, vec!["postgres".to_string()])
+        ]
+    );
+}
+
+#[test]
+fn a_loud_alert_links_only_to_neighbours_still_firing() {
+    let mut h = H::with(topo_cfg);
+    h.push(alert_on(
+        "PostgresSlowQueries",
+        "postgres",
+        &[],
+        Severity::Warning,
+        EventKind::Firing,
+        0,
+    ))
+    .push(alert_on(
+        "PostgresSlowQueries",
+        "postgres",
+        &[],
+        Severity::Warning,
+        EventKind::Resolved,
+        MIN,
+    ))
+    // A blip that already resolved explains nothing that starts later.
+    .push(alert_on(
+        "ApiErrors",
+        "api",
+        &[],
+        Severity::Error,
+        EventKind::Firing,
+        3 * MIN,
+    ))
+    .finish();
+    assert_eq!(h.records().len(), 2);
+}
+
+#[test]
+fn same_service_alerts_with_the_same_onset_are_one_problem() {
+    let crash = |t| {
+        alert_on(
+            "KubePodCrashLooping",
+            "cart",
+            &[("pod", "cart-1")],
+            Severity::Warning,
+            EventKind::Firing,
+            t,
+        )
+    };
+    let not_ready = |t| {
+        alert_on(
+            "KubePodNotReady",
+            "cart",
+            &[("pod", "cart-1")],
+            Severity::Warning,
+            EventKind::Firing,
+            t,
+        )
+    };
+    let mut h = H::new();
+    h.push(crash(0)).push(not_ready(5_000)).finish();
+    assert_eq!(h.records().len(), 1, "same minute: linked");
+    let mut h = H::new();
+    h.push(crash(0)).push(not_ready(5 * MIN)).finish();
+    assert_eq!(
+        h.records().len(),
+        2,
+        "two warnings minutes apart: not linked"
+    );
+    let mut h = H::with(|c| c.correlation.onset_window_ms = 0);
+    h.push(crash(0)).push(not_ready(5_000)).finish();
+    assert_eq!(h.records().len(), 2, "link off");
+}
+
+#[test]
+fn a_critical_rule_nobody_acts_on_stops_paging_alone() {
+    let mut h = H::new();
+    // Twenty one-minute failures of a critical synthetic check, none acknowledged.
+    for i in 0..20 {
+        let t = i * 60 * MIN;
+        h.push(fire("SyntheticCheck", Severity::Critical, t))
+            .push(resolve("SyntheticCheck", Severity::Critical, t + MIN));
+    }
+    h.advance_to(20 * 60 * MIN);
+    let triggers = |h: &H| {
+        h.pages()
+            .iter()
+            .filter(|p| p.event_action == PageAction::Trigger)
+            .count()
+    };
+    let before = triggers(&h);
+    assert!(before < 10, "history overrules severity: {before} pages");
+    h.push(fire("SyntheticCheck", Severity::Critical, 21 * 60 * MIN))
+        .advance_to(21 * 60 * MIN + 10 * MIN);
+    assert_eq!(
+        triggers(&h),
+        before,
+        "a known-noisy critical alone does not page"
+    );
+    // The same rule name at another severity is another rule, with its own history.
+    let rate = |sev| {
+        h.e.st.rules.actionable_rate(
+            RuleKey::of("SyntheticCheck", sev),
+            None,
+            h.e.cfg.score.prior,
+        )
+    };
+    assert!(rate(Severity::Critical) < 0.15);
+    assert_eq!(rate(Severity::Error), 0.5);
+}
+
+#[test]
+fn a_cluster_is_one_outcome_shared_by_its_rules() {
+    let mut h = H::new();
+    // One acknowledged cluster holding four rules on one service.
+    for (i, name) in ["A", "B", "C", "D"].iter().enumerate() {
+        h.push(alert_on(
+            name,
+            "api",
+            &[],
+            Severity::Error,
+            EventKind::Firing,
+            i as i64 * 1000,
+        ));
+    }
+    let key = h.records().len();
+    assert_eq!(key, 0);
+    let fp = alert_on("A", "api", &[], Severity::Error, EventKind::Firing, 0)
+        .fingerprint
+        .to_string();
+    h.push(lifecycle(
+        EventKind::Acknowledged,
+        &fp,
+        Actor::Human,
+        2 * MIN,
+    ));
+    for name in ["A", "B", "C", "D"] {
+        h.push(alert_on(
+            name,
+            "api",
+            &[],
+            Severity::Error,
+            EventKind::Resolved,
+            10 * MIN,
+        ));
+    }
+    h.advance_to(30 * MIN);
+    assert_eq!(h.records().len(), 1);
+    let a = h.e.st.rules.get(RuleKey::of("A", Severity::Error)).unwrap();
+    assert!((a.outcomes.actioned - 0.25).abs() < 1e-9);
+}
