@@ -48,6 +48,10 @@ pub struct AlertState {
     /// Its rule (name and severity) and the rule on its service: what it learns under.
     pub rule: RuleKey,
     pub pair: Option<PairKey>,
+    /// Whether it counts in its service's [`ServiceActivity`] as firing (firing and not
+    /// flapping: a flapping alert's state is no evidence of a failure).
+    #[serde(default)]
+    pub anchoring: bool,
 }
 
 impl AlertState {
@@ -72,6 +76,7 @@ impl AlertState {
             service: ev.service.as_ref().map(|s| s.to_string()),
             rule,
             pair: rule.on(ev.service.as_deref()),
+            anchoring: false,
         }
     }
 
@@ -87,7 +92,7 @@ impl AlertState {
 }
 
 /// Recent activity of one service inside a cluster.
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ServiceActivity {
     pub last_start: EventTime,
     pub last_loud: Option<EventTime>,
@@ -98,6 +103,39 @@ pub struct ServiceActivity {
     /// Alerts of this service in the cluster that are firing now (any severity).
     #[serde(default)]
     pub firing: u32,
+    /// Start times of its newest firing alerts (at most [`MAX_FIRING_STARTS`]): whether
+    /// something that started recently is still firing.
+    #[serde(default)]
+    pub firing_starts: Vec<(EventTime, Fingerprint)>,
+}
+
+/// Newest firing alerts per service and cluster whose start times are kept.
+pub const MAX_FIRING_STARTS: usize = 8;
+
+impl ServiceActivity {
+    /// Whether an alert of this service that started at or after `since` is still firing.
+    pub fn firing_since(&self, since: EventTime) -> bool {
+        self.firing_starts.iter().any(|&(t, _)| t >= since)
+    }
+
+    fn anchor(&mut self, start: EventTime, fp: Fingerprint, loud: bool) {
+        self.firing += 1;
+        self.loud_firing += u32::from(loud);
+        if self.firing_starts.len() >= MAX_FIRING_STARTS {
+            if let Some(oldest) =
+                (0..self.firing_starts.len()).min_by_key(|&i| self.firing_starts[i])
+            {
+                self.firing_starts.swap_remove(oldest);
+            }
+        }
+        self.firing_starts.push((start, fp));
+    }
+
+    fn unanchor(&mut self, fp: Fingerprint, loud: bool) {
+        self.firing = self.firing.saturating_sub(1);
+        self.loud_firing = self.loud_firing.saturating_sub(u32::from(loud));
+        self.firing_starts.retain(|&(_, f)| f != fp);
+    }
 }
 
 /// One open cluster.
@@ -176,12 +214,11 @@ impl ClusterState {
         if let Some(s) = &ev.service {
             let act = self.activity.entry(s.to_string()).or_default();
             act.last_start = act.last_start.max(ev.time);
-            act.firing += 1;
             if ev.severity >= Severity::Error {
                 act.last_loud = Some(act.last_loud.map_or(ev.time, |t| t.max(ev.time)));
-                act.loud_firing += 1;
             }
         }
+        self.sync_anchor(ev.fingerprint);
         if self.team.is_none() {
             self.team = ev.team.as_ref().map(|t| t.to_string());
         }
@@ -212,6 +249,9 @@ impl ClusterState {
             };
             mine.loud_firing += a.loud_firing;
             mine.firing += a.firing;
+            mine.firing_starts.extend(a.firing_starts);
+            mine.firing_starts.sort_unstable_by(|x, y| y.cmp(x));
+            mine.firing_starts.truncate(MAX_FIRING_STARTS);
         }
         self.folded &= other.folded;
         if self.team.is_none() {
@@ -255,27 +295,31 @@ impl ClusterState {
             .max_by_key(|a| a.episode_start)
     }
 
-    /// The alert `fp` (its current entry) started firing again (`firing`) or resolved: keeps
-    /// its service's counts of firing alerts.
-    pub fn transition(&mut self, fp: Fingerprint, firing: bool) {
+    /// Brings the alert `fp`'s (current entry's) part in its service's activity in line with
+    /// its state: it anchors topology links while it is firing and not flapping. Call after
+    /// any change of its firing or flapping state.
+    pub fn sync_anchor(&mut self, fp: Fingerprint) {
         let Some(a) = self
             .alerts
-            .iter()
+            .iter_mut()
             .filter(|a| a.fingerprint == fp)
             .max_by_key(|a| a.episode_start)
         else {
             return;
         };
-        let loud = u32::from(a.severity >= Severity::Error);
+        let should = a.is_firing() && !a.flapping;
+        if should == a.anchoring {
+            return;
+        }
         let Some(act) = a.service.as_deref().and_then(|s| self.activity.get_mut(s)) else {
             return;
         };
-        if firing {
-            act.firing += 1;
-            act.loud_firing += loud;
+        a.anchoring = should;
+        let loud = a.severity >= Severity::Error;
+        if should {
+            act.anchor(a.episode_start, fp, loud);
         } else {
-            act.firing = act.firing.saturating_sub(1);
-            act.loud_firing = act.loud_firing.saturating_sub(loud);
+            act.unanchor(fp, loud);
         }
     }
 

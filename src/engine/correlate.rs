@@ -3,17 +3,23 @@
 //! An alert links to a cluster that still takes in alerts (its last join is within
 //! `correlation.window` of the alert) and has room, when any of:
 //! (a) the alert's `group_by` label values equal those of an alert in the cluster;
-//! (b) its service is, or neighbours within `topology_depth` hops, a service in the cluster
-//!     that started an alert within the window — and one side is failing loudly (an error
-//!     or critical alert that started within the window, or one still firing: a service
-//!     that has been down for twenty minutes explains the crash loops its dependents start
-//!     now): a failing service explains its own and its dependents' symptoms,
-//!     while two unrelated warnings on one service or on neighbours do not make an incident
-//!     (those still group by (a) or (c)). Informational alerts never link this way: they
-//!     carry no failure signal. Without these conditions, routine noise snowballs through a
-//!     dense topology. One exception: alerts on the *same* service that start within
-//!     `onset_window` of each other link whatever their severity (a pod crash-looping and
-//!     not ready from the same minute is one problem);
+//! (b) its service is, or is within `topology_depth` dependency hops of, a service in the
+//!     cluster, and the link is causal:
+//!     - a service with an error or critical alert still firing explains symptoms (of any
+//!       severity from warning up) on itself and on what depends on it, for as long as it
+//!       fails — one down for twenty minutes explains the crash loops its dependents start
+//!       now — but never on what it depends on (a failing caller does not explain its
+//!       database's warnings);
+//!     - a new error or critical alert links to a related service (either direction) with
+//!       an alert that started within the window and is still firing (its cause, or its
+//!       symptom).
+//!     Only alerts that are firing and not flapping anchor these links: a blip that already
+//!     resolved, or an alert flapping on its own, explains nothing that starts now. Two
+//!     warnings on neighbours do not make an incident (those still group by (a) or (c)), and
+//!     informational alerts never link this way: they carry no failure signal. Without these
+//!     conditions, routine noise snowballs through a dense topology. Alerts on the *same*
+//!     service that start within `onset_window` of each other link whatever their severity
+//!     (a pod crash-looping and not ready from the same minute is one problem);
 //! (c) its text — name, summary, label values, lower-cased, with every token holding a digit
 //!     (numbers, ids, hex, pod hashes) dropped — has a 64-bit SimHash within
 //!     `text_similarity` of one in the cluster.

@@ -371,7 +371,7 @@ impl Engine {
             self.st.stats.flapping_transitions += 1;
         }
         self.st.stats.refires += 1;
-        c.transition(ev.fingerprint, true);
+        c.sync_anchor(ev.fingerprint);
         c.close_at = None;
         if c.resolved_by == Some(ResolvedBy::Auto) {
             c.resolved_at = None;
@@ -431,7 +431,7 @@ impl Engine {
             self.st.stats.flapping_transitions += 1;
         }
         self.st.rules.episode(a.rule, duration, t, cfg.hold.max_ms);
-        c.transition(fp, false);
+        c.sync_anchor(fp);
         self.schedule_close_if_resolved(key, t, by);
     }
 
@@ -555,6 +555,9 @@ impl Engine {
             .and_then(|c| c.alert_mut(ev.fingerprint))
         {
             a.flapping = flapping;
+        }
+        if let Some(c) = self.st.clusters.get_mut(&key) {
+            c.sync_anchor(ev.fingerprint);
         }
         if firing {
             self.schedule_expiry(ev);
