@@ -158,6 +158,10 @@ pub struct ClusterState {
     /// Whether an acknowledgement came from a person (or an unknown actor, which in practice
     /// is a person acting through a tool), which is what "actioned" means for learning.
     pub acked_by_human: bool,
+    /// The alert a person's first acknowledgement named, when it named one of this
+    /// cluster's alerts (by fingerprint): the one they acted on.
+    #[serde(default)]
+    pub acked_alert: Option<Fingerprint>,
     pub resolved_at: Option<EventTime>,
     pub resolved_by: Option<ResolvedBy>,
     /// Pages of clusters merged into this one after they had paged.
@@ -193,6 +197,7 @@ impl ClusterState {
             reasons: Vec::new(),
             acked_at: None,
             acked_by_human: false,
+            acked_alert: None,
             resolved_at: None,
             resolved_by: None,
             folded_pages: 0,
@@ -262,6 +267,7 @@ impl ClusterState {
             (a, b) => a.or(b),
         };
         self.acked_by_human |= other.acked_by_human;
+        self.acked_alert = self.acked_alert.or(other.acked_alert);
         self.folded_pages += other.folded_pages + u32::from(other.paged_at.is_some());
         self.last_activity = self.last_activity.max(other.last_activity);
         self.last_join = self.last_join.max(other.last_join);

@@ -486,13 +486,25 @@ impl Engine {
                 self.st.links.add_source_key(key, &DedupKey(id.clone()));
             }
         }
+        // The alert the event names, if it names one of this cluster's by fingerprint.
+        let alerts = &self.st.alerts;
+        let named = ev
+            .dedup_key
+            .as_ref()
+            .and_then(|dk| Fingerprint::parse_hex(dk.as_str()))
+            .filter(|&fp| alerts.get(fp) == Some(key))
+            .or_else(|| (alerts.get(ev.fingerprint) == Some(key)).then_some(ev.fingerprint));
         let Some(c) = self.st.clusters.get_mut(&key) else {
             return;
         };
         match ev.kind {
             EventKind::Acknowledged => {
                 c.acked_at = Some(c.acked_at.map_or(ev.time, |t| t.min(ev.time)));
-                c.acked_by_human |= ev.actor != Some(Actor::Automation);
+                let human = ev.actor != Some(Actor::Automation);
+                if human && !c.acked_by_human {
+                    c.acked_alert = named;
+                }
+                c.acked_by_human |= human;
             }
             EventKind::Resolved => c.mark_resolved(ev.time, ev.actor),
             EventKind::Firing | EventKind::Lifecycle(_) => {}
@@ -749,11 +761,23 @@ impl Engine {
             && c.acked_at
                 .is_some_and(|a| c.resolved_at.is_none_or(|r| a <= r));
         if actioned || c.resolved_at.is_some() {
+            // The rule of the alert a person acknowledged gets the whole outcome: it is the
+            // one they acted on. The others share it.
+            let acked = c
+                .acked_alert
+                .filter(|_| actioned)
+                .and_then(|fp| c.alerts.iter().find(|a| a.fingerprint == fp))
+                .map(|a| (a.rule, a.pair));
             let mut rules: Vec<RuleKey> = c.alerts.iter().map(|a| a.rule).collect();
             rules.sort_unstable();
             rules.dedup();
             let w = 1.0 / rules.len().max(1) as f64;
             for r in rules {
+                let w = if acked.is_some_and(|(ar, _)| ar == r) {
+                    1.0
+                } else {
+                    w
+                };
                 self.st.rules.outcome(r, actioned, w, at);
             }
             let mut pairs: Vec<PairKey> = c.alerts.iter().filter_map(|a| a.pair).collect();
@@ -761,6 +785,11 @@ impl Engine {
             pairs.dedup();
             let w = 1.0 / pairs.len().max(1) as f64;
             for p in pairs {
+                let w = if acked.is_some_and(|(_, ap)| ap == Some(p)) {
+                    1.0
+                } else {
+                    w
+                };
                 self.st.rules.pair_outcome(p, actioned, w, at);
             }
             self.st.rules.enforce_cap(self.cfg.max_rules);
