@@ -1402,6 +1402,12 @@ mod tests {
         );
         let e = err("[score]\npage_threshold = 1.5\n");
         assert!(e.contains("score.page_threshold"), "{e}");
+        let e = err("[score]\nprior_actionable_rate = 2.0\n");
+        assert!(e.contains("score.prior_actionable_rate"), "{e}");
+        let e = err("[score]\nprior_strength = 0.0\n");
+        assert!(e.contains("score.prior_strength"), "{e}");
+        let e = err("[correlation]\nonset_window = \"soon\"\n");
+        assert!(e.contains("correlation.onset_window"), "{e}");
         let e = err("[business_hours]\ntimezone = \"Mars/Olympus\"\n");
         assert!(
             e.contains("business_hours.timezone") && e.contains("Mars/Olympus"),
