@@ -179,6 +179,11 @@ pub struct ClusterState {
     /// Correlation signatures of its alerts.
     pub group_keys: BTreeSet<u64>,
     pub simhashes: Vec<u64>,
+    /// Position in `alerts` of each alert's current entry (its latest episode): every event
+    /// about an alert finds it without scanning a storm's thousands. Derived from `alerts`:
+    /// not serialised, rebuilt by [`ClusterState::reindex`] after a restore.
+    #[serde(skip)]
+    index: rustc_hash::FxHashMap<Fingerprint, u32>,
 }
 
 impl ClusterState {
@@ -206,6 +211,7 @@ impl ClusterState {
             close_at: None,
             group_keys: BTreeSet::new(),
             simhashes: Vec::new(),
+            index: Default::default(),
         };
         c.add_alert(ev, sig, hold_ms);
         c
@@ -214,6 +220,7 @@ impl ClusterState {
     /// Adds a new alert (its first event) to the cluster.
     pub fn add_alert(&mut self, ev: &AlertEvent, sig: &AlertSig, hold_ms: i64) {
         self.alerts.push(AlertState::new(ev, hold_ms));
+        self.note_entry(self.alerts.len() - 1);
         self.raw_events += 1;
         self.severity = self.severity.max(ev.severity);
         if let Some(s) = &ev.service {
@@ -277,7 +284,11 @@ impl ClusterState {
                 self.simhashes.push(h);
             }
         }
+        let base = self.alerts.len();
         self.alerts.extend(other.alerts);
+        for i in base..self.alerts.len() {
+            self.note_entry(i);
+        }
         if !self.all_resolved() {
             self.close_at = None;
             if self.resolved_by == Some(ResolvedBy::Auto) {
@@ -287,30 +298,47 @@ impl ClusterState {
         }
     }
 
-    /// The alert's current entry. A cluster can hold an old, resolved entry of the same
-    /// alert besides its current one (after a merge), so the latest episode wins.
     /// The services its alerts are about, in name order.
     pub fn services(&self) -> impl Iterator<Item = &str> + '_ {
         self.activity.keys().map(String::as_str)
     }
 
+    /// The alert's current entry. A cluster can hold an old, resolved entry of the same
+    /// alert besides its current one (after a merge), so the latest episode wins.
     pub fn alert_mut(&mut self, fp: Fingerprint) -> Option<&mut AlertState> {
-        self.alerts
-            .iter_mut()
-            .filter(|a| a.fingerprint == fp)
-            .max_by_key(|a| a.episode_start)
+        let i = *self.index.get(&fp)? as usize;
+        self.alerts.get_mut(i)
+    }
+
+    /// Indexes the entry at `i` if it is its alert's latest episode (ties: the later entry,
+    /// as a scan keeping the last maximum would).
+    fn note_entry(&mut self, i: usize) {
+        let a = &self.alerts[i];
+        let newer = match self.index.get(&a.fingerprint) {
+            Some(&j) => a.episode_start >= self.alerts[j as usize].episode_start,
+            None => true,
+        };
+        if newer {
+            self.index.insert(a.fingerprint, i as u32);
+        }
+    }
+
+    /// Rebuilds the entry index (after a restore, which does not carry it).
+    pub fn reindex(&mut self) {
+        self.index.clear();
+        for i in 0..self.alerts.len() {
+            self.note_entry(i);
+        }
     }
 
     /// Brings the alert `fp`'s (current entry's) part in its service's activity in line with
     /// its state: it anchors topology links while it is firing and not flapping. Call after
     /// any change of its firing or flapping state.
     pub fn sync_anchor(&mut self, fp: Fingerprint) {
-        let Some(a) = self
-            .alerts
-            .iter_mut()
-            .filter(|a| a.fingerprint == fp)
-            .max_by_key(|a| a.episode_start)
-        else {
+        let Some(&i) = self.index.get(&fp) else {
+            return;
+        };
+        let Some(a) = self.alerts.get_mut(i as usize) else {
             return;
         };
         let should = a.is_firing() && !a.flapping;

@@ -168,9 +168,13 @@ impl Engine {
 
     /// An engine that continues exactly as the one the snapshot was taken from.
     pub fn restore(cfg: Arc<EngineConfig>, bytes: &[u8]) -> Result<Self, SnapshotError> {
+        let mut st: State = serde_json::from_slice(bytes)?;
+        for c in st.clusters.values_mut() {
+            c.reindex();
+        }
         Ok(Engine {
             cfg,
-            st: serde_json::from_slice(bytes)?,
+            st,
             outputs: VecDeque::new(),
         })
     }
