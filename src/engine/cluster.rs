@@ -92,49 +92,30 @@ impl AlertState {
 }
 
 /// Recent activity of one service inside a cluster.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 pub struct ServiceActivity {
     pub last_start: EventTime,
     pub last_loud: Option<EventTime>,
-    /// Error/critical alerts of this service in the cluster that are firing now: a service
-    /// still failing explains its neighbours' new symptoms however long ago it started.
+    /// Error/critical alerts of this service in the cluster that are firing now (and not
+    /// flapping): a service still failing explains its dependents' new symptoms however long
+    /// ago it started.
     #[serde(default)]
     pub loud_firing: u32,
-    /// Alerts of this service in the cluster that are firing now (any severity).
+    /// Alerts of this service in the cluster that are firing now, any severity (and not
+    /// flapping).
     #[serde(default)]
     pub firing: u32,
-    /// Start times of its newest firing alerts (at most [`MAX_FIRING_STARTS`]): whether
-    /// something that started recently is still firing.
-    #[serde(default)]
-    pub firing_starts: Vec<(EventTime, Fingerprint)>,
 }
 
-/// Newest firing alerts per service and cluster whose start times are kept.
-pub const MAX_FIRING_STARTS: usize = 8;
-
 impl ServiceActivity {
-    /// Whether an alert of this service that started at or after `since` is still firing.
-    pub fn firing_since(&self, since: EventTime) -> bool {
-        self.firing_starts.iter().any(|&(t, _)| t >= since)
-    }
-
-    fn anchor(&mut self, start: EventTime, fp: Fingerprint, loud: bool) {
+    fn anchor(&mut self, loud: bool) {
         self.firing += 1;
         self.loud_firing += u32::from(loud);
-        if self.firing_starts.len() >= MAX_FIRING_STARTS {
-            if let Some(oldest) =
-                (0..self.firing_starts.len()).min_by_key(|&i| self.firing_starts[i])
-            {
-                self.firing_starts.swap_remove(oldest);
-            }
-        }
-        self.firing_starts.push((start, fp));
     }
 
-    fn unanchor(&mut self, fp: Fingerprint, loud: bool) {
+    fn unanchor(&mut self, loud: bool) {
         self.firing = self.firing.saturating_sub(1);
         self.loud_firing = self.loud_firing.saturating_sub(u32::from(loud));
-        self.firing_starts.retain(|&(_, f)| f != fp);
     }
 }
 
@@ -261,9 +242,6 @@ impl ClusterState {
             };
             mine.loud_firing += a.loud_firing;
             mine.firing += a.firing;
-            mine.firing_starts.extend(a.firing_starts);
-            mine.firing_starts.sort_unstable_by(|x, y| y.cmp(x));
-            mine.firing_starts.truncate(MAX_FIRING_STARTS);
         }
         self.folded &= other.folded;
         if self.team.is_none() {
@@ -351,9 +329,9 @@ impl ClusterState {
         a.anchoring = should;
         let loud = a.severity >= Severity::Error;
         if should {
-            act.anchor(a.episode_start, fp, loud);
+            act.anchor(loud);
         } else {
-            act.unanchor(fp, loud);
+            act.unanchor(loud);
         }
     }
 

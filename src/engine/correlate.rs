@@ -10,8 +10,8 @@
 //!       fails — one down for twenty minutes explains the crash loops its dependents start
 //!       now — but never on what it depends on (a failing caller does not explain its
 //!       database's warnings);
-//!     - a new error or critical alert links to a related service (either direction) with
-//!       an alert that started within the window and is still firing (its cause, or its
+//!     - a new error or critical alert links to a related service (either direction) that
+//!       started an alert within the window and still has one firing (its cause, or its
 //!       symptom).
 //!     Only alerts that are firing and not flapping anchor these links: a blip that already
 //!     resolved, or an alert flapping on its own, explains nothing that starts now. Two
