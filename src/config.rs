@@ -241,6 +241,10 @@ pub struct RawCorrelation {
     /// their severity (one cause, several symptoms of it). "0s" turns this link off.
     #[serde(with = "humantime_serde")]
     pub onset_window: Duration,
+    /// How long after a cluster's join window has passed a late symptom of a failure still
+    /// firing there (an alert on the failing service itself) may still join it. "0s": never.
+    #[serde(with = "humantime_serde")]
+    pub late_symptom_window: Duration,
 }
 
 impl Default for RawCorrelation {
@@ -253,6 +257,7 @@ impl Default for RawCorrelation {
             text_similarity: 0.9,
             max_alerts_per_cluster: 5000,
             onset_window: Duration::from_secs(60),
+            late_symptom_window: Duration::from_secs(1800),
         }
     }
 }
@@ -612,6 +617,7 @@ pub struct CorrelationConfig {
     pub text_similarity: f64,
     pub max_alerts_per_cluster: usize,
     pub onset_window_ms: i64,
+    pub late_symptom_window_ms: i64,
 }
 
 /// Service dependency topology, compiled to neighbour sets within the configured depth.
@@ -1017,6 +1023,7 @@ impl Config {
             text_similarity: c.text_similarity,
             max_alerts_per_cluster: c.max_alerts_per_cluster,
             onset_window_ms: ms("correlation.onset_window", c.onset_window)?,
+            late_symptom_window_ms: ms("correlation.late_symptom_window", c.late_symptom_window)?,
         };
 
         let sc = &raw.score;
@@ -1408,6 +1415,8 @@ mod tests {
         assert!(e.contains("score.prior_strength"), "{e}");
         let e = err("[correlation]\nonset_window = \"soon\"\n");
         assert!(e.contains("correlation.onset_window"), "{e}");
+        let e = err("[correlation]\nlate_symptom_window = \"later\"\n");
+        assert!(e.contains("correlation.late_symptom_window"), "{e}");
         let e = err("[business_hours]\ntimezone = \"Mars/Olympus\"\n");
         assert!(
             e.contains("business_hours.timezone") && e.contains("Mars/Olympus"),

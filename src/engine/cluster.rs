@@ -335,6 +335,11 @@ impl ClusterState {
         }
     }
 
+    /// Whether an error or critical alert of it is firing (and not flapping).
+    pub fn failing(&self) -> bool {
+        self.activity.values().any(|a| a.loud_firing > 0)
+    }
+
     pub fn all_resolved(&self) -> bool {
         self.alerts.iter().all(|a| !a.is_firing())
     }

@@ -189,6 +189,24 @@ pub fn links(
     false
 }
 
+/// Whether a new alert is a late symptom of a failure still going on in a cluster whose join
+/// window has passed: an error or critical alert of its own service is still firing there
+/// (a crash loop that fires only after its rule's 15-minute `for`, on a service whose errors
+/// started the incident), up to `late_symptom_window` after the join window passed. Such an
+/// alert joins that cluster without reopening its window, so nothing chains through it.
+pub fn late_symptom(c: &ClusterState, alert: &AlertEvent, cfg: &CorrelationConfig) -> bool {
+    let since_join = alert.time.as_millis() - c.last_join.as_millis();
+    if since_join > cfg.window_ms.saturating_add(cfg.late_symptom_window_ms) {
+        return false;
+    }
+    alert
+        .service
+        .as_deref()
+        .filter(|_| alert.severity >= crate::event::Severity::Warning)
+        .and_then(|s| c.activity.get(s))
+        .is_some_and(|act| act.loud_firing > 0)
+}
+
 /// Whether a cluster is still taking in new alerts at `t` (its last join within the window).
 pub fn in_window(c: &ClusterState, t: EventTime, cfg: &CorrelationConfig) -> bool {
     t.as_millis() - c.last_join.as_millis() <= cfg.window_ms

@@ -536,7 +536,14 @@ impl Engine {
         if flapping {
             self.st.stats.flapping_transitions += 1;
         }
-        let (candidates, full_paged) = self.candidates(ev, &sig);
+        let (mut candidates, full_paged) = self.candidates(ev, &sig);
+        // No open cluster links it: a late symptom of a failure still going on joins the
+        // failing cluster (the one that paged first, else the oldest) without reopening it.
+        let mut late = false;
+        if candidates.is_empty() {
+            candidates = self.late_candidates(ev);
+            late = !candidates.is_empty();
+        }
         let key = match self.choose_survivor(&candidates) {
             None => {
                 let key = self.open_cluster(ev, &sig, hold);
@@ -554,7 +561,11 @@ impl Engine {
                     }
                 }
                 if let Some(c) = self.st.clusters.get_mut(&survivor) {
+                    let last_join = c.last_join;
                     c.add_alert(ev, &sig, hold);
+                    if late {
+                        c.last_join = last_join;
+                    }
                 }
                 self.st.stats.correlated += 1;
                 survivor
@@ -593,12 +604,19 @@ impl Engine {
         let clusters = &self.st.clusters;
         let t = ev.time;
         // Keep clusters whose window has not passed at the engine's clock (a late event may
-        // still be within an older cluster's window even if `now` is past it).
+        // still be within an older cluster's window even if `now` is past it), and clusters
+        // still failing (their late symptoms may join them).
         let now = self.st.now;
         self.st.joinable.retain(|k| {
             clusters.get(k).is_some_and(|c| {
-                now.as_millis() - c.last_join.as_millis()
-                    <= cfg.window_ms.saturating_add(self.cfg.allowed_lateness_ms)
+                let age = now.as_millis() - c.last_join.as_millis();
+                age <= cfg.window_ms.saturating_add(self.cfg.allowed_lateness_ms)
+                    || (age
+                        <= cfg
+                            .window_ms
+                            .saturating_add(cfg.late_symptom_window_ms)
+                            .saturating_add(self.cfg.allowed_lateness_ms)
+                        && c.failing())
             })
         });
         let mut full_paged = false;
@@ -621,6 +639,30 @@ impl Engine {
             })
             .collect();
         (found, full_paged)
+    }
+
+    /// Clusters past their join window that the alert is a late symptom of (see
+    /// [`correlate::late_symptom`]), the one to join first.
+    fn late_candidates(&self, ev: &AlertEvent) -> Vec<ClusterKey> {
+        let clusters = &self.st.clusters;
+        let cfg = &self.cfg.correlation;
+        let best = self
+            .st
+            .joinable
+            .iter()
+            .copied()
+            .filter(|k| {
+                clusters.get(k).is_some_and(|c| {
+                    !correlate::in_window(c, ev.time, cfg)
+                        && correlate::has_room(c, cfg)
+                        && correlate::late_symptom(c, ev, cfg)
+                })
+            })
+            .min_by_key(|k| {
+                let s = &clusters[k];
+                (s.paged_at.is_none(), s.paged_at, s.opened_at, *k)
+            });
+        best.into_iter().collect()
     }
 
     /// The cluster that takes the alert: the one that paged first if any (its incident is

@@ -432,7 +432,11 @@ fn same_rule_on_many_pods_is_one_cluster_one_page() {
 
 #[test]
 fn topology_neighbours_join_within_the_window_only() {
-    let mut h = H::with(topo_cfg);
+    // (Late symptoms of a failure still firing are a separate test.)
+    let mut h = H::with(|c| {
+        topo_cfg(c);
+        c.correlation.late_symptom_window_ms = 0;
+    });
     h.push(alert_on(
         "PostgresDown",
         "postgres",
@@ -1158,4 +1162,70 @@ fn a_cluster_is_one_outcome_shared_by_its_rules_but_the_acknowledged_ones() {
         "the acknowledged alert's rule: the whole outcome"
     );
     assert!((actioned("B") - 0.25).abs() < 1e-9, "the others share it");
+}
+
+#[test]
+fn a_late_symptom_of_a_failure_still_firing_joins_it_without_reopening_it() {
+    let mut h = H::with(topo_cfg);
+    h.push(alert_on(
+        "ApiErrors",
+        "api",
+        &[],
+        Severity::Error,
+        EventKind::Firing,
+        0,
+    ))
+    // 16 minutes later (past the 10-minute join window) api's pods start crash-looping:
+    // api is still failing, so this is the same incident.
+    .push(alert_on(
+        "KubePodCrashLooping",
+        "api",
+        &[("pod", "api-1")],
+        Severity::Warning,
+        EventKind::Firing,
+        16 * MIN,
+    ))
+    // Its own dependent's warning a minute later does not chain in through it.
+    .push(alert_on(
+        "FrontendSlow",
+        "frontend",
+        &[],
+        Severity::Warning,
+        EventKind::Firing,
+        17 * MIN,
+    ))
+    // Past the late-symptom window: a new cluster.
+    .push(alert_on(
+        "KubePodNotReady",
+        "api",
+        &[("pod", "api-2")],
+        Severity::Warning,
+        EventKind::Firing,
+        50 * MIN,
+    ))
+    .finish();
+    let sizes: Vec<usize> = h.records().iter().map(|c| c.alerts.len()).collect();
+    assert_eq!(sizes, vec![2, 1, 1]);
+    let mut h = H::with(|c| {
+        topo_cfg(c);
+        c.correlation.late_symptom_window_ms = 0;
+    });
+    h.push(alert_on(
+        "ApiErrors",
+        "api",
+        &[],
+        Severity::Error,
+        EventKind::Firing,
+        0,
+    ))
+    .push(alert_on(
+        "KubePodCrashLooping",
+        "api",
+        &[("pod", "api-1")],
+        Severity::Warning,
+        EventKind::Firing,
+        16 * MIN,
+    ))
+    .finish();
+    assert_eq!(h.records().len(), 2, "late symptoms off");
 }
