@@ -23,6 +23,9 @@
 //! (c) its text — name, summary, label values, lower-cased, with every token holding a digit
 //!     (numbers, ids, hex, pod hashes) dropped — has a 64-bit SimHash within
 //!     `text_similarity` of one in the cluster.
+//! When nothing links it, an alert on a service whose error/critical alert is still firing in
+//! a cluster past its window joins that cluster as a late symptom (up to
+//! `late_symptom_window`), without reopening its window ([`late_symptom`]).
 //! Owns the alert signature and the link test; decides nothing about merging or paging.
 
 use serde::{Deserialize, Serialize};
