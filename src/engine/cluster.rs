@@ -165,6 +165,10 @@ pub struct ClusterState {
     /// not serialised, rebuilt by [`ClusterState::reindex`] after a restore.
     #[serde(skip)]
     index: rustc_hash::FxHashMap<Fingerprint, u32>,
+    /// Error/critical alerts firing (and not flapping) over all its services: whether it is
+    /// failing, without walking its services.
+    #[serde(default)]
+    pub loud_firing: u32,
 }
 
 impl ClusterState {
@@ -193,6 +197,7 @@ impl ClusterState {
             group_keys: BTreeSet::new(),
             simhashes: Vec::new(),
             index: Default::default(),
+            loud_firing: 0,
         };
         c.add_alert(ev, sig, hold_ms);
         c
@@ -253,6 +258,7 @@ impl ClusterState {
         };
         self.acked_by_human |= other.acked_by_human;
         self.acked_alert = self.acked_alert.or(other.acked_alert);
+        self.loud_firing += other.loud_firing;
         self.folded_pages += other.folded_pages + u32::from(other.paged_at.is_some());
         self.last_activity = self.last_activity.max(other.last_activity);
         self.last_join = self.last_join.max(other.last_join);
@@ -330,14 +336,16 @@ impl ClusterState {
         let loud = a.severity >= Severity::Error;
         if should {
             act.anchor(loud);
+            self.loud_firing += u32::from(loud);
         } else {
             act.unanchor(loud);
+            self.loud_firing = self.loud_firing.saturating_sub(u32::from(loud));
         }
     }
 
     /// Whether an error or critical alert of it is firing (and not flapping).
     pub fn failing(&self) -> bool {
-        self.activity.values().any(|a| a.loud_firing > 0)
+        self.loud_firing > 0
     }
 
     pub fn all_resolved(&self) -> bool {
