@@ -240,6 +240,14 @@ pub struct RawCorrelation {
     pub text_similarity: f64,
     /// Most alerts one cluster may absorb, so one label match cannot swallow a fleet.
     pub max_alerts_per_cluster: usize,
+    /// Alerts about the same service that start within this of each other link whatever
+    /// their severity (one cause, several symptoms of it). "0s" turns this link off.
+    #[serde(with = "humantime_serde")]
+    pub onset_window: Duration,
+    /// How long after a cluster's join window has passed a late symptom of a failure still
+    /// firing there (an alert on the failing service itself) may still join it. "0s": never.
+    #[serde(with = "humantime_serde")]
+    pub late_symptom_window: Duration,
 }
 
 impl Default for RawCorrelation {
@@ -251,6 +259,8 @@ impl Default for RawCorrelation {
             topology_depth: 1,
             text_similarity: 0.9,
             max_alerts_per_cluster: 5000,
+            onset_window: Duration::from_secs(60),
+            late_symptom_window: Duration::from_secs(1800),
         }
     }
 }
@@ -276,7 +286,7 @@ impl Default for RawWeights {
             duplicate_rate: 0.0,
             blast_radius: 1.5,
             after_hours: -0.5,
-            actionable_rate: 3.0,
+            actionable_rate: 6.0,
         }
     }
 }
@@ -291,15 +301,22 @@ pub struct RawScore {
     pub page_threshold: f64,
     /// Score at or above which a non-paging cluster becomes a ticket (else suppressed).
     pub ticket_threshold: f64,
+    /// Actionable rate of a rule never seen (the top of the learning's back-off).
+    pub prior_actionable_rate: f64,
+    /// Pseudo-outcomes each learning level (rule, rule on a service) starts with at its
+    /// parent's rate.
+    pub prior_strength: f64,
 }
 
 impl Default for RawScore {
     fn default() -> Self {
         RawScore {
-            bias: -3.5,
+            bias: -5.0,
             weights: RawWeights::default(),
             page_threshold: 0.6,
             ticket_threshold: 0.3,
+            prior_actionable_rate: 0.5,
+            prior_strength: 2.0,
         }
     }
 }
@@ -656,12 +673,16 @@ pub struct CorrelationConfig {
     pub topology: Topology,
     pub text_similarity: f64,
     pub max_alerts_per_cluster: usize,
+    pub onset_window_ms: i64,
+    pub late_symptom_window_ms: i64,
 }
 
 /// Service dependency topology, compiled to neighbour sets within the configured depth.
 #[derive(Debug, Clone, Default)]
 pub struct Topology {
     neighbours: std::collections::HashMap<String, std::collections::HashSet<String>>,
+    /// Per service, what it depends on within the depth (following dependency edges only).
+    depends_on: std::collections::HashMap<String, std::collections::HashSet<String>>,
 }
 
 impl Topology {
@@ -676,28 +697,46 @@ impl Topology {
                 adj.entry(d.as_str()).or_default().insert(s.as_str());
             }
         }
-        let mut neighbours = HashMap::new();
-        for &start in adj.keys() {
-            let mut seen: HashSet<&str> = HashSet::from([start]);
-            let mut frontier = vec![start];
-            for _ in 0..depth {
-                let mut next = Vec::new();
-                for n in frontier {
-                    for &m in adj.get(n).into_iter().flatten() {
-                        if seen.insert(m) {
-                            next.push(m);
+        let mut down: HashMap<&str, HashSet<&str>> = HashMap::new();
+        for (s, ds) in deps {
+            down.entry(s.as_str())
+                .or_default()
+                .extend(ds.iter().map(String::as_str));
+        }
+        let within = |adj: &HashMap<&str, HashSet<&str>>| {
+            let mut out: std::collections::HashMap<String, HashSet<String>> = HashMap::new();
+            for &start in adj.keys() {
+                let mut seen: HashSet<&str> = HashSet::from([start]);
+                let mut frontier = vec![start];
+                for _ in 0..depth {
+                    let mut next = Vec::new();
+                    for n in frontier {
+                        for &m in adj.get(n).into_iter().flatten() {
+                            if seen.insert(m) {
+                                next.push(m);
+                            }
                         }
                     }
+                    frontier = next;
                 }
-                frontier = next;
+                seen.remove(start);
+                out.insert(
+                    start.to_string(),
+                    seen.into_iter().map(String::from).collect(),
+                );
             }
-            seen.remove(start);
-            neighbours.insert(
-                start.to_string(),
-                seen.into_iter().map(String::from).collect(),
-            );
+            out
+        };
+        Topology {
+            neighbours: within(&adj),
+            depends_on: within(&down),
         }
-        Topology { neighbours }
+    }
+
+    /// Whether `a` depends on `b` (directly or within the depth): `b` failing explains
+    /// symptoms on `a`.
+    pub fn depends(&self, a: &str, b: &str) -> bool {
+        self.depends_on.get(a).is_some_and(|d| d.contains(b))
     }
 
     /// Whether two services are the same or neighbours.
@@ -728,6 +767,8 @@ pub struct ScoreConfig {
     pub weights: Weights,
     pub page_threshold: f64,
     pub ticket_threshold: f64,
+    /// Where learning of actionable rates starts (see `engine::rules`).
+    pub prior: crate::engine::rules::Prior,
 }
 
 /// Business hours of one team, in its own time zone.
@@ -1038,6 +1079,8 @@ impl Config {
             topology,
             text_similarity: c.text_similarity,
             max_alerts_per_cluster: c.max_alerts_per_cluster,
+            onset_window_ms: ms("correlation.onset_window", c.onset_window)?,
+            late_symptom_window_ms: ms("correlation.late_symptom_window", c.late_symptom_window)?,
         };
 
         let sc = &raw.score;
@@ -1059,10 +1102,17 @@ impl Config {
         for (key, v) in [
             ("score.page_threshold", sc.page_threshold),
             ("score.ticket_threshold", sc.ticket_threshold),
+            ("score.prior_actionable_rate", sc.prior_actionable_rate),
         ] {
             if !(0.0..=1.0).contains(&v) {
                 return Err(inv(key, format!("{v} is not between 0 and 1")));
             }
+        }
+        if !(sc.prior_strength.is_finite() && sc.prior_strength > 0.0) {
+            return Err(inv(
+                "score.prior_strength",
+                format!("{} is not a positive number", sc.prior_strength),
+            ));
         }
         if sc.ticket_threshold > sc.page_threshold {
             return Err(inv(
@@ -1086,6 +1136,10 @@ impl Config {
             },
             page_threshold: sc.page_threshold,
             ticket_threshold: sc.ticket_threshold,
+            prior: crate::engine::rules::Prior {
+                rate: sc.prior_actionable_rate,
+                strength: sc.prior_strength,
+            },
         };
 
         let bh = &raw.business_hours;
@@ -1514,6 +1568,14 @@ mod tests {
         );
         let e = err("[score]\npage_threshold = 1.5\n");
         assert!(e.contains("score.page_threshold"), "{e}");
+        let e = err("[score]\nprior_actionable_rate = 2.0\n");
+        assert!(e.contains("score.prior_actionable_rate"), "{e}");
+        let e = err("[score]\nprior_strength = 0.0\n");
+        assert!(e.contains("score.prior_strength"), "{e}");
+        let e = err("[correlation]\nonset_window = \"soon\"\n");
+        assert!(e.contains("correlation.onset_window"), "{e}");
+        let e = err("[correlation]\nlate_symptom_window = \"later\"\n");
+        assert!(e.contains("correlation.late_symptom_window"), "{e}");
         let e = err("[business_hours]\ntimezone = \"Mars/Olympus\"\n");
         assert!(
             e.contains("business_hours.timezone") && e.contains("Mars/Olympus"),

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use super::correlate::AlertSig;
+use super::rules::{PairKey, RuleKey};
 use crate::event::{Actor, AlertEvent, EventTime, Fingerprint, Labels, Severity};
 use crate::record::{AlertSummary, ClusterId, ClusterRecord, Decision, Reason, ResolvedBy};
 
@@ -44,10 +45,18 @@ pub struct AlertState {
     /// summary, source and links); `None` afterwards.
     pub summary: Option<String>,
     pub service: Option<String>,
+    /// Its rule (name and severity) and the rule on its service: what it learns under.
+    pub rule: RuleKey,
+    pub pair: Option<PairKey>,
+    /// Whether it counts in its service's [`ServiceActivity`] as firing (firing and not
+    /// flapping: a flapping alert's state is no evidence of a failure).
+    #[serde(default)]
+    pub anchoring: bool,
 }
 
 impl AlertState {
     pub fn new(ev: &AlertEvent, hold_ms: i64) -> Self {
+        let rule = RuleKey::of(&ev.alertname, ev.severity);
         AlertState {
             fingerprint: ev.fingerprint,
             alertname: ev.alertname.to_string(),
@@ -65,6 +74,9 @@ impl AlertState {
             flapping: false,
             summary: ev.annotations.summary.clone(),
             service: ev.service.as_ref().map(|s| s.to_string()),
+            rule,
+            pair: rule.on(ev.service.as_deref()),
+            anchoring: false,
         }
     }
 
@@ -84,6 +96,27 @@ impl AlertState {
 pub struct ServiceActivity {
     pub last_start: EventTime,
     pub last_loud: Option<EventTime>,
+    /// Error/critical alerts of this service in the cluster that are firing now (and not
+    /// flapping): a service still failing explains its dependents' new symptoms however long
+    /// ago it started.
+    #[serde(default)]
+    pub loud_firing: u32,
+    /// Alerts of this service in the cluster that are firing now, any severity (and not
+    /// flapping).
+    #[serde(default)]
+    pub firing: u32,
+}
+
+impl ServiceActivity {
+    fn anchor(&mut self, loud: bool) {
+        self.firing += 1;
+        self.loud_firing += u32::from(loud);
+    }
+
+    fn unanchor(&mut self, loud: bool) {
+        self.firing = self.firing.saturating_sub(1);
+        self.loud_firing = self.loud_firing.saturating_sub(u32::from(loud));
+    }
 }
 
 /// One open cluster.
@@ -106,6 +139,10 @@ pub struct ClusterState {
     /// Whether an acknowledgement came from a person (or an unknown actor, which in practice
     /// is a person acting through a tool), which is what "actioned" means for learning.
     pub acked_by_human: bool,
+    /// The alert a person's first acknowledgement named, when it named one of this
+    /// cluster's alerts (by fingerprint): the one they acted on.
+    #[serde(default)]
+    pub acked_alert: Option<Fingerprint>,
     pub resolved_at: Option<EventTime>,
     pub resolved_by: Option<ResolvedBy>,
     /// Pages of clusters merged into this one after they had paged.
@@ -123,6 +160,15 @@ pub struct ClusterState {
     /// Correlation signatures of its alerts.
     pub group_keys: BTreeSet<u64>,
     pub simhashes: Vec<u64>,
+    /// Position in `alerts` of each alert's current entry (its latest episode): every event
+    /// about an alert finds it without scanning a storm's thousands. Derived from `alerts`:
+    /// not serialised, rebuilt by [`ClusterState::reindex`] after a restore.
+    #[serde(skip)]
+    index: rustc_hash::FxHashMap<Fingerprint, u32>,
+    /// Error/critical alerts firing (and not flapping) over all its services: whether it is
+    /// failing, without walking its services.
+    #[serde(default)]
+    pub loud_firing: u32,
 }
 
 impl ClusterState {
@@ -141,6 +187,7 @@ impl ClusterState {
             reasons: Vec::new(),
             acked_at: None,
             acked_by_human: false,
+            acked_alert: None,
             resolved_at: None,
             resolved_by: None,
             folded_pages: 0,
@@ -149,6 +196,8 @@ impl ClusterState {
             close_at: None,
             group_keys: BTreeSet::new(),
             simhashes: Vec::new(),
+            index: Default::default(),
+            loud_firing: 0,
         };
         c.add_alert(ev, sig, hold_ms);
         c
@@ -157,6 +206,7 @@ impl ClusterState {
     /// Adds a new alert (its first event) to the cluster.
     pub fn add_alert(&mut self, ev: &AlertEvent, sig: &AlertSig, hold_ms: i64) {
         self.alerts.push(AlertState::new(ev, hold_ms));
+        self.note_entry(self.alerts.len() - 1);
         self.raw_events += 1;
         self.severity = self.severity.max(ev.severity);
         if let Some(s) = &ev.service {
@@ -166,6 +216,7 @@ impl ClusterState {
                 act.last_loud = Some(act.last_loud.map_or(ev.time, |t| t.max(ev.time)));
             }
         }
+        self.sync_anchor(ev.fingerprint);
         if self.team.is_none() {
             self.team = ev.team.as_ref().map(|t| t.to_string());
         }
@@ -194,6 +245,8 @@ impl ClusterState {
                 (Some(x), Some(y)) => Some(x.max(y)),
                 (x, y) => x.or(y),
             };
+            mine.loud_firing += a.loud_firing;
+            mine.firing += a.firing;
         }
         self.folded &= other.folded;
         if self.team.is_none() {
@@ -204,6 +257,8 @@ impl ClusterState {
             (a, b) => a.or(b),
         };
         self.acked_by_human |= other.acked_by_human;
+        self.acked_alert = self.acked_alert.or(other.acked_alert);
+        self.loud_firing += other.loud_firing;
         self.folded_pages += other.folded_pages + u32::from(other.paged_at.is_some());
         self.last_activity = self.last_activity.max(other.last_activity);
         self.last_join = self.last_join.max(other.last_join);
@@ -213,7 +268,11 @@ impl ClusterState {
                 self.simhashes.push(h);
             }
         }
+        let base = self.alerts.len();
         self.alerts.extend(other.alerts);
+        for i in base..self.alerts.len() {
+            self.note_entry(i);
+        }
         if !self.all_resolved() {
             self.close_at = None;
             if self.resolved_by == Some(ResolvedBy::Auto) {
@@ -223,18 +282,70 @@ impl ClusterState {
         }
     }
 
-    /// The alert's current entry. A cluster can hold an old, resolved entry of the same
-    /// alert besides its current one (after a merge), so the latest episode wins.
     /// The services its alerts are about, in name order.
     pub fn services(&self) -> impl Iterator<Item = &str> + '_ {
         self.activity.keys().map(String::as_str)
     }
 
+    /// The alert's current entry. A cluster can hold an old, resolved entry of the same
+    /// alert besides its current one (after a merge), so the latest episode wins.
     pub fn alert_mut(&mut self, fp: Fingerprint) -> Option<&mut AlertState> {
-        self.alerts
-            .iter_mut()
-            .filter(|a| a.fingerprint == fp)
-            .max_by_key(|a| a.episode_start)
+        let i = *self.index.get(&fp)? as usize;
+        self.alerts.get_mut(i)
+    }
+
+    /// Indexes the entry at `i` if it is its alert's latest episode (ties: the later entry,
+    /// as a scan keeping the last maximum would).
+    fn note_entry(&mut self, i: usize) {
+        let a = &self.alerts[i];
+        let newer = match self.index.get(&a.fingerprint) {
+            Some(&j) => a.episode_start >= self.alerts[j as usize].episode_start,
+            None => true,
+        };
+        if newer {
+            self.index.insert(a.fingerprint, i as u32);
+        }
+    }
+
+    /// Rebuilds the entry index (after a restore, which does not carry it).
+    pub fn reindex(&mut self) {
+        self.index.clear();
+        for i in 0..self.alerts.len() {
+            self.note_entry(i);
+        }
+    }
+
+    /// Brings the alert `fp`'s (current entry's) part in its service's activity in line with
+    /// its state: it anchors topology links while it is firing and not flapping. Call after
+    /// any change of its firing or flapping state.
+    pub fn sync_anchor(&mut self, fp: Fingerprint) {
+        let Some(&i) = self.index.get(&fp) else {
+            return;
+        };
+        let Some(a) = self.alerts.get_mut(i as usize) else {
+            return;
+        };
+        let should = a.is_firing() && !a.flapping;
+        if should == a.anchoring {
+            return;
+        }
+        let Some(act) = a.service.as_deref().and_then(|s| self.activity.get_mut(s)) else {
+            return;
+        };
+        a.anchoring = should;
+        let loud = a.severity >= Severity::Error;
+        if should {
+            act.anchor(loud);
+            self.loud_firing += u32::from(loud);
+        } else {
+            act.unanchor(loud);
+            self.loud_firing = self.loud_firing.saturating_sub(u32::from(loud));
+        }
+    }
+
+    /// Whether an error or critical alert of it is firing (and not flapping).
+    pub fn failing(&self) -> bool {
+        self.loud_firing > 0
     }
 
     pub fn all_resolved(&self) -> bool {

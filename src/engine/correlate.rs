@@ -3,16 +3,29 @@
 //! An alert links to a cluster that still takes in alerts (its last join is within
 //! `correlation.window` of the alert) and has room, when any of:
 //! (a) the alert's `group_by` label values equal those of an alert in the cluster;
-//! (b) its service is, or neighbours within `topology_depth` hops, a service in the cluster
-//!     that started an alert within the window — and one side is failing loudly (an error
-//!     or critical alert): a failing service explains its own and its dependents' symptoms,
-//!     while two unrelated warnings on one service or on neighbours do not make an incident
-//!     (those still group by (a) or (c)). Informational alerts never link this way: they
-//!     carry no failure signal. Without these conditions, routine noise snowballs through a
-//!     dense topology;
+//! (b) its service is, or is within `topology_depth` dependency hops of, a service in the
+//!     cluster, and the link is causal:
+//!     - a service with an error or critical alert still firing explains symptoms (of any
+//!       severity from warning up) on itself and on what depends on it, for as long as it
+//!       fails — one down for twenty minutes explains the crash loops its dependents start
+//!       now — but never on what it depends on (a failing caller does not explain its
+//!       database's warnings);
+//!     - a new error or critical alert links to a related service (either direction) that
+//!       started an alert within the window and still has one firing (its cause, or its
+//!       symptom).
+//!     Only alerts that are firing and not flapping anchor these links: a blip that already
+//!     resolved, or an alert flapping on its own, explains nothing that starts now. Two
+//!     warnings on neighbours do not make an incident (those still group by (a) or (c)), and
+//!     informational alerts never link this way: they carry no failure signal. Without these
+//!     conditions, routine noise snowballs through a dense topology. Alerts on the *same*
+//!     service that start within `onset_window` of each other link whatever their severity
+//!     (a pod crash-looping and not ready from the same minute is one problem);
 //! (c) its text — name, summary, label values, lower-cased, with every token holding a digit
 //!     (numbers, ids, hex, pod hashes) dropped — has a 64-bit SimHash within
 //!     `text_similarity` of one in the cluster.
+//! When nothing links it, an alert on a service whose error/critical alert is still firing in
+//! a cluster past its window joins that cluster as a late symptom (up to
+//! `late_symptom_window`), without reopening its window ([`late_symptom`]).
 //! Owns the alert signature and the link test; decides nothing about merging or paging.
 
 use serde::{Deserialize, Serialize};
@@ -144,11 +157,26 @@ pub fn links(
     if let Some(s) = service.filter(|_| alert.severity >= crate::event::Severity::Warning) {
         let recent = |t: EventTime| at.as_millis() - t.as_millis() <= cfg.window_ms;
         for (cs, act) in &c.activity {
-            if !cfg.topology.related(s, cs) {
+            let same = s == cs;
+            // `cs` is `s` or what it depends on: trouble there explains symptoms on `s`.
+            let below = same || cfg.topology.depends(s, cs);
+            // `s` is what `cs` depends on: a failure of `s` explains symptoms on `cs`.
+            let above = !below && cfg.topology.depends(cs, s);
+            if !below && !above {
                 continue;
             }
-            let linked = act.last_loud.is_some_and(recent) || (loud && recent(act.last_start));
+            // Only what is still firing explains anything: a blip that already resolved is
+            // not the cause of what starts now (nor a symptom of it).
+            let failing = act.loud_firing > 0;
+            let linked = (below && failing) || (loud && act.firing > 0 && recent(act.last_start));
             if linked {
+                return true;
+            }
+            // Same service, (nearly) the same onset: one cause, several symptoms.
+            if same
+                && cfg.onset_window_ms > 0
+                && (at.as_millis() - act.last_start.as_millis()).abs() <= cfg.onset_window_ms
+            {
                 return true;
             }
         }
@@ -162,6 +190,24 @@ pub fn links(
         }
     }
     false
+}
+
+/// Whether a new alert is a late symptom of a failure still going on in a cluster whose join
+/// window has passed: an error or critical alert of its own service is still firing there
+/// (a crash loop that fires only after its rule's 15-minute `for`, on a service whose errors
+/// started the incident), up to `late_symptom_window` after the join window passed. Such an
+/// alert joins that cluster without reopening its window, so nothing chains through it.
+pub fn late_symptom(c: &ClusterState, alert: &AlertEvent, cfg: &CorrelationConfig) -> bool {
+    let since_join = alert.time.as_millis() - c.last_join.as_millis();
+    if since_join > cfg.window_ms.saturating_add(cfg.late_symptom_window_ms) {
+        return false;
+    }
+    alert
+        .service
+        .as_deref()
+        .filter(|_| alert.severity >= crate::event::Severity::Warning)
+        .and_then(|s| c.activity.get(s))
+        .is_some_and(|act| act.loud_firing > 0)
 }
 
 /// Whether a cluster is still taking in new alerts at `t` (its last join within the window).

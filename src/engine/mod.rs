@@ -48,7 +48,7 @@ use correlate::AlertSig;
 use dedup::AlertIndex;
 use flap::FlapTracker;
 use link::LinkIndex;
-use rules::RuleBook;
+use rules::{PairKey, RuleBook, RuleKey};
 
 /// What the engine asks its adapter to do.
 #[must_use = "outputs must be published"]
@@ -168,9 +168,13 @@ impl Engine {
 
     /// An engine that continues exactly as the one the snapshot was taken from.
     pub fn restore(cfg: Arc<EngineConfig>, bytes: &[u8]) -> Result<Self, SnapshotError> {
+        let mut st: State = serde_json::from_slice(bytes)?;
+        for c in st.clusters.values_mut() {
+            c.reindex();
+        }
         Ok(Engine {
             cfg,
-            st: serde_json::from_slice(bytes)?,
+            st,
             outputs: VecDeque::new(),
         })
     }
@@ -371,6 +375,7 @@ impl Engine {
             self.st.stats.flapping_transitions += 1;
         }
         self.st.stats.refires += 1;
+        c.sync_anchor(ev.fingerprint);
         c.close_at = None;
         if c.resolved_by == Some(ResolvedBy::Auto) {
             c.resolved_at = None;
@@ -429,9 +434,8 @@ impl Engine {
         if flapping {
             self.st.stats.flapping_transitions += 1;
         }
-        self.st
-            .rules
-            .episode(&a.alertname, duration, t, cfg.hold.max_ms);
+        self.st.rules.episode(a.rule, duration, t, cfg.hold.max_ms);
+        c.sync_anchor(fp);
         self.schedule_close_if_resolved(key, t, by);
     }
 
@@ -486,13 +490,25 @@ impl Engine {
                 self.st.links.add_source_key(key, &DedupKey(id.clone()));
             }
         }
+        // The alert the event names, if it names one of this cluster's by fingerprint.
+        let alerts = &self.st.alerts;
+        let named = ev
+            .dedup_key
+            .as_ref()
+            .and_then(|dk| Fingerprint::parse_hex(dk.as_str()))
+            .filter(|&fp| alerts.get(fp) == Some(key))
+            .or_else(|| (alerts.get(ev.fingerprint) == Some(key)).then_some(ev.fingerprint));
         let Some(c) = self.st.clusters.get_mut(&key) else {
             return;
         };
         match ev.kind {
             EventKind::Acknowledged => {
                 c.acked_at = Some(c.acked_at.map_or(ev.time, |t| t.min(ev.time)));
-                c.acked_by_human |= ev.actor != Some(Actor::Automation);
+                let human = ev.actor != Some(Actor::Automation);
+                if human && !c.acked_by_human {
+                    c.acked_alert = named;
+                }
+                c.acked_by_human |= human;
             }
             EventKind::Resolved => c.mark_resolved(ev.time, ev.actor),
             EventKind::Firing | EventKind::Lifecycle(_) => {}
@@ -520,7 +536,14 @@ impl Engine {
         if flapping {
             self.st.stats.flapping_transitions += 1;
         }
-        let (candidates, full_paged) = self.candidates(ev, &sig);
+        let (mut candidates, full_paged) = self.candidates(ev, &sig);
+        // No open cluster links it: a late symptom of a failure still going on joins the
+        // failing cluster (the one that paged first, else the oldest) without reopening it.
+        let mut late = false;
+        if candidates.is_empty() {
+            candidates = self.late_candidates(ev);
+            late = !candidates.is_empty();
+        }
         let key = match self.choose_survivor(&candidates) {
             None => {
                 let key = self.open_cluster(ev, &sig, hold);
@@ -538,7 +561,11 @@ impl Engine {
                     }
                 }
                 if let Some(c) = self.st.clusters.get_mut(&survivor) {
+                    let last_join = c.last_join;
                     c.add_alert(ev, &sig, hold);
+                    if late {
+                        c.last_join = last_join;
+                    }
                 }
                 self.st.stats.correlated += 1;
                 survivor
@@ -555,6 +582,9 @@ impl Engine {
             .and_then(|c| c.alert_mut(ev.fingerprint))
         {
             a.flapping = flapping;
+        }
+        if let Some(c) = self.st.clusters.get_mut(&key) {
+            c.sync_anchor(ev.fingerprint);
         }
         if firing {
             self.schedule_expiry(ev);
@@ -574,12 +604,19 @@ impl Engine {
         let clusters = &self.st.clusters;
         let t = ev.time;
         // Keep clusters whose window has not passed at the engine's clock (a late event may
-        // still be within an older cluster's window even if `now` is past it).
+        // still be within an older cluster's window even if `now` is past it), and clusters
+        // still failing (their late symptoms may join them).
         let now = self.st.now;
         self.st.joinable.retain(|k| {
             clusters.get(k).is_some_and(|c| {
-                now.as_millis() - c.last_join.as_millis()
-                    <= cfg.window_ms.saturating_add(self.cfg.allowed_lateness_ms)
+                let age = now.as_millis() - c.last_join.as_millis();
+                age <= cfg.window_ms.saturating_add(self.cfg.allowed_lateness_ms)
+                    || (age
+                        <= cfg
+                            .window_ms
+                            .saturating_add(cfg.late_symptom_window_ms)
+                            .saturating_add(self.cfg.allowed_lateness_ms)
+                        && c.failing())
             })
         });
         let mut full_paged = false;
@@ -602,6 +639,30 @@ impl Engine {
             })
             .collect();
         (found, full_paged)
+    }
+
+    /// Clusters past their join window that the alert is a late symptom of (see
+    /// [`correlate::late_symptom`]), the one to join first.
+    fn late_candidates(&self, ev: &AlertEvent) -> Vec<ClusterKey> {
+        let clusters = &self.st.clusters;
+        let cfg = &self.cfg.correlation;
+        let best = self
+            .st
+            .joinable
+            .iter()
+            .copied()
+            .filter(|k| {
+                clusters.get(k).is_some_and(|c| {
+                    !correlate::in_window(c, ev.time, cfg)
+                        && correlate::has_room(c, cfg)
+                        && correlate::late_symptom(c, ev, cfg)
+                })
+            })
+            .min_by_key(|k| {
+                let s = &clusters[k];
+                (s.paged_at.is_none(), s.paged_at, s.opened_at, *k)
+            });
+        best.into_iter().collect()
     }
 
     /// The cluster that takes the alert: the one that paged first if any (its incident is
@@ -746,11 +807,36 @@ impl Engine {
             && c.acked_at
                 .is_some_and(|a| c.resolved_at.is_none_or(|r| a <= r));
         if actioned || c.resolved_at.is_some() {
-            let mut names: Vec<&str> = c.alerts.iter().map(|a| a.alertname.as_str()).collect();
-            names.sort_unstable();
-            names.dedup();
-            for n in names {
-                self.st.rules.outcome(n, actioned, at);
+            // The rule of the alert a person acknowledged gets the whole outcome: it is the
+            // one they acted on. The others share it.
+            let acked = c
+                .acked_alert
+                .filter(|_| actioned)
+                .and_then(|fp| c.alerts.iter().find(|a| a.fingerprint == fp))
+                .map(|a| (a.rule, a.pair));
+            let mut rules: Vec<RuleKey> = c.alerts.iter().map(|a| a.rule).collect();
+            rules.sort_unstable();
+            rules.dedup();
+            let w = 1.0 / rules.len().max(1) as f64;
+            for r in rules {
+                let w = if acked.is_some_and(|(ar, _)| ar == r) {
+                    1.0
+                } else {
+                    w
+                };
+                self.st.rules.outcome(r, actioned, w, at);
+            }
+            let mut pairs: Vec<PairKey> = c.alerts.iter().filter_map(|a| a.pair).collect();
+            pairs.sort_unstable();
+            pairs.dedup();
+            let w = 1.0 / pairs.len().max(1) as f64;
+            for p in pairs {
+                let w = if acked.is_some_and(|(_, ap)| ap == Some(p)) {
+                    1.0
+                } else {
+                    w
+                };
+                self.st.rules.pair_outcome(p, actioned, w, at);
             }
             self.st.rules.enforce_cap(self.cfg.max_rules);
         }
@@ -796,7 +882,7 @@ fn hold_ms(cfg: &EngineConfig, rules: &RuleBook, ev: &AlertEvent) -> i64 {
         return default;
     }
     rules
-        .get(&ev.alertname)
+        .get(RuleKey::of(&ev.alertname, ev.severity))
         .and_then(|r| r.learned_hold(&cfg.hold))
         .unwrap_or(default)
 }

@@ -1,23 +1,105 @@
-//! Learned per-rule statistics: how often a rule's clusters were actioned by a person (a
-//! Beta(1, 1) posterior, updated online from outcomes), and how long its episodes last when
-//! they resolve by themselves (for learned holds). Keyed by rule name, bounded by
-//! `engine.max_rules` (least recently seen forgotten first). Decides nothing.
+//! Learned per-rule statistics: how often a rule's clusters were actioned by a person, and
+//! how long its episodes last when they resolve by themselves (for learned holds). Decides
+//! nothing.
+//!
+//! A rule is its name *and severity*: rule sets commonly ship one alert name at two
+//! severities (`KubePersistentVolumeFillingUp` warning at 15 % free, critical at 3 %), and
+//! the two mean different things. The actionable rate is learned at two levels, each pulled
+//! toward the one above by `score.prior_strength` pseudo-outcomes (empirical-Bayes back-off):
+//! the configured prior (`score.prior_actionable_rate`) → the rule → the rule on one service.
+//! A rule people act on for one service and ignore on another is told apart once both have
+//! history; a rule or pair without history gets its parent's rate.
+//!
+//! Keys are 64-bit hashes of (name, severity) and (name, severity, service): no allocation
+//! to look one up. Both maps are bounded by `engine.max_rules` (least recently seen forgotten
+//! first, counted in `shed`).
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::config::HoldConfig;
-use crate::event::EventTime;
+use crate::event::{fnv1a64, EventTime, Severity};
 
 /// Upper bounds of the quick-resolve duration buckets, in ms (up to the 5-minute cap).
 const BUCKETS_MS: [i64; 8] = [
     15_000, 30_000, 60_000, 90_000, 120_000, 180_000, 240_000, 300_000,
 ];
 
+/// A rule: hash of its name and severity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RuleKey(pub u64);
+
+/// A rule on one service: hash of name, severity and service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PairKey(pub u64);
+
+fn mix(h: u64, bytes: &[u8]) -> u64 {
+    let mut h = h;
+    for &b in bytes {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+impl RuleKey {
+    pub fn of(name: &str, severity: Severity) -> RuleKey {
+        RuleKey(mix(fnv1a64(name.as_bytes()), &[0xff, severity as u8]))
+    }
+
+    /// The rule on `service` (`None`: an alert without a service, which has no pair level).
+    pub fn on(self, service: Option<&str>) -> Option<PairKey> {
+        service.map(|s| PairKey(mix(mix(self.0, &[0xfe]), s.as_bytes())))
+    }
+}
+
+/// Where the back-off starts and how strongly each level is pulled toward its parent.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Prior {
+    /// The actionable rate of a rule never seen.
+    pub rate: f64,
+    /// Pseudo-outcomes of the parent level's rate each level starts with.
+    pub strength: f64,
+}
+
+impl Prior {
+    /// Beta(1, 1): 0.5 with the weight of two outcomes.
+    pub const UNIFORM: Prior = Prior {
+        rate: 0.5,
+        strength: 2.0,
+    };
+}
+
+/// Outcomes of the clusters something was in, each weighted by its share of the cluster
+/// (see [`RuleBook::outcome`]).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct Outcomes {
+    pub actioned: f64,
+    pub not_actioned: f64,
+    pub last_seen: EventTime,
+}
+
+impl Outcomes {
+    /// Posterior mean with `strength` pseudo-outcomes at `parent`.
+    pub fn rate(&self, parent: f64, strength: f64) -> f64 {
+        (self.actioned + strength * parent) / (self.actioned + self.not_actioned + strength)
+    }
+
+    fn add(&mut self, actioned: bool, weight: f64, t: EventTime) {
+        if actioned {
+            self.actioned += weight;
+        } else {
+            self.not_actioned += weight;
+        }
+        self.last_seen = self.last_seen.max(t);
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RuleStats {
-    pub actioned: u32,
-    pub not_actioned: u32,
+    pub outcomes: Outcomes,
     /// Episodes that ended (resolved).
     pub episodes: u32,
     /// Of those, how many resolved within the hold cap, by duration bucket.
@@ -26,9 +108,9 @@ pub struct RuleStats {
 }
 
 impl RuleStats {
-    /// Posterior mean of the actioned share under a Beta(1, 1) prior: 0.5 when unknown.
-    pub fn actionable_rate(&self) -> f64 {
-        (1.0 + self.actioned as f64) / (2.0 + self.actioned as f64 + self.not_actioned as f64)
+    /// Posterior mean of the actioned share under the prior.
+    pub fn actionable_rate(&self, prior: Prior) -> f64 {
+        self.outcomes.rate(prior.rate, prior.strength)
     }
 
     fn quick_total(&self) -> u32 {
@@ -59,34 +141,45 @@ impl RuleStats {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RuleBook {
-    rules: FxHashMap<String, RuleStats>,
-    /// Rules forgotten because of the cap.
+    by_rule: FxHashMap<RuleKey, RuleStats>,
+    by_pair: FxHashMap<PairKey, Outcomes>,
+    /// Rules and (rule, service) pairs forgotten because of the cap.
     pub shed: u64,
 }
 
 impl RuleBook {
-    pub fn get(&self, rule: &str) -> Option<&RuleStats> {
-        self.rules.get(rule)
+    pub fn get(&self, rule: RuleKey) -> Option<&RuleStats> {
+        self.by_rule.get(&rule)
     }
 
-    pub fn actionable_rate(&self, rule: &str) -> f64 {
-        self.rules.get(rule).map_or(0.5, RuleStats::actionable_rate)
+    /// The rule's learned actionable rate, on `pair`'s service when that has history: the
+    /// pair's own outcomes, pulled toward what the rule did on its other services (so one
+    /// outcome is never counted at both levels).
+    pub fn actionable_rate(&self, rule: RuleKey, pair: Option<PairKey>, prior: Prior) -> f64 {
+        let all = self
+            .by_rule
+            .get(&rule)
+            .map(|s| s.outcomes)
+            .unwrap_or_default();
+        let Some(own) = pair.and_then(|p| self.by_pair.get(&p)) else {
+            return all.rate(prior.rate, prior.strength);
+        };
+        let others = Outcomes {
+            actioned: (all.actioned - own.actioned).max(0.0),
+            not_actioned: (all.not_actioned - own.not_actioned).max(0.0),
+            last_seen: all.last_seen,
+        };
+        own.rate(others.rate(prior.rate, prior.strength), prior.strength)
     }
 
-    fn entry(&mut self, rule: &str, t: EventTime) -> &mut RuleStats {
-        if !self.rules.contains_key(rule) {
-            self.rules.insert(rule.to_string(), RuleStats::default());
-        }
-        let s = self
-            .rules
-            .get_mut(rule)
-            .expect("inserted just above if it was missing");
+    fn entry(&mut self, rule: RuleKey, t: EventTime) -> &mut RuleStats {
+        let s = self.by_rule.entry(rule).or_default();
         s.last_seen = s.last_seen.max(t);
         s
     }
 
     /// An episode of `rule` ended after `duration_ms`.
-    pub fn episode(&mut self, rule: &str, duration_ms: i64, t: EventTime, cap_ms: i64) {
+    pub fn episode(&mut self, rule: RuleKey, duration_ms: i64, t: EventTime, cap_ms: i64) {
         let s = self.entry(rule, t);
         s.episodes = s.episodes.saturating_add(1);
         if duration_ms <= cap_ms.min(BUCKETS_MS[BUCKETS_MS.len() - 1]) {
@@ -98,41 +191,54 @@ impl RuleBook {
         }
     }
 
-    /// A cluster holding `rule` ended: actioned by a person, or not.
-    pub fn outcome(&mut self, rule: &str, actioned: bool, t: EventTime) {
-        let s = self.entry(rule, t);
-        if actioned {
-            s.actioned = s.actioned.saturating_add(1);
-        } else {
-            s.not_actioned = s.not_actioned.saturating_add(1);
-        }
+    /// A cluster holding `rule` ended: actioned by a person, or not. `weight` is the rule's
+    /// share of the cluster (1 / its distinct rules): a cluster is one outcome, shared by
+    /// the rules in it. A lone alert nobody acted on is strong evidence about its rule; one
+    /// of forty rules in an acknowledged outage says little about that rule on its own.
+    pub fn outcome(&mut self, rule: RuleKey, actioned: bool, weight: f64, t: EventTime) {
+        self.entry(rule, t).outcomes.add(actioned, weight, t);
     }
 
+    /// A cluster holding `rule` on one service ended (`weight` as for [`Self::outcome`], over
+    /// its distinct pairs).
+    pub fn pair_outcome(&mut self, pair: PairKey, actioned: bool, weight: f64, t: EventTime) {
+        self.by_pair
+            .entry(pair)
+            .or_default()
+            .add(actioned, weight, t);
+    }
+
+    /// Rules with statistics.
     pub fn len(&self) -> usize {
-        self.rules.len()
+        self.by_rule.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.rules.is_empty()
+        self.by_rule.is_empty()
     }
 
-    /// Over the cap: forget the least recently seen 1 % (at least the excess).
+    /// Over the cap: forget the least recently seen 1 % (at least the excess), in each map.
     pub fn enforce_cap(&mut self, cap: usize) {
-        if self.rules.len() <= cap {
-            return;
-        }
-        let mut by_age: Vec<(EventTime, String)> = self
-            .rules
-            .iter()
-            .map(|(k, s)| (s.last_seen, k.clone()))
-            .collect();
-        by_age.sort_unstable();
-        let n = (self.rules.len() - cap).max(self.rules.len() / 100);
-        for (_, k) in by_age.into_iter().take(n) {
-            self.rules.remove(&k);
-            self.shed += 1;
-        }
+        self.shed += shed_oldest(&mut self.by_rule, cap, |s| s.last_seen);
+        self.shed += shed_oldest(&mut self.by_pair, cap, |o| o.last_seen);
     }
+}
+
+fn shed_oldest<K: Copy + Ord + std::hash::Hash + Eq, V>(
+    map: &mut FxHashMap<K, V>,
+    cap: usize,
+    seen: impl Fn(&V) -> EventTime,
+) -> u64 {
+    if map.len() <= cap {
+        return 0;
+    }
+    let mut by_age: Vec<(EventTime, K)> = map.iter().map(|(k, v)| (seen(v), *k)).collect();
+    by_age.sort_unstable();
+    let n = (map.len() - cap).max(map.len() / 100);
+    for (_, k) in by_age.iter().take(n) {
+        map.remove(k);
+    }
+    n as u64
 }
 
 #[cfg(test)]
@@ -148,29 +254,85 @@ mod tests {
         }
     }
 
+    fn k(name: &str) -> RuleKey {
+        RuleKey::of(name, Severity::Warning)
+    }
+
     #[test]
     fn learned_hold_only_for_rules_that_usually_self_resolve() {
         let mut b = RuleBook::default();
         for i in 0..10 {
-            b.episode("Blip", 20_000 + i * 1000, EventTime(0), 300_000);
-            b.episode("Real", 3_600_000, EventTime(0), 300_000);
+            b.episode(k("Blip"), 20_000 + i * 1000, EventTime(0), 300_000);
+            b.episode(k("Real"), 3_600_000, EventTime(0), 300_000);
         }
         assert_eq!(
-            b.get("Blip").unwrap().learned_hold(&hold_cfg()),
+            b.get(k("Blip")).unwrap().learned_hold(&hold_cfg()),
             Some(30_000)
         );
-        assert_eq!(b.get("Real").unwrap().learned_hold(&hold_cfg()), Some(0));
-        b.episode("New", 1000, EventTime(0), 300_000);
-        assert_eq!(b.get("New").unwrap().learned_hold(&hold_cfg()), None);
+        assert_eq!(b.get(k("Real")).unwrap().learned_hold(&hold_cfg()), Some(0));
+        b.episode(k("New"), 1000, EventTime(0), 300_000);
+        assert_eq!(b.get(k("New")).unwrap().learned_hold(&hold_cfg()), None);
     }
 
     #[test]
     fn beta_posterior() {
         let mut b = RuleBook::default();
-        assert_eq!(b.actionable_rate("X"), 0.5);
+        let p = Prior::UNIFORM;
+        assert_eq!(b.actionable_rate(k("X"), None, p), 0.5);
         for _ in 0..8 {
-            b.outcome("X", false, EventTime(0));
+            b.outcome(k("X"), false, 1.0, EventTime(0));
         }
-        assert!((b.actionable_rate("X") - 0.1).abs() < 1e-9);
+        assert!((b.actionable_rate(k("X"), None, p) - 0.1).abs() < 1e-9);
+    }
+
+    #[test]
+    fn severities_are_different_rules() {
+        let mut b = RuleBook::default();
+        let warn = RuleKey::of("KubePersistentVolumeFillingUp", Severity::Warning);
+        let crit = RuleKey::of("KubePersistentVolumeFillingUp", Severity::Critical);
+        assert_ne!(warn, crit);
+        for _ in 0..20 {
+            b.outcome(warn, false, 1.0, EventTime(0));
+        }
+        assert_eq!(b.actionable_rate(crit, None, Prior::UNIFORM), 0.5);
+    }
+
+    #[test]
+    fn a_service_backs_off_to_its_rule() {
+        let mut b = RuleBook::default();
+        let p = Prior::UNIFORM;
+        let r = k("HighLatency");
+        let (api, batch) = (r.on(Some("api")), r.on(Some("batch")));
+        for _ in 0..18 {
+            b.outcome(r, false, 1.0, EventTime(0));
+            b.pair_outcome(batch.unwrap(), false, 1.0, EventTime(0));
+        }
+        for _ in 0..6 {
+            b.outcome(r, true, 1.0, EventTime(0));
+            b.pair_outcome(api.unwrap(), true, 1.0, EventTime(0));
+        }
+        let rule = b.actionable_rate(r, None, p);
+        assert!((rule - 7.0 / 26.0).abs() < 1e-9, "{rule}");
+        // One service only: its own outcomes over the prior, not counted twice.
+        let mut c = RuleBook::default();
+        c.outcome(r, false, 1.0, EventTime(0));
+        c.pair_outcome(api.unwrap(), false, 1.0, EventTime(0));
+        assert!((c.actionable_rate(r, api, p) - 1.0 / 3.0).abs() < 1e-9);
+        // A service never seen gets the rule's rate; the others their own.
+        assert_eq!(b.actionable_rate(r, r.on(Some("new")), p), rule);
+        assert!(b.actionable_rate(r, api, p) > 0.75);
+        assert!(b.actionable_rate(r, batch, p) < 0.1);
+    }
+
+    #[test]
+    fn the_cap_forgets_the_least_recently_seen() {
+        let mut b = RuleBook::default();
+        for i in 0..10 {
+            b.outcome(k(&format!("R{i}")), false, 1.0, EventTime(i));
+        }
+        b.enforce_cap(5);
+        assert_eq!(b.len(), 5);
+        assert!(b.get(k("R9")).is_some() && b.get(k("R0")).is_none());
+        assert_eq!(b.shed, 5);
     }
 }

@@ -55,16 +55,21 @@ pub fn features(c: &ClusterState, rules: &RuleBook, cfg: &EngineConfig) -> Featu
     } else {
         0.0
     };
-    // The most actionable of its rules: one rule people act on makes the cluster worth it.
+    // The most actionable of its rules (on their services): one rule people act on makes the
+    // cluster worth it. The first 64 distinct (rule, service) pairs are plenty to find it.
+    let prior = cfg.score.prior;
     let mut actionable_rate: f64 = 0.0;
-    let mut seen: Vec<&str> = Vec::new();
+    let mut seen: [(u64, u64); 64] = [(0, 0); 64];
+    let mut n_seen = 0;
     for a in &c.alerts {
-        if seen.len() >= 64 {
+        if n_seen >= seen.len() {
             break;
         }
-        if !seen.contains(&a.alertname.as_str()) {
-            seen.push(&a.alertname);
-            actionable_rate = actionable_rate.max(rules.actionable_rate(&a.alertname));
+        let k = (a.rule.0, a.pair.map_or(0, |p| p.0));
+        if !seen[..n_seen].contains(&k) {
+            seen[n_seen] = k;
+            n_seen += 1;
+            actionable_rate = actionable_rate.max(rules.actionable_rate(a.rule, a.pair, prior));
         }
     }
     Features {

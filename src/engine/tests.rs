@@ -5,6 +5,7 @@ use super::*;
 use crate::config::Config;
 use crate::event::{Annotations, DedupKey, Labels, Severity, Str};
 use crate::record::{PageAction, ResolvedBy};
+use rules::Prior;
 
 const MIN: i64 = 60_000;
 
@@ -431,7 +432,11 @@ fn same_rule_on_many_pods_is_one_cluster_one_page() {
 
 #[test]
 fn topology_neighbours_join_within_the_window_only() {
-    let mut h = H::with(topo_cfg);
+    // (Late symptoms of a failure still firing are a separate test.)
+    let mut h = H::with(|c| {
+        topo_cfg(c);
+        c.correlation.late_symptom_window_ms = 0;
+    });
     h.push(alert_on(
         "PostgresDown",
         "postgres",
@@ -681,7 +686,12 @@ fn holds_are_learned_per_rule() {
             t + 20_000,
         ));
     }
-    let rule = h.e.st.rules.get("Blippy").unwrap().clone();
+    let rule =
+        h.e.st
+            .rules
+            .get(RuleKey::of("Blippy", Severity::Warning))
+            .unwrap()
+            .clone();
     assert_eq!(rule.learned_hold(&h.e.cfg.hold), Some(30_000));
     // And a warning that never resolves quickly loses its default hold once learned.
     for i in 0..10 {
@@ -692,7 +702,12 @@ fn holds_are_learned_per_rule() {
             t + 20 * MIN,
         ));
     }
-    let rule = h.e.st.rules.get("Sticky").unwrap().clone();
+    let rule =
+        h.e.st
+            .rules
+            .get(RuleKey::of("Sticky", Severity::Warning))
+            .unwrap()
+            .clone();
     assert_eq!(rule.learned_hold(&h.e.cfg.hold), Some(0));
 }
 
@@ -713,7 +728,8 @@ fn acknowledged_rules_learn_a_higher_actionable_rate() {
             .push(resolve("Needy", Severity::Warning, t + 20 * MIN));
     }
     h.advance_to(1000 * MIN);
-    assert!(h.e.st.rules.actionable_rate("Needy") > 0.8);
+    let needy = RuleKey::of("Needy", Severity::Warning);
+    assert!(h.e.st.rules.actionable_rate(needy, None, Prior::UNIFORM) > 0.8);
     // Now a lone warning of that rule pages (after its hold), where a new rule would not.
     h.push(fire("Needy", Severity::Warning, 1100 * MIN))
         .push(fire("Unknown", Severity::Warning, 1100 * MIN))
@@ -900,4 +916,316 @@ fn two_fresh_pages_of_one_cascade_fold_into_one() {
     assert_eq!(r[0].cluster_id, pages[0].dedup_key);
     assert_eq!(r[0].folded_pages, 1);
     assert_eq!(h.e.stats().pages_folded, 1);
+}
+
+// ---- causal links, co-onset, learned rates --------------------------------------------------
+
+#[test]
+fn a_failing_dependency_links_what_depends_on_it_while_it_fails() {
+    let mut h = H::with(topo_cfg);
+    h.push(alert_on(
+        "PostgresDown",
+        "postgres",
+        &[],
+        Severity::Critical,
+        EventKind::Firing,
+        0,
+    ))
+    // Keep the cluster taking in alerts (a same-rule alert on another pod).
+    .push(alert_on(
+        "PostgresDown",
+        "postgres",
+        &[("pod", "pg-1")],
+        Severity::Critical,
+        EventKind::Firing,
+        9 * MIN,
+    ))
+    // 18 minutes after postgres went down, its dependent starts crash-looping (a warning):
+    // postgres is still down, so it explains the crash loop.
+    .push(alert_on(
+        "KubePodCrashLooping",
+        "api",
+        &[],
+        Severity::Warning,
+        EventKind::Firing,
+        18 * MIN,
+    ))
+    .finish();
+    let r = h.records();
+    assert_eq!(
+        r.len(),
+        1,
+        "{:?}",
+        r.iter().map(|c| &c.services).collect::<Vec<_>>()
+    );
+    assert_eq!(r[0].services, vec!["api", "postgres"]);
+}
+
+#[test]
+fn a_failing_caller_does_not_explain_its_dependencys_warnings() {
+    let mut h = H::with(topo_cfg);
+    // api (which depends on postgres) fails; a postgres warning is not its symptom.
+    h.push(alert_on(
+        "ApiErrors",
+        "api",
+        &[],
+        Severity::Error,
+        EventKind::Firing,
+        0,
+    ))
+    .push(alert_on(
+        "PostgresSlowQueries",
+        "postgres",
+        &[],
+        Severity::Warning,
+        EventKind::Firing,
+        2 * MIN,
+    ))
+    // ... while a warning on what depends on api is.
+    .push(alert_on(
+        "FrontendSlow",
+        "frontend",
+        &[],
+        Severity::Warning,
+        EventKind::Firing,
+        3 * MIN,
+    ))
+    .finish();
+    let sizes: Vec<(usize, Vec<String>)> = h
+        .records()
+        .iter()
+        .map(|c| (c.alerts.len(), c.services.clone()))
+        .collect();
+    assert_eq!(
+        sizes,
+        vec![
+            (2, vec!["api".to_string(), "frontend".to_string()]),
+            (1, vec!["postgres".to_string()])
+        ]
+    );
+}
+
+#[test]
+fn a_loud_alert_links_only_to_neighbours_still_firing() {
+    let mut h = H::with(topo_cfg);
+    h.push(alert_on(
+        "PostgresSlowQueries",
+        "postgres",
+        &[],
+        Severity::Warning,
+        EventKind::Firing,
+        0,
+    ))
+    .push(alert_on(
+        "PostgresSlowQueries",
+        "postgres",
+        &[],
+        Severity::Warning,
+        EventKind::Resolved,
+        MIN,
+    ))
+    // A blip that already resolved explains nothing that starts later.
+    .push(alert_on(
+        "ApiErrors",
+        "api",
+        &[],
+        Severity::Error,
+        EventKind::Firing,
+        3 * MIN,
+    ))
+    .finish();
+    assert_eq!(h.records().len(), 2);
+}
+
+#[test]
+fn same_service_alerts_with_the_same_onset_are_one_problem() {
+    let crash = |t| {
+        alert_on(
+            "KubePodCrashLooping",
+            "cart",
+            &[("pod", "cart-1")],
+            Severity::Warning,
+            EventKind::Firing,
+            t,
+        )
+    };
+    let not_ready = |t| {
+        alert_on(
+            "KubePodNotReady",
+            "cart",
+            &[("pod", "cart-1")],
+            Severity::Warning,
+            EventKind::Firing,
+            t,
+        )
+    };
+    let mut h = H::new();
+    h.push(crash(0)).push(not_ready(5_000)).finish();
+    assert_eq!(h.records().len(), 1, "same minute: linked");
+    let mut h = H::new();
+    h.push(crash(0)).push(not_ready(5 * MIN)).finish();
+    assert_eq!(
+        h.records().len(),
+        2,
+        "two warnings minutes apart: not linked"
+    );
+    let mut h = H::with(|c| c.correlation.onset_window_ms = 0);
+    h.push(crash(0)).push(not_ready(5_000)).finish();
+    assert_eq!(h.records().len(), 2, "link off");
+}
+
+#[test]
+fn a_critical_rule_nobody_acts_on_stops_paging_alone() {
+    let mut h = H::new();
+    // Twenty one-minute failures of a critical synthetic check, none acknowledged.
+    for i in 0..20 {
+        let t = i * 60 * MIN;
+        h.push(fire("SyntheticCheck", Severity::Critical, t))
+            .push(resolve("SyntheticCheck", Severity::Critical, t + MIN));
+    }
+    h.advance_to(20 * 60 * MIN);
+    let triggers = |h: &H| {
+        h.pages()
+            .iter()
+            .filter(|p| p.event_action == PageAction::Trigger)
+            .count()
+    };
+    let before = triggers(&h);
+    assert!(before < 10, "history overrules severity: {before} pages");
+    h.push(fire("SyntheticCheck", Severity::Critical, 21 * 60 * MIN))
+        .advance_to(21 * 60 * MIN + 10 * MIN);
+    assert_eq!(
+        triggers(&h),
+        before,
+        "a known-noisy critical alone does not page"
+    );
+    // The same rule name at another severity is another rule, with its own history.
+    let rate = |sev| {
+        h.e.st.rules.actionable_rate(
+            RuleKey::of("SyntheticCheck", sev),
+            None,
+            h.e.cfg.score.prior,
+        )
+    };
+    assert!(rate(Severity::Critical) < 0.15);
+    assert_eq!(rate(Severity::Error), 0.5);
+}
+
+#[test]
+fn a_cluster_is_one_outcome_shared_by_its_rules_but_the_acknowledged_ones() {
+    let mut h = H::new();
+    // One acknowledged cluster holding four rules on one service.
+    for (i, name) in ["A", "B", "C", "D"].iter().enumerate() {
+        h.push(alert_on(
+            name,
+            "api",
+            &[],
+            Severity::Error,
+            EventKind::Firing,
+            i as i64 * 1000,
+        ));
+    }
+    let key = h.records().len();
+    assert_eq!(key, 0);
+    let fp = alert_on("A", "api", &[], Severity::Error, EventKind::Firing, 0)
+        .fingerprint
+        .to_string();
+    h.push(lifecycle(
+        EventKind::Acknowledged,
+        &fp,
+        Actor::Human,
+        2 * MIN,
+    ));
+    for name in ["A", "B", "C", "D"] {
+        h.push(alert_on(
+            name,
+            "api",
+            &[],
+            Severity::Error,
+            EventKind::Resolved,
+            10 * MIN,
+        ));
+    }
+    h.advance_to(30 * MIN);
+    assert_eq!(h.records().len(), 1);
+    let actioned = |name| {
+        h.e.st
+            .rules
+            .get(RuleKey::of(name, Severity::Error))
+            .unwrap()
+            .outcomes
+            .actioned
+    };
+    assert_eq!(
+        actioned("A"),
+        1.0,
+        "the acknowledged alert's rule: the whole outcome"
+    );
+    assert!((actioned("B") - 0.25).abs() < 1e-9, "the others share it");
+}
+
+#[test]
+fn a_late_symptom_of_a_failure_still_firing_joins_it_without_reopening_it() {
+    let mut h = H::with(topo_cfg);
+    h.push(alert_on(
+        "ApiErrors",
+        "api",
+        &[],
+        Severity::Error,
+        EventKind::Firing,
+        0,
+    ))
+    // 16 minutes later (past the 10-minute join window) api's pods start crash-looping:
+    // api is still failing, so this is the same incident.
+    .push(alert_on(
+        "KubePodCrashLooping",
+        "api",
+        &[("pod", "api-1")],
+        Severity::Warning,
+        EventKind::Firing,
+        16 * MIN,
+    ))
+    // Its own dependent's warning a minute later does not chain in through it.
+    .push(alert_on(
+        "FrontendSlow",
+        "frontend",
+        &[],
+        Severity::Warning,
+        EventKind::Firing,
+        17 * MIN,
+    ))
+    // Past the late-symptom window: a new cluster.
+    .push(alert_on(
+        "KubePodNotReady",
+        "api",
+        &[("pod", "api-2")],
+        Severity::Warning,
+        EventKind::Firing,
+        50 * MIN,
+    ))
+    .finish();
+    let sizes: Vec<usize> = h.records().iter().map(|c| c.alerts.len()).collect();
+    assert_eq!(sizes, vec![2, 1, 1]);
+    let mut h = H::with(|c| {
+        topo_cfg(c);
+        c.correlation.late_symptom_window_ms = 0;
+    });
+    h.push(alert_on(
+        "ApiErrors",
+        "api",
+        &[],
+        Severity::Error,
+        EventKind::Firing,
+        0,
+    ))
+    .push(alert_on(
+        "KubePodCrashLooping",
+        "api",
+        &[("pod", "api-1")],
+        Severity::Warning,
+        EventKind::Firing,
+        16 * MIN,
+    ))
+    .finish();
+    assert_eq!(h.records().len(), 2, "late symptoms off");
 }
