@@ -16,7 +16,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -25,68 +25,8 @@ use serde_json::Value;
 mod support;
 use support::*;
 
-const TOOL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/kafka/kafka_tool.py");
-
 // ---------------------------------------------------------------------------------------
 // Broker and client helpers
-
-struct Broker {
-    addr: String,
-    child: Option<Child>,
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        if let Some(c) = &mut self.child {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn broker() -> Broker {
-    if let Ok(addr) = std::env::var("NOISEGATE_TEST_KAFKA") {
-        return Broker { addr, child: None };
-    }
-    let port = free_port();
-    let url = format!("tcp://127.0.0.1:{port}");
-    let child = Command::new("tansu")
-        .args([
-            "broker",
-            "--listener-url",
-            &url,
-            "--advertised-listener-url",
-            &url,
-        ])
-        .args(["--storage-engine", "memory://tansu/"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect(
-            "no Kafka broker: set NOISEGATE_TEST_KAFKA=host:port or put `tansu` on the PATH \
-             (`.ci/run` installs and starts one)",
-        );
-    let addr = format!("127.0.0.1:{port}");
-    wait_port(&addr, Duration::from_secs(20));
-    Broker {
-        addr,
-        child: Some(child),
-    }
-}
-
-fn tool(args: &[&str]) -> String {
-    let out = Command::new("python3")
-        .arg(TOOL)
-        .args(args)
-        .output()
-        .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "kafka_tool {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// Topic names unique to one test run.
 struct Topics {

@@ -6,78 +6,11 @@
 //! produced by PyPI `confluent-kafka` (`tests/kafka/kafka_tool.py`) into three partitions in
 //! multi-message batches.
 
-use std::net::TcpListener;
+mod support;
+use support::*;
+
 use std::path::Path;
-use std::process::{Child, Command};
-use std::time::{Duration, Instant};
-
-struct Broker {
-    addr: String,
-    child: Option<Child>,
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        if let Some(c) = &mut self.child {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn broker() -> Broker {
-    if let Ok(addr) = std::env::var("NOISEGATE_TEST_KAFKA") {
-        return Broker { addr, child: None };
-    }
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let url = format!("tcp://127.0.0.1:{port}");
-    let child = Command::new("tansu")
-        .args([
-            "broker",
-            "--listener-url",
-            &url,
-            "--advertised-listener-url",
-            &url,
-        ])
-        .args(["--storage-engine", "memory://tansu/"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect(
-            "no Kafka broker: set NOISEGATE_TEST_KAFKA=host:port or put `tansu` on the PATH \
-             (`.ci/run` installs and starts one)",
-        );
-    let addr = format!("127.0.0.1:{port}");
-    let t = Instant::now();
-    while std::net::TcpStream::connect(&addr).is_err() {
-        assert!(
-            t.elapsed() < Duration::from_secs(20),
-            "tansu did not listen on {addr}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Broker {
-        addr,
-        child: Some(child),
-    }
-}
-
-fn tool(args: &[&str]) {
-    let tool = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/kafka/kafka_tool.py");
-    let out = Command::new("python3")
-        .arg(tool)
-        .args(args)
-        .output()
-        .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "kafka_tool {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use std::process::Command;
 
 fn report(config: &Path, clusters: &str) -> serde_json::Value {
     let out = Command::new(env!("CARGO_BIN_EXE_noisegate"))

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_noisegate");
+pub const TOOL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/kafka/kafka_tool.py");
 
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -189,4 +190,67 @@ pub fn start_alertmanager(dir: &Path, hook: &str) -> (KillOnDrop, String) {
     let am = KillOnDrop(am);
     wait_port(&am_addr, Duration::from_secs(30));
     (am, am_addr)
+}
+
+/// A Kafka-protocol broker: the one `NOISEGATE_TEST_KAFKA` names (CI: the tansu `.ci/run`
+/// starts), else a `tansu` from the PATH started for this test and killed with it. With
+/// neither, the test fails (never skips).
+pub struct Broker {
+    pub addr: String,
+    child: Option<Child>,
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.child {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+pub fn broker() -> Broker {
+    if let Ok(addr) = std::env::var("NOISEGATE_TEST_KAFKA") {
+        return Broker { addr, child: None };
+    }
+    let port = free_port();
+    let url = format!("tcp://127.0.0.1:{port}");
+    let child = Command::new("tansu")
+        .args([
+            "broker",
+            "--listener-url",
+            &url,
+            "--advertised-listener-url",
+            &url,
+        ])
+        .args(["--storage-engine", "memory://tansu/"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect(
+            "no Kafka broker: set NOISEGATE_TEST_KAFKA=host:port or put `tansu` on the PATH \
+             (`.ci/run` installs and starts one)",
+        );
+    let addr = format!("127.0.0.1:{port}");
+    wait_port(&addr, Duration::from_secs(20));
+    Broker {
+        addr,
+        child: Some(child),
+    }
+}
+
+/// Runs `tests/kafka/kafka_tool.py` (PyPI confluent-kafka: an external librdkafka client)
+/// and returns its stdout; panics with its stderr when it fails.
+pub fn tool(args: &[&str]) -> String {
+    let out = Command::new("python3")
+        .arg(TOOL)
+        .args(args)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "kafka_tool {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
