@@ -391,6 +391,26 @@ fn a_real_alertmanager_pages_pagerduty_once_through_noisegate() {
     let mut svc = Service::start(&cfg, &[]);
     wait_port(&hook, Duration::from_secs(30));
 
+    // Without Kafka there is no dead-letter topic: a refused body is answered with its
+    // reason and logged with it.
+    let (code, body) = http_post(
+        &hook,
+        "/api/v1/alertmanager",
+        "application/json",
+        "{\"alerts\": 5",
+    );
+    assert_eq!(code, 400, "{body}");
+    wait_for(
+        "the dead letter in the log",
+        Duration::from_secs(10),
+        &svc,
+        || {
+            let log = svc.log();
+            log.contains("dead letter (no deadletter topic configured)")
+                && log.contains("wrong_type")
+        },
+    );
+
     // A real Alertmanager (Debian prometheus-alertmanager) with noisegate as its webhook.
     let (_am, am_addr) = start_alertmanager(dir.path(), &hook);
     let alerts = serde_json::json!([

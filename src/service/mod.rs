@@ -137,6 +137,9 @@ struct Loop {
     /// Receiver answers held until a checkpoint covers their batch (`webhooks.ack =
     /// "checkpointed"`): (batch seq, reply, alert events).
     held: Vec<(u64, Reply, usize)>,
+    /// Dead letters logged without a topic: when last, and how many since went unlogged.
+    last_deadletter_log: Option<Instant>,
+    deadletters_unlogged: u64,
     metrics: Metrics,
     s: RunSummary,
 }
@@ -297,6 +300,8 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
         last_error: None,
         latency: hdrhistogram::Histogram::new(3).context("latency histogram")?,
         held: Vec::new(),
+        last_deadletter_log: None,
+        deadletters_unlogged: 0,
         metrics: Metrics::new(cfg.metrics.max_label_values),
         s: RunSummary {
             restored,
@@ -616,6 +621,30 @@ impl Loop {
                     .invalid_by_reason
                     .entry(e.reason().into())
                     .or_default() += 1;
+                if self.cfg.kafka.deadletter_topic.is_none() {
+                    // No dead-letter topic: the log is the only record beside the counter (and
+                    // the sender's 4xx), so say what was refused — at most once a second.
+                    let now = Instant::now();
+                    if self
+                        .last_deadletter_log
+                        .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(1))
+                    {
+                        let head = String::from_utf8_lossy(&raw[..raw.len().min(200)]);
+                        tracing::warn!(
+                            source = origin.topic,
+                            reason = e.reason(),
+                            error = %e,
+                            bytes = raw.len(),
+                            head = %head,
+                            suppressed = self.deadletters_unlogged,
+                            "dead letter (no deadletter topic configured)"
+                        );
+                        self.last_deadletter_log = Some(now);
+                        self.deadletters_unlogged = 0;
+                    } else {
+                        self.deadletters_unlogged += 1;
+                    }
+                }
                 self.out
                     .send_deadletter(origin, &e, raw, self.seq)
                     .await
