@@ -87,12 +87,21 @@ impl Default for RawLabels {
 pub struct RawInput {
     /// Largest accepted payload (one NDJSON line, one Kafka message), in bytes.
     pub max_payload_bytes: usize,
+    /// `noisegate run` appends every dead letter here as one NDJSON line (beside the Kafka
+    /// deadletter topic, if any): the store for deployments without Kafka. "" (default): off.
+    /// Relative to the config file.
+    pub deadletter_file: PathBuf,
+    /// Past this size the file is renamed to `<file>.1` (replacing an older one) and a new
+    /// one started: at most twice this on disk.
+    pub deadletter_file_max_bytes: u64,
 }
 
 impl Default for RawInput {
     fn default() -> Self {
         RawInput {
             max_payload_bytes: 1 << 20,
+            deadletter_file: PathBuf::new(),
+            deadletter_file_max_bytes: 100 << 20,
         }
     }
 }
@@ -623,6 +632,8 @@ pub struct KafkaConfig {
 pub struct Config {
     pub decode: DecodeOptions,
     pub max_payload_bytes: usize,
+    /// `[input] deadletter_file` (resolved against the config file's folder) and its size cap.
+    pub deadletter_file: Option<(PathBuf, u64)>,
     pub engine: EngineConfig,
     /// `[oncall]`: rotations for the weekly report.
     pub oncall: crate::report::config::Oncall,
@@ -1258,6 +1269,22 @@ impl Config {
                 },
             },
             max_payload_bytes: raw.input.max_payload_bytes,
+            deadletter_file: if raw.input.deadletter_file.as_os_str().is_empty() {
+                None
+            } else if raw.input.deadletter_file_max_bytes < 4096 {
+                return Err(inv(
+                    "input.deadletter_file_max_bytes",
+                    "must be at least 4096 bytes".into(),
+                ));
+            } else {
+                let f = &raw.input.deadletter_file;
+                let f = if f.is_absolute() {
+                    f.clone()
+                } else {
+                    Path::new(path).parent().unwrap_or(Path::new(".")).join(f)
+                };
+                Some((f, raw.input.deadletter_file_max_bytes))
+            },
             engine: EngineConfig {
                 allowed_lateness_ms: lateness,
                 close_quiet_ms: close_quiet,

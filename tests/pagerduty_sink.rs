@@ -538,3 +538,46 @@ fn ack_checkpointed_answers_once_pagerduty_has_the_page_and_the_state_is_on_disk
     assert!(svc.log().contains("restored checkpoint"), "{}", svc.log());
     svc.stop();
 }
+
+#[test]
+fn without_kafka_refused_payloads_go_to_the_dead_letter_file() {
+    let pd = StandIn::start(|_| Answer::Accept);
+    let dir = tempfile::tempdir().unwrap();
+    let hook = format!("127.0.0.1:{}", free_port());
+    let cfg = config(dir.path(), &hook, "", &pd, "");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(
+        &cfg,
+        format!("[input]\ndeadletter_file = \"dl/deadletter.ndjson\"\n{text}"),
+    )
+    .unwrap();
+    let mut svc = Service::start(&cfg, &[]);
+    wait_port(&hook, Duration::from_secs(30));
+    let bad = "{\"alerts\": 5";
+    let (code, body) = http_post(&hook, "/api/v1/alertmanager", "application/json", bad);
+    assert_eq!(code, 400, "{body}");
+    // A good one after it still pages.
+    let (code, _) = http_post(
+        &hook,
+        "/api/v1/alertmanager",
+        "application/json",
+        &am_webhook(&[("DatabaseDown", "ledger", "red")]),
+    );
+    assert_eq!(code, 200);
+    wait_for("the page", Duration::from_secs(30), &svc, || {
+        pd.accepted().len() == 1
+    });
+    svc.stop();
+    // Byte for byte, with the reason, where it came from and when.
+    let text = std::fs::read_to_string(dir.path().join("dl/deadletter.ndjson")).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert_eq!(lines[0]["reason"], "wrong_type");
+    assert_eq!(lines[0]["source"], "/api/v1/alertmanager");
+    assert_eq!(lines[0]["raw"], bad);
+    assert!(lines[0]["received_at"].as_str().unwrap().starts_with("20"));
+    assert!(!lines[0]["error"].as_str().unwrap().is_empty());
+}

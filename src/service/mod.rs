@@ -139,6 +139,8 @@ struct Loop {
     held: Vec<(u64, Reply, usize)>,
     /// Dead letters logged without a topic: when last, and how many since went unlogged.
     last_deadletter_log: Option<Instant>,
+    /// `[input] deadletter_file`.
+    dlfile: Option<crate::exporters::deadletter_file::DeadLetterFile>,
     deadletters_unlogged: u64,
     metrics: Metrics,
     s: RunSummary,
@@ -301,6 +303,14 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
         latency: hdrhistogram::Histogram::new(3).context("latency histogram")?,
         held: Vec::new(),
         last_deadletter_log: None,
+        dlfile: match &cfg.deadletter_file {
+            Some((p, max)) => Some(
+                crate::exporters::deadletter_file::DeadLetterFile::open(p, *max).with_context(
+                    || format!("input.deadletter_file: cannot open {}", p.display()),
+                )?,
+            ),
+            None => None,
+        },
         deadletters_unlogged: 0,
         metrics: Metrics::new(cfg.metrics.max_label_values),
         s: RunSummary {
@@ -621,7 +631,16 @@ impl Loop {
                     .invalid_by_reason
                     .entry(e.reason().into())
                     .or_default() += 1;
-                if self.cfg.kafka.deadletter_topic.is_none() {
+                if let Some(f) = &mut self.dlfile {
+                    let kafka =
+                        (origin.partition >= 0).then_some((origin.partition, origin.offset));
+                    if let Err(err) = f.write(origin.topic, kafka, &e, raw) {
+                        // The topic (if any) and the counters still have it; the disk is an
+                        // operator's problem to see, not a reason to stop taking alerts.
+                        tracing::error!(error = %err, "cannot write input.deadletter_file");
+                    }
+                }
+                if self.cfg.kafka.deadletter_topic.is_none() && self.dlfile.is_none() {
                     // No dead-letter topic: the log is the only record beside the counter (and
                     // the sender's 4xx), so say what was refused — at most once a second.
                     let now = Instant::now();
