@@ -1030,8 +1030,11 @@ mod mock {
         let (first, second) = lines.split_at(lines.len() / 2);
         produce(&b, &t.input, first);
         let cfg = config(dir.path(), &b, &t, "max_batch = 64", FAST_RECONNECT);
-        // Idle exit only after the outage and the second half: reconnects take a moment.
-        let mut svc = Service::start(&cfg, &["--exit-when-idle", "10s"]);
+        // Idle exit only after the outage and the second half: reconnects take a moment, and
+        // while the broker is away the service cannot tell it is behind (a backfill's idle
+        // exit counts an unreachable broker as caught up), so the idle limit must outlast the
+        // outage plus the reconnect with room to spare on a loaded machine.
+        let mut svc = Service::start(&cfg, &["--exit-when-idle", "20s"]);
         let t0 = Instant::now();
         while svc.checkpoints.load(Ordering::SeqCst) < 1 {
             assert!(t0.elapsed() < Duration::from_secs(60), "{}", svc.log());
