@@ -161,6 +161,12 @@ events_url = "http://{pd}/v2/enqueue"
     p
 }
 
+/// Rewrites the config file at `cfg` through `f`.
+fn amend(cfg: &std::path::Path, f: impl FnOnce(String) -> String) {
+    let text = std::fs::read_to_string(cfg).unwrap();
+    std::fs::write(cfg, f(text)).unwrap();
+}
+
 fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
@@ -503,12 +509,9 @@ fn ack_checkpointed_answers_once_pagerduty_has_the_page_and_the_state_is_on_disk
     let dir = tempfile::tempdir().unwrap();
     let hook = format!("127.0.0.1:{}", free_port());
     let cfg = config(dir.path(), &hook, "", &pd, "");
-    let text = std::fs::read_to_string(&cfg).unwrap();
-    std::fs::write(
-        &cfg,
-        text.replace("[webhooks]\n", "[webhooks]\nack = \"checkpointed\"\n"),
-    )
-    .unwrap();
+    amend(&cfg, |t| {
+        t.replace("[webhooks]\n", "[webhooks]\nack = \"checkpointed\"\n")
+    });
     let mut svc = Service::start(&cfg, &[]);
     wait_port(&hook, Duration::from_secs(30));
     let body = am_webhook(&[("DatabaseDown", "ledger", "red")]);
@@ -545,12 +548,9 @@ fn without_kafka_refused_payloads_go_to_the_dead_letter_file() {
     let dir = tempfile::tempdir().unwrap();
     let hook = format!("127.0.0.1:{}", free_port());
     let cfg = config(dir.path(), &hook, "", &pd, "");
-    let text = std::fs::read_to_string(&cfg).unwrap();
-    std::fs::write(
-        &cfg,
-        format!("[input]\ndeadletter_file = \"dl/deadletter.ndjson\"\n{text}"),
-    )
-    .unwrap();
+    amend(&cfg, |t| {
+        format!("[input]\ndeadletter_file = \"dl/deadletter.ndjson\"\n{t}")
+    });
     let mut svc = Service::start(&cfg, &[]);
     wait_port(&hook, Duration::from_secs(30));
     let bad = "{\"alerts\": 5";
