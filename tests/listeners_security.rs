@@ -343,6 +343,15 @@ fn a_real_prometheus_scrapes_over_tls_with_the_token_and_loads_the_shipped_rules
         .expect("prometheus (Debian package `prometheus`; .ci/run installs it)");
     let _prom = KillOnDrop(prom);
     wait_port(&prom_addr, Duration::from_secs(30));
+    // Prometheus listens before its storage is ready and answers 503 until then.
+    let t0 = std::time::Instant::now();
+    while http_get(&prom_addr, "/-/ready").0 != 200 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "prometheus never ready"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 
     let value = |q: &str| -> Option<f64> {
         let v = get_json(&prom_addr, &format!("/api/v1/query?query={q}"));
