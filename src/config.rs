@@ -1195,16 +1195,13 @@ impl Config {
                     ))
                 }
             },
-            pagerduty_secret: read_secret(
-                "webhooks.pagerduty_secret",
-                &raw.webhooks.pagerduty_secret,
-            )
-            .map_err(|p| inv("webhooks.pagerduty_secret", p))?,
+            pagerduty_secret: read_secret(&raw.webhooks.pagerduty_secret)
+                .map_err(|p| inv("webhooks.pagerduty_secret", p))?,
             otlp_http: listen("otlp.http_listen", &raw.otlp.http_listen, "0.0.0.0:4318")?,
             otlp_grpc: listen("otlp.grpc_listen", &raw.otlp.grpc_listen, "0.0.0.0:4317")?,
             tls: compile_tls(&raw.server, path)?,
             bearer_token: {
-                let t = read_secret("server.bearer_token", &raw.server.bearer_token)
+                let t = read_secret(&raw.server.bearer_token)
                     .map_err(|p| inv("server.bearer_token", p))?;
                 if t.as_ref().is_some_and(|t| t.0.is_empty()) {
                     return Err(inv("server.bearer_token", "the token is empty".into()));
@@ -1310,7 +1307,7 @@ impl Config {
 
 /// A secret from where `v` points ("env:VAR" or "file:PATH"); "" is none. The error is the
 /// problem, for the caller to put under its key.
-fn read_secret(_key: &str, v: &str) -> Result<Option<Secret>, String> {
+fn read_secret(v: &str) -> Result<Option<Secret>, String> {
     let v = v.trim();
     if v.is_empty() {
         Ok(None)

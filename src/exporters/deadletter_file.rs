@@ -17,8 +17,7 @@ use serde::Serialize;
 
 use crate::decode::DecodeError;
 
-/// Bytes of a payload kept in its line (the same limit as the Kafka dead-letter topic).
-const KEEP: usize = 900 * 1024;
+use super::DEADLETTER_KEEP as KEEP;
 
 #[derive(Serialize)]
 struct Line<'a> {

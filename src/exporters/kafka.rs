@@ -28,10 +28,6 @@ use crate::decode::DecodeError;
 use crate::engine::Output;
 use crate::record::{Decision, PageAction};
 
-/// Dead letters keep at most this many bytes of the input (the rest stays in the input
-/// topic, at the partition and offset the headers name).
-const DEADLETTER_MAX: usize = 900 * 1024;
-
 pub struct OutputContext;
 
 impl ClientContext for OutputContext {
@@ -254,13 +250,13 @@ impl KafkaOutput {
                 key: "noisegate.source_offset",
                 value: Some(&offset),
             });
-        if raw.len() > DEADLETTER_MAX {
+        if raw.len() > super::DEADLETTER_KEEP {
             h = h.insert(Header {
                 key: "noisegate.truncated_from",
                 value: Some(&size),
             });
         }
-        let body = &raw[..raw.len().min(DEADLETTER_MAX)];
+        let body = &raw[..raw.len().min(super::DEADLETTER_KEEP)];
         let tag = Tag {
             seq,
             page_cause_ms: None,

@@ -196,12 +196,7 @@ impl<W> Shaper<W> {
         now: Instant,
     ) -> bool {
         self.stats.enqueued += 1;
-        if !self.lanes.contains_key(routing_key) {
-            self.lanes.insert(routing_key.to_string(), Lane::default());
-        }
-        let Some(lane) = self.lanes.get_mut(routing_key) else {
-            return false;
-        };
+        let lane = self.lanes.entry(routing_key.to_string()).or_default();
         let (q_trigger, q_other) = lane.unsent.get(dedup_key).copied().unwrap_or_default();
         let target = match action {
             PageAction::Trigger => q_trigger.or(q_other.filter(|id| {
@@ -213,11 +208,10 @@ impl<W> Shaper<W> {
         };
         if let Some(item) = target.and_then(|id| lane.items.get_mut(&id)) {
             // Same key still unsent: the newest body says it all (a re-trigger's payload, or
-            // a resolve superseding an update), and its waiters ride along.
-            if !(item.first && action == PageAction::Resolve) {
-                item.body = body;
-                item.action = action;
-            }
+            // a resolve superseding an update), and its waiters ride along. A resolve never
+            // lands on a first trigger: those are indexed apart and never its target.
+            item.body = body;
+            item.action = action;
             item.waiters.push(waiter);
             self.stats.coalesced += 1;
             return true;
@@ -311,11 +305,7 @@ impl<W> Shaper<W> {
         outcome: Outcome,
         now: Instant,
     ) -> Option<(Outcome, Vec<W>)> {
-        if !self.lanes.contains_key(&attempt.routing_key) {
-            self.lanes
-                .insert(attempt.routing_key.clone(), Lane::default());
-        }
-        let lane = self.lanes.get_mut(&attempt.routing_key)?;
+        let lane = self.lanes.entry(attempt.routing_key.clone()).or_default();
         lane.busy = false;
         match outcome {
             Outcome::Delivered | Outcome::Rejected => {
