@@ -786,11 +786,7 @@ fn a_real_alertmanager_pages_once_through_the_webhook() {
          "annotations": {"summary": "disk 91% full"}}
     ])
     .to_string();
-    for _ in 0..3 {
-        let (code, body) = http_post(&am_addr, "/api/v2/alerts", "application/json", &alerts);
-        assert_eq!(code, 200, "alertmanager refused: {body}");
-        std::thread::sleep(Duration::from_millis(300));
-    }
+    post_to_alertmanager(&am_addr, &alerts, 3);
     let t0 = Instant::now();
     let pages = loop {
         let p = values(&consume(&b.addr, &t.pages, dir.path()));

@@ -425,11 +425,7 @@ fn a_real_alertmanager_pages_pagerduty_once_through_noisegate() {
     ])
     .to_string();
     // Posted three times, as Prometheus re-sends a firing alert.
-    for _ in 0..3 {
-        let (code, body) = http_post(&am_addr, "/api/v2/alerts", "application/json", &alerts);
-        assert_eq!(code, 200, "alertmanager refused: {body}");
-        std::thread::sleep(Duration::from_millis(300));
-    }
+    post_to_alertmanager(&am_addr, &alerts, 3);
     wait_for(
         "a page at the stand-in",
         Duration::from_secs(60),

@@ -162,6 +162,16 @@ impl Drop for KillOnDrop {
     }
 }
 
+/// Posts `alerts` (an `/api/v2/alerts` JSON list) to Alertmanager `times` times, 300 ms
+/// apart, as Prometheus re-sends a firing alert.
+pub fn post_to_alertmanager(am_addr: &str, alerts: &str, times: usize) {
+    for _ in 0..times {
+        let (code, body) = http_post(am_addr, "/api/v2/alerts", "application/json", alerts);
+        assert_eq!(code, 200, "alertmanager refused: {body}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
 /// A real Alertmanager (Debian `prometheus-alertmanager`) whose only receiver is a webhook to
 /// `http://{hook}/api/v1/alertmanager`, grouping by alertname with 1 s waits; returns it and
 /// its API address once it listens.
