@@ -257,6 +257,10 @@ pub struct RawCorrelation {
     /// firing there (an alert on the failing service itself) may still join it. "0s": never.
     #[serde(with = "humantime_serde")]
     pub late_symptom_window: Duration,
+    /// Labels naming the service an alert's service was calling when it failed (OpenTelemetry
+    /// `peer.service`, newer `service.peer.name`): an observed dependency edge, used like one
+    /// from the topology. Empty: none.
+    pub peer_labels: Vec<String>,
 }
 
 impl Default for RawCorrelation {
@@ -270,6 +274,7 @@ impl Default for RawCorrelation {
             max_alerts_per_cluster: 5000,
             onset_window: Duration::from_secs(60),
             late_symptom_window: Duration::from_secs(1800),
+            peer_labels: vec!["peer.service".into(), "service.peer.name".into()],
         }
     }
 }
@@ -686,6 +691,7 @@ pub struct CorrelationConfig {
     pub max_alerts_per_cluster: usize,
     pub onset_window_ms: i64,
     pub late_symptom_window_ms: i64,
+    pub peer_labels: Vec<String>,
 }
 
 /// Service dependency topology, compiled to neighbour sets within the configured depth.
@@ -1092,6 +1098,7 @@ impl Config {
             max_alerts_per_cluster: c.max_alerts_per_cluster,
             onset_window_ms: ms("correlation.onset_window", c.onset_window)?,
             late_symptom_window_ms: ms("correlation.late_symptom_window", c.late_symptom_window)?,
+            peer_labels: c.peer_labels.clone(),
         };
 
         let sc = &raw.score;

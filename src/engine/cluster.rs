@@ -105,6 +105,14 @@ pub struct ServiceActivity {
     /// flapping).
     #[serde(default)]
     pub firing: u32,
+    /// When its last anchoring alert (error/critical; any severity) stopped firing. Links
+    /// are judged at the new alert's event time, and alerts arrive late: Alertmanager sends
+    /// a new alert up to a `group_interval` after it started, by which time the failure that
+    /// explains it may have just resolved.
+    #[serde(default)]
+    pub loud_until: Option<EventTime>,
+    #[serde(default)]
+    pub until: Option<EventTime>,
 }
 
 impl ServiceActivity {
@@ -113,9 +121,30 @@ impl ServiceActivity {
         self.loud_firing += u32::from(loud);
     }
 
-    fn unanchor(&mut self, loud: bool) {
+    fn unanchor(&mut self, loud: bool, t: EventTime) {
         self.firing = self.firing.saturating_sub(1);
-        self.loud_firing = self.loud_firing.saturating_sub(u32::from(loud));
+        self.until = later(self.until, Some(t));
+        if loud {
+            self.loud_firing = self.loud_firing.saturating_sub(1);
+            self.loud_until = later(self.loud_until, Some(t));
+        }
+    }
+
+    /// Whether an error/critical alert of the service was firing (and not flapping) at `t`.
+    pub fn loud_at(&self, t: EventTime) -> bool {
+        self.loud_firing > 0 || self.loud_until.is_some_and(|u| u >= t)
+    }
+
+    /// Whether any alert of the service was firing (and not flapping) at `t`.
+    pub fn firing_at(&self, t: EventTime) -> bool {
+        self.firing > 0 || self.until.is_some_and(|u| u >= t)
+    }
+}
+
+fn later(a: Option<EventTime>, b: Option<EventTime>) -> Option<EventTime> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, y) => x.or(y),
     }
 }
 
@@ -169,7 +198,18 @@ pub struct ClusterState {
     /// failing, without walking its services.
     #[serde(default)]
     pub loud_firing: u32,
+    /// When its last error/critical alert stopped firing (see [`ServiceActivity::loud_until`]).
+    #[serde(default)]
+    pub loud_until: Option<EventTime>,
+    /// (caller, peer) service-name hashes its alerts reported (`correlation.peer_labels`):
+    /// dependency edges observed in the alerts themselves. At most [`MAX_CALLS`].
+    #[serde(default)]
+    pub calls: BTreeSet<(u64, u64)>,
 }
+
+/// Observed call edges a cluster keeps: enough for an incident's neighbourhood, bounded so a
+/// storm over a mesh cannot grow it without limit.
+const MAX_CALLS: usize = 64;
 
 impl ClusterState {
     pub fn open(ev: &AlertEvent, sig: &AlertSig, hold_ms: i64) -> Self {
@@ -198,6 +238,8 @@ impl ClusterState {
             simhashes: Vec::new(),
             index: Default::default(),
             loud_firing: 0,
+            loud_until: None,
+            calls: BTreeSet::new(),
         };
         c.add_alert(ev, sig, hold_ms);
         c
@@ -231,6 +273,11 @@ impl ClusterState {
                 self.simhashes.push(h);
             }
         }
+        if let (Some(p), Some(s)) = (sig.peer, &ev.service) {
+            if self.calls.len() < MAX_CALLS {
+                self.calls.insert((crate::event::fnv1a64(s.as_bytes()), p));
+            }
+        }
     }
 
     /// Takes in every alert of `other` (a merge). `self` keeps its id and page.
@@ -247,6 +294,15 @@ impl ClusterState {
             };
             mine.loud_firing += a.loud_firing;
             mine.firing += a.firing;
+            mine.loud_until = later(mine.loud_until, a.loud_until);
+            mine.until = later(mine.until, a.until);
+        }
+        self.loud_until = later(self.loud_until, other.loud_until);
+        for e in other.calls {
+            if self.calls.len() >= MAX_CALLS {
+                break;
+            }
+            self.calls.insert(e);
         }
         self.folded &= other.folded;
         if self.team.is_none() {
@@ -338,14 +394,28 @@ impl ClusterState {
             act.anchor(loud);
             self.loud_firing += u32::from(loud);
         } else {
-            act.unanchor(loud);
-            self.loud_firing = self.loud_firing.saturating_sub(u32::from(loud));
+            // Resolved: when it resolved; turned flapping: its latest event.
+            let t = a.resolved_at.unwrap_or(a.last_seen);
+            act.unanchor(loud, t);
+            if loud {
+                self.loud_firing = self.loud_firing.saturating_sub(1);
+                self.loud_until = later(self.loud_until, Some(t));
+            }
         }
     }
 
     /// Whether an error or critical alert of it is firing (and not flapping).
     pub fn failing(&self) -> bool {
         self.loud_firing > 0
+    }
+
+    /// Whether it is failing, or stopped failing no longer than `ms` before `t`: a late
+    /// arrival that started while it failed may still be its symptom.
+    pub fn failing_within(&self, t: EventTime, ms: i64) -> bool {
+        self.failing()
+            || self
+                .loud_until
+                .is_some_and(|u| t.as_millis() - u.as_millis() <= ms)
     }
 
     pub fn all_resolved(&self) -> bool {

@@ -20,12 +20,16 @@
 //!     conditions, routine noise snowballs through a dense topology. Alerts on the *same*
 //!     service that start within `onset_window` of each other link whatever their severity
 //!     (a pod crash-looping and not ready from the same minute is one problem);
+//!     An alert that names the service it was calling (`peer_labels`, OpenTelemetry's
+//!     `peer.service`) adds that edge for this test, whether or not the topology has it;
 //! (c) its text — name, summary, label values, lower-cased, with every token holding a digit
 //!     (numbers, ids, hex, pod hashes) dropped — has a 64-bit SimHash within
 //!     `text_similarity` of one in the cluster.
 //! When nothing links it, an alert on a service whose error/critical alert is still firing in
 //! a cluster past its window joins that cluster as a late symptom (up to
 //! `late_symptom_window`), without reopening its window ([`late_symptom`]).
+//! Every "still firing" above is judged at the new alert's event time, not at its arrival:
+//! notifications arrive minutes after their alert started (Alertmanager's group_interval).
 //! Owns the alert signature and the link test; decides nothing about merging or paging.
 
 use serde::{Deserialize, Serialize};
@@ -41,6 +45,9 @@ pub struct AlertSig {
     pub group_key: Option<u64>,
     /// SimHash of the normalised text; `None` when text links are off or there is no text.
     pub simhash: Option<u64>,
+    /// Hash of the service it names as the one its service was calling (`peer_labels`).
+    #[serde(default)]
+    pub peer: Option<u64>,
 }
 
 pub fn signature(ev: &AlertEvent, cfg: &CorrelationConfig) -> AlertSig {
@@ -60,7 +67,17 @@ pub fn signature(ev: &AlertEvent, cfg: &CorrelationConfig) -> AlertSig {
         Fingerprint::of_sorted(pairs).0
     });
     let simhash = (cfg.text_similarity < 1.0).then(|| simhash(ev)).flatten();
-    AlertSig { group_key, simhash }
+    let peer = cfg
+        .peer_labels
+        .iter()
+        .find_map(|k| ev.labels.get(k).filter(|v| !v.is_empty()))
+        .filter(|p| Some(*p) != ev.service.as_deref())
+        .map(|p| fnv(p.as_bytes()));
+    AlertSig {
+        group_key,
+        simhash,
+        peer,
+    }
 }
 
 /// Feeds the hashes of an alert's text tokens to `f`: alphanumeric runs, lower-cased,
@@ -156,19 +173,25 @@ pub fn links(
     }
     if let Some(s) = service.filter(|_| alert.severity >= crate::event::Severity::Warning) {
         let recent = |t: EventTime| at.as_millis() - t.as_millis() <= cfg.window_ms;
+        let s_hash = fnv(s.as_bytes());
         for (cs, act) in &c.activity {
             let same = s == cs;
-            // `cs` is `s` or what it depends on: trouble there explains symptoms on `s`.
-            let below = same || cfg.topology.depends(s, cs);
+            let cs_hash = || fnv(cs.as_bytes());
+            // `cs` is `s` or what it depends on: trouble there explains symptoms on `s`. An
+            // alert naming its peer (`peer.service`) shows an edge the topology may lack.
+            let below =
+                same || cfg.topology.depends(s, cs) || sig.peer.is_some_and(|p| p == cs_hash());
             // `s` is what `cs` depends on: a failure of `s` explains symptoms on `cs`.
-            let above = !below && cfg.topology.depends(cs, s);
+            let above =
+                !below && (cfg.topology.depends(cs, s) || c.calls.contains(&(cs_hash(), s_hash)));
             if !below && !above {
                 continue;
             }
             // Only what is still firing explains anything: a blip that already resolved is
             // not the cause of what starts now (nor a symptom of it).
-            let failing = act.loud_firing > 0;
-            let linked = (below && failing) || (loud && act.firing > 0 && recent(act.last_start));
+            let failing = act.loud_at(at);
+            let linked =
+                (below && failing) || (loud && act.firing_at(at) && recent(act.last_start));
             if linked {
                 return true;
             }
@@ -207,7 +230,7 @@ pub fn late_symptom(c: &ClusterState, alert: &AlertEvent, cfg: &CorrelationConfi
         .as_deref()
         .filter(|_| alert.severity >= crate::event::Severity::Warning)
         .and_then(|s| c.activity.get(s))
-        .is_some_and(|act| act.loud_firing > 0)
+        .is_some_and(|act| act.loud_at(alert.time))
 }
 
 /// Whether a cluster is still taking in new alerts at `t` (its last join within the window).

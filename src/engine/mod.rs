@@ -605,7 +605,8 @@ impl Engine {
         let t = ev.time;
         // Keep clusters whose window has not passed at the engine's clock (a late event may
         // still be within an older cluster's window even if `now` is past it), and clusters
-        // still failing (their late symptoms may join them).
+        // failing now or until recently (their late symptoms, which may arrive a while after
+        // they started, may join them).
         let now = self.st.now;
         self.st.joinable.retain(|k| {
             clusters.get(k).is_some_and(|c| {
@@ -616,7 +617,7 @@ impl Engine {
                             .window_ms
                             .saturating_add(cfg.late_symptom_window_ms)
                             .saturating_add(self.cfg.allowed_lateness_ms)
-                        && c.failing())
+                        && c.failing_within(now, cfg.window_ms))
             })
         });
         let mut full_paged = false;

@@ -1229,3 +1229,99 @@ fn a_late_symptom_of_a_failure_still_firing_joins_it_without_reopening_it() {
     .finish();
     assert_eq!(h.records().len(), 2, "late symptoms off");
 }
+
+#[test]
+fn a_late_arrival_is_linked_by_what_was_firing_when_it_started() {
+    // Alertmanager delivers a new alert up to a group_interval after it started. The crash
+    // loop started at 16 min, while api's errors were still firing (they resolved at 17 min),
+    // but arrives at 19 min: it is still that failure's late symptom.
+    let run = |arrives_with: i64, started: i64| {
+        let mut h = H::with(topo_cfg);
+        h.push(alert_on(
+            "ApiErrors",
+            "api",
+            &[],
+            Severity::Error,
+            EventKind::Firing,
+            0,
+        ))
+        .push(alert_on(
+            "ApiErrors",
+            "api",
+            &[],
+            Severity::Error,
+            EventKind::Resolved,
+            17 * MIN,
+        ))
+        // Something else moves the clock on before the crash loop's notification arrives.
+        .push(alert(
+            "Unrelated",
+            Severity::Warning,
+            EventKind::Firing,
+            arrives_with,
+        ))
+        .push(alert_on(
+            "KubePodCrashLooping",
+            "api",
+            &[("pod", "api-1")],
+            Severity::Warning,
+            EventKind::Firing,
+            started,
+        ))
+        .finish();
+        h.records()
+            .iter()
+            .find(|r| r.alerts.iter().any(|a| a.alertname == "ApiErrors"))
+            .map(|r| r.alerts.len())
+    };
+    assert_eq!(run(19 * MIN, 16 * MIN), Some(2), "started while api failed");
+    assert_eq!(
+        run(19 * MIN, 18 * MIN),
+        Some(1),
+        "started after api recovered"
+    );
+}
+
+#[test]
+fn an_alert_naming_its_peer_links_to_that_peers_failure() {
+    // "checkout" is not in the topology; its timeouts name the service they were calling.
+    let timeout = |t: i64| {
+        alert_on(
+            "UpstreamTimeout",
+            "checkout",
+            &[("peer.service", "postgres")],
+            Severity::Error,
+            EventKind::Firing,
+            t,
+        )
+    };
+    let db_down = |t: i64| {
+        alert_on(
+            "PostgresDown",
+            "postgres",
+            &[],
+            Severity::Critical,
+            EventKind::Firing,
+            t,
+        )
+    };
+    // The peer fails first: the caller's symptom joins it.
+    let mut h = H::with(topo_cfg);
+    h.push(db_down(0)).push(timeout(MIN)).finish();
+    assert_eq!(h.records().len(), 1, "symptom naming its failing peer");
+    // The symptom first: the peer's failure joins the cluster that observed the edge.
+    let mut h = H::with(topo_cfg);
+    h.push(timeout(0)).push(db_down(MIN)).finish();
+    assert_eq!(
+        h.records().len(),
+        1,
+        "failure of a peer named in the cluster"
+    );
+    // Without peer labels the two stay apart (no topology edge between them).
+    let mut h = H::with(|c| {
+        topo_cfg(c);
+        c.correlation.peer_labels.clear();
+    });
+    h.push(db_down(0)).push(timeout(MIN)).finish();
+    assert_eq!(h.records().len(), 2, "peer labels off");
+}
