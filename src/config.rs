@@ -213,6 +213,11 @@ pub struct RawHold {
     pub max: Duration,
     /// Episodes of a rule seen before its history overrides the severity default.
     pub min_history: u32,
+    /// Critical alerts page at once. When true, a critical alert whose rule's history says
+    /// its episodes nearly always clear by themselves within `max` is scored like any other
+    /// alert still firing (its `transient` feature is that expectation), so it may page only
+    /// once it outlives those quick resolutions.
+    pub critical_may_wait: bool,
 }
 
 impl Default for RawHold {
@@ -225,6 +230,7 @@ impl Default for RawHold {
             learn: true,
             max: Duration::from_secs(300),
             min_history: 8,
+            critical_may_wait: false,
         }
     }
 }
@@ -680,6 +686,7 @@ pub struct HoldConfig {
     pub learn: bool,
     pub max_ms: i64,
     pub min_history: u32,
+    pub critical_may_wait: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -1050,6 +1057,7 @@ impl Config {
             learn: h.learn,
             max_ms: ms("hold.max", h.max)?,
             min_history: h.min_history,
+            critical_may_wait: h.critical_may_wait,
         };
 
         let c = &raw.correlation;

@@ -740,8 +740,24 @@ impl Engine {
         if c.paged_at.is_some() || c.folded {
             return;
         }
-        let s = score::rescore(c, &self.st.rules, &cfg);
+        let s = score::rescore(c, &self.st.rules, &cfg, now);
         if s < cfg.score.page_threshold {
+            // The score rises as its alerts outlive their rules' usual quick resolutions:
+            // look again when the soonest of those expectations runs out.
+            let rules = &self.st.rules;
+            let next = c
+                .alerts
+                .iter()
+                .filter(|a| a.is_firing() && !a.transient)
+                .filter_map(|a| {
+                    let h = rules.get(a.rule)?.transient_horizon_ms(cfg.hold.max_ms)?;
+                    let t = a.episode_start.saturating_add_ms(h);
+                    (t > now).then_some((t, a.fingerprint))
+                })
+                .min();
+            if let Some(timer) = next {
+                self.st.timers.insert((timer.0, Timer::Hold(timer.1)));
+            }
             return;
         }
         // The alert to page on: the worst one whose hold is over, earliest first.
@@ -781,7 +797,7 @@ impl Engine {
         if c.paged_at.is_some() {
             return Decision::Page;
         }
-        let s = score::rescore(c, &self.st.rules, &self.cfg);
+        let s = score::rescore(c, &self.st.rules, &self.cfg, self.st.now);
         score::unpaged_decision(s, &self.cfg)
     }
 

@@ -139,6 +139,40 @@ impl RuleStats {
     }
 }
 
+impl RuleStats {
+    /// The chance that an episode of this rule still firing after `elapsed_ms` resolves by
+    /// itself within `cap_ms` of its start (what makes an alert transient), from the rule's
+    /// ended episodes, with `strength` pseudo-episodes that were not transient (a rule with
+    /// little history is not presumed transient). 0 once `elapsed_ms` reaches the cap.
+    pub fn transient_share(&self, elapsed_ms: i64, cap_ms: i64, strength: f64) -> f64 {
+        if elapsed_ms >= cap_ms {
+            return 0.0;
+        }
+        let mut ended = 0u32;
+        let mut quick = 0u32;
+        for (&b, &n) in BUCKETS_MS.iter().zip(&self.quick) {
+            if b <= elapsed_ms {
+                ended = ended.saturating_add(n);
+            } else if b <= cap_ms.max(BUCKETS_MS[0]) {
+                quick = quick.saturating_add(n);
+            }
+        }
+        let at_risk = self.episodes.saturating_sub(ended);
+        f64::from(quick) / (f64::from(at_risk) + strength.max(0.0)).max(1.0)
+    }
+
+    /// When (ms after an episode's start) [`Self::transient_share`] drops to 0: the end of
+    /// the last quick bucket it has any episode in. `None` when it has none.
+    pub fn transient_horizon_ms(&self, cap_ms: i64) -> Option<i64> {
+        BUCKETS_MS
+            .iter()
+            .zip(&self.quick)
+            .rev()
+            .find(|(_, &n)| n > 0)
+            .map(|(&b, _)| b.min(cap_ms))
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RuleBook {
     by_rule: FxHashMap<RuleKey, RuleStats>,
@@ -251,11 +285,40 @@ mod tests {
             learn: true,
             max_ms: 300_000,
             min_history: 8,
+            critical_may_wait: false,
         }
     }
 
     fn k(name: &str) -> RuleKey {
         RuleKey::of(name, Severity::Warning)
+    }
+
+    #[test]
+    fn transient_share_is_the_chance_an_episode_this_old_still_clears_quickly() {
+        let mut b = RuleBook::default();
+        // Eight episodes: six cleared within 2 minutes, two lasted an hour.
+        for _ in 0..6 {
+            b.episode(k("Flaky"), 100_000, EventTime(0), 300_000);
+        }
+        for _ in 0..2 {
+            b.episode(k("Flaky"), 3_600_000, EventTime(0), 300_000);
+        }
+        let r = b.get(k("Flaky")).unwrap();
+        // At its start: 6 quick of 8, with two pseudo-episodes that were not quick.
+        assert!((r.transient_share(0, 300_000, 2.0) - 0.6).abs() < 1e-9);
+        // Past every quick resolution it ever had: nothing says it will clear now.
+        assert_eq!(r.transient_share(130_000, 300_000, 2.0), 0.0);
+        assert_eq!(r.transient_horizon_ms(300_000), Some(120_000));
+        // A rule with no quick episodes, or none at all, is not presumed transient.
+        b.episode(k("Solid"), 3_600_000, EventTime(0), 300_000);
+        assert_eq!(
+            b.get(k("Solid")).unwrap().transient_share(0, 300_000, 2.0),
+            0.0
+        );
+        assert_eq!(
+            b.get(k("Solid")).unwrap().transient_horizon_ms(300_000),
+            None
+        );
     }
 
     #[test]

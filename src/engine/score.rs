@@ -6,7 +6,7 @@
 use super::cluster::ClusterState;
 use super::rules::RuleBook;
 use crate::config::EngineConfig;
-use crate::event::Severity;
+use crate::event::{EventTime, Severity};
 use crate::record::{Decision, Feature, Reason};
 
 /// Feature values of one cluster, each in [0, 1].
@@ -34,10 +34,39 @@ fn log_share(n: usize, full: f64) -> f64 {
     ((1.0 + n as f64).ln() / (1.0 + full).ln()).min(1.0)
 }
 
-pub fn features(c: &ClusterState, rules: &RuleBook, cfg: &EngineConfig) -> Features {
+pub fn features(
+    c: &ClusterState,
+    rules: &RuleBook,
+    cfg: &EngineConfig,
+    now: EventTime,
+) -> Features {
     let n = c.alerts.len().max(1) as f64;
     let flapping = c.alerts.iter().filter(|a| a.flapping).count() as f64 / n;
-    let transient = c.alerts.iter().filter(|a| a.transient).count() as f64 / n;
+    // An alert that resolved quickly is transient; one still firing is as likely to be as
+    // its rule's history says for an episode this old (the decision must be made from what
+    // is known now, and a rule whose failures nearly all clear by themselves within minutes
+    // is the textbook alert nobody needs to be woken for). Critical alerts page at once
+    // unless `hold.critical_may_wait`; `hold.learn = false` turns the expectation off.
+    let cap = cfg.hold.max_ms;
+    let expect =
+        |s: Severity| cfg.hold.learn && (s < Severity::Critical || cfg.hold.critical_may_wait);
+    let strength = cfg.score.prior.strength;
+    let transient = c
+        .alerts
+        .iter()
+        .map(|a| {
+            if a.transient {
+                1.0
+            } else if a.is_firing() && expect(a.severity) {
+                rules.get(a.rule).map_or(0.0, |r| {
+                    r.transient_share(now.as_millis() - a.episode_start.as_millis(), cap, strength)
+                })
+            } else {
+                0.0
+            }
+        })
+        .sum::<f64>()
+        / n;
     let episodes: u64 = c.alerts.iter().map(|a| 1 + a.flaps as u64).sum();
     let duplicate_rate = if c.raw_events > 0 {
         (c.raw_events.saturating_sub(episodes)) as f64 / c.raw_events as f64
@@ -122,8 +151,8 @@ fn round4(x: f64) -> f64 {
 
 /// Computes the cluster's score and reasons from its current state, stores them on it, and
 /// returns the score.
-pub fn rescore(c: &mut ClusterState, rules: &RuleBook, cfg: &EngineConfig) -> f64 {
-    let (s, reasons) = score(&features(c, rules, cfg), cfg);
+pub fn rescore(c: &mut ClusterState, rules: &RuleBook, cfg: &EngineConfig, now: EventTime) -> f64 {
+    let (s, reasons) = score(&features(c, rules, cfg, now), cfg);
     c.score = s;
     c.reasons = reasons;
     s

@@ -1325,3 +1325,57 @@ fn an_alert_naming_its_peer_links_to_that_peers_failure() {
     h.push(db_down(0)).push(timeout(MIN)).finish();
     assert_eq!(h.records().len(), 2, "peer labels off");
 }
+
+#[test]
+fn a_rule_that_usually_clears_by_itself_pages_only_once_it_outlasts_that() {
+    let triggers = |h: &H| {
+        h.pages()
+            .iter()
+            .filter(|p| p.event_action == PageAction::Trigger)
+            .map(|p| p.dedup_key.clone())
+            .collect::<Vec<_>>()
+    };
+    let run = |sev: Severity, may_wait: bool| {
+        // Scored on severity and transience alone (no learned actionable rate), so the
+        // test isolates this feature: nobody acting would lower the score as well.
+        let mut h = H::with(|c| {
+            c.hold.critical_may_wait = may_wait;
+            c.score.weights.actionable_rate = 0.0;
+            c.score.bias = -2.5;
+        });
+        // Ten 50-second failures of a critical check, an hour apart, each clearing by
+        // itself.
+        for i in 0..10 {
+            let t = i * 60 * MIN;
+            h.push(fire("CheckFailed", sev, t))
+                .push(resolve("CheckFailed", sev, t + 50_000));
+        }
+        h.advance_to(11 * 60 * MIN);
+        let history = triggers(&h).len();
+        // Then it fails and does not clear.
+        let t1 = 12 * 60 * MIN;
+        h.push(fire("CheckFailed", sev, t1));
+        let at_once = triggers(&h).len() > history;
+        h.advance_to(t1 + 2 * MIN);
+        let within_2m = triggers(&h).len() > history;
+        (history, at_once, within_2m)
+    };
+    // An error alert (no hold by default) is judged this way by default.
+    let (history, at_once, within_2m) = run(Severity::Error, false);
+    assert!(history < 10, "{history}");
+    assert!(!at_once && within_2m);
+    // A critical one only when the config says it may wait.
+    let (history, at_once, within_2m) = run(Severity::Critical, true);
+    assert!(
+        history < 10,
+        "its history taught it to wait: {history} pages"
+    );
+    assert!(!at_once, "it may clear like the others");
+    assert!(
+        within_2m,
+        "it outlived its quick resolutions: paged, no event needed"
+    );
+    let (history, at_once, _) = run(Severity::Critical, false);
+    assert_eq!(history, 10, "critical pages at once by default");
+    assert!(at_once);
+}
