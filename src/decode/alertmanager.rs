@@ -17,10 +17,10 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{MapAccess, Visitor};
+use serde::de::{self, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
-use super::{from_json, Ctx, DecodeError, Decoded};
+use super::{from_json, Ctx, DecodeError, Decoded, Format, Text};
 use crate::event::{Actor, AlertEvent, Annotations, EventKind, EventTime, Labels, Source, Str};
 
 /// A JSON object of string → string, collected straight into label pairs without an
@@ -120,6 +120,84 @@ pub fn decode(
     decode_webhook(bytes, ctx, out, Source::Alertmanager)
 }
 
+/// A notification parsed on the one-pass path of `decode_auto` (see `sniff::decode_fast`),
+/// with what sniffing needs to know of its top-level keys: `grafana` is set by the keys
+/// that make a body with `alerts` Grafana's (`orgId`, `title`, `state`, `message`, or
+/// `version: "1"`). Stricter than the derived `Notification` (a `version` must parse as a
+/// JSON value, as sniffing parses it; an OTLP key refuses the body, OTLP would win the
+/// sniff), never looser, so whatever it accepts the two-pass path decodes the same way.
+struct Sniffed<'a> {
+    n: Notification<'a>,
+    grafana: bool,
+}
+
+impl<'de> Deserialize<'de> for Sniffed<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Sniffed<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an Alertmanager or Grafana webhook body")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Sniffed<'de>, A::Error> {
+                let mut status: Option<Option<Text<'de>>> = None;
+                let mut alerts: Option<Vec<Alert<'de>>> = None;
+                let mut grafana_key = false;
+                let mut version_one = false;
+                while let Some(key) = m.next_key::<Text<'de>>()? {
+                    match key.as_str() {
+                        "status" if status.is_none() => status = Some(m.next_value()?),
+                        "alerts" if alerts.is_none() => alerts = Some(m.next_value()?),
+                        "status" | "alerts" => return Err(de::Error::custom("duplicate field")),
+                        "orgId" | "title" | "state" | "message" => {
+                            grafana_key = true;
+                            m.next_value::<IgnoredAny>()?;
+                        }
+                        "version" => {
+                            let v: serde_json::Value = m.next_value()?;
+                            version_one = v.as_str() == Some("1");
+                        }
+                        "resourceLogs" | "resource_logs" => {
+                            return Err(de::Error::custom("an OTLP logs key"))
+                        }
+                        _ => {
+                            m.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                let alerts = alerts.ok_or_else(|| de::Error::missing_field("alerts"))?;
+                Ok(Sniffed {
+                    n: Notification {
+                        status: status.flatten().map(|t| t.0),
+                        alerts,
+                    },
+                    grafana: grafana_key || version_one,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// The one-pass path for a body whose format is not known yet: parses valid UTF-8 `text`
+/// once, tells Alertmanager from Grafana by its top-level keys, decodes. `None` when it
+/// cannot (not this format, or any error): the caller then takes the two-pass path, which
+/// gives the precise error. On `None`, `out` may hold partial events for the caller to cut.
+pub(crate) fn decode_sniffed(
+    text: &str,
+    ctx: &Ctx<'_>,
+    out: &mut Vec<AlertEvent>,
+) -> Option<(Format, Decoded)> {
+    let Sniffed { n, grafana } = serde_json::from_str(text).ok()?;
+    let (format, source) = if grafana {
+        (Format::Grafana, Source::Grafana)
+    } else {
+        (Format::Alertmanager, Source::Alertmanager)
+    };
+    let d = map_notification(n, ctx, out, source).ok()?;
+    Some((format, d))
+}
+
 /// Decodes an Alertmanager-shaped webhook body; `source` tells which product sent it.
 pub(crate) fn decode_webhook(
     bytes: &[u8],
@@ -128,6 +206,16 @@ pub(crate) fn decode_webhook(
     source: Source,
 ) -> Result<Decoded, DecodeError> {
     let n: Notification<'_> = from_json(bytes)?;
+    map_notification(n, ctx, out, source)
+}
+
+/// A parsed notification → events.
+fn map_notification(
+    n: Notification<'_>,
+    ctx: &Ctx<'_>,
+    out: &mut Vec<AlertEvent>,
+    source: Source,
+) -> Result<Decoded, DecodeError> {
     let opts = ctx.opts;
     let mark = out.len();
     out.reserve(n.alerts.len());

@@ -347,11 +347,16 @@ pub fn decode(
 }
 
 /// Sniffs the format of a JSON payload, then decodes it. Returns the format it found.
+/// (Payloads in the high-volume formats are decoded in one pass, with the same result:
+/// see [`sniff::decode_fast`].)
 pub fn decode_auto(
     bytes: &[u8],
     ctx: &Ctx<'_>,
     out: &mut Vec<AlertEvent>,
 ) -> Result<(Format, Decoded), DecodeError> {
+    if let Some(found) = sniff::decode_fast(bytes, ctx, out) {
+        return Ok(found);
+    }
     let format = sniff(bytes)?;
     let d = decode(format, bytes, ctx, out)?;
     Ok((format, d))
