@@ -14,7 +14,6 @@
 //! identity: ours is computed from the labels (real-world payloads with edited labels carry
 //! stale fingerprints), and for untouched Alertmanager payloads the two are equal.
 
-use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, IgnoredAny, MapAccess, Visitor};
@@ -52,24 +51,24 @@ impl<'de> Deserialize<'de> for LabelMap {
 #[derive(Deserialize, Default)]
 pub(crate) struct AnnotationFields<'a> {
     #[serde(borrow, default)]
-    summary: Option<Cow<'a, str>>,
+    summary: Option<Text<'a>>,
     /// Older rule sets put the one-line text here.
     #[serde(borrow, default)]
-    message: Option<Cow<'a, str>>,
+    message: Option<Text<'a>>,
     #[serde(borrow, default)]
-    description: Option<Cow<'a, str>>,
+    description: Option<Text<'a>>,
     #[serde(borrow, default)]
-    runbook_url: Option<Cow<'a, str>>,
+    runbook_url: Option<Text<'a>>,
     #[serde(borrow, default)]
-    runbook: Option<Cow<'a, str>>,
+    runbook: Option<Text<'a>>,
 }
 
 impl AnnotationFields<'_> {
     fn into_annotations(self) -> Annotations {
         Annotations {
-            summary: self.summary.or(self.message).map(Cow::into_owned),
-            description: self.description.map(Cow::into_owned),
-            runbook: self.runbook_url.or(self.runbook).map(Cow::into_owned),
+            summary: self.summary.or(self.message).map(Text::into_owned),
+            description: self.description.map(Text::into_owned),
+            runbook: self.runbook_url.or(self.runbook).map(Text::into_owned),
         }
     }
 }
@@ -77,23 +76,23 @@ impl AnnotationFields<'_> {
 #[derive(Deserialize)]
 struct Alert<'a> {
     #[serde(borrow, default)]
-    status: Option<Cow<'a, str>>,
+    status: Option<Text<'a>>,
     labels: LabelMap,
     #[serde(borrow, default)]
     annotations: Option<AnnotationFields<'a>>,
     #[serde(borrow, default, rename = "startsAt")]
-    starts_at: Option<Cow<'a, str>>,
+    starts_at: Option<Text<'a>>,
     #[serde(borrow, default, rename = "endsAt")]
-    ends_at: Option<Cow<'a, str>>,
+    ends_at: Option<Text<'a>>,
     #[serde(borrow, default)]
-    fingerprint: Option<Cow<'a, str>>,
+    fingerprint: Option<Text<'a>>,
 }
 
 #[derive(Deserialize)]
 struct Notification<'a> {
     /// Group status; the fallback for alerts that carry none (seen in hand-written bodies).
     #[serde(borrow, default)]
-    status: Option<Cow<'a, str>>,
+    status: Option<Text<'a>>,
     #[serde(borrow)]
     alerts: Vec<Alert<'a>>,
 }
@@ -168,7 +167,7 @@ impl<'de> Deserialize<'de> for Sniffed<'de> {
                 let alerts = alerts.ok_or_else(|| de::Error::missing_field("alerts"))?;
                 Ok(Sniffed {
                     n: Notification {
-                        status: status.flatten().map(|t| t.0),
+                        status: status.flatten(),
                         alerts,
                     },
                     grafana: grafana_key || version_one,
@@ -277,7 +276,7 @@ fn map_notification(
             kind,
             time,
             fingerprint,
-            source_id: a.fingerprint.map(|f| Str::from(f.as_ref())),
+            source_id: a.fingerprint.map(|f| Str::from(&*f)),
             dedup_key: None,
             alertname,
             severity: opts.severity_of(&labels),
