@@ -272,9 +272,13 @@ impl Sink<'_> {
                 Ok((format, d)) => {
                     s.alert_events += d.events as u64;
                     s.records_ignored += d.ignored as u64;
-                    *s.events_by_format
-                        .entry(format.as_str().into())
-                        .or_default() += 1;
+                    // No `entry(String)`: that would allocate a key per payload.
+                    match s.events_by_format.get_mut(format.as_str()) {
+                        Some(n) => *n += 1,
+                        None => {
+                            s.events_by_format.insert(format.as_str().into(), 1);
+                        }
+                    }
                 }
                 Err(e) => {
                     s.events_invalid += 1;
