@@ -10,11 +10,11 @@
 //! resolved close at their due time; the clusters still firing are written with
 //! `closed_at: null`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Instant;
 
 use base64::Engine as _;
@@ -26,7 +26,7 @@ use crate::engine::{Engine, EngineStats, Output};
 use crate::event::{AlertEvent, EventTime};
 use crate::record::Decision;
 
-/// Lines decoded before the engine gets a batch.
+/// Lines per chunk: the unit of work of a decode worker, and the engine's batch.
 const BATCH_LINES: usize = 1024;
 /// How much of an oversize line a dead letter keeps.
 const OVERSIZE_PREFIX: usize = 4096;
@@ -83,15 +83,17 @@ struct DeadLetter<'a> {
 /// A line read with a length limit.
 enum Line {
     Ok,
-    /// Longer than the limit: `buf` holds a prefix, `usize` is the full length.
+    /// Longer than the limit: only a prefix is kept, `usize` is the full length.
     TooLong(usize),
     Eof,
 }
 
-/// Reads one `\n`-terminated line into `buf` (without the newline and a trailing `\r`),
-/// keeping at most `limit + 1` bytes so one huge line cannot exhaust memory.
+/// Reads one `\n`-terminated line and appends it to `buf` (without the newline and a
+/// trailing `\r`), keeping at most `limit + 1` bytes of it so one huge line cannot exhaust
+/// memory; an oversize line keeps only its first [`OVERSIZE_PREFIX`] bytes. Appending
+/// straight into a chunk's buffer saves a copy per line; `memchr` finds the newline.
 fn read_line_bounded<R: BufRead>(r: &mut R, buf: &mut Vec<u8>, limit: usize) -> io::Result<Line> {
-    buf.clear();
+    let start = buf.len();
     let mut total = 0usize;
     let mut any = false;
     loop {
@@ -100,13 +102,14 @@ fn read_line_bounded<R: BufRead>(r: &mut R, buf: &mut Vec<u8>, limit: usize) -> 
             break;
         }
         any = true;
-        let (part, done) = match memchr_newline(chunk) {
+        let (part, done) = match memchr::memchr(b'\n', chunk) {
             Some(i) => (&chunk[..i], Some(i + 1)),
             None => (chunk, None),
         };
         total += part.len();
-        if buf.len() <= limit {
-            let room = limit + 1 - buf.len();
+        let kept = buf.len() - start;
+        if kept <= limit {
+            let room = limit + 1 - kept;
             buf.extend_from_slice(&part[..part.len().min(room)]);
         }
         let used = done.unwrap_or(chunk.len());
@@ -119,17 +122,13 @@ fn read_line_bounded<R: BufRead>(r: &mut R, buf: &mut Vec<u8>, limit: usize) -> 
         return Ok(Line::Eof);
     }
     if total > limit {
-        buf.truncate(OVERSIZE_PREFIX.min(buf.len()));
+        buf.truncate(start + OVERSIZE_PREFIX.min(buf.len() - start));
         return Ok(Line::TooLong(total));
     }
-    if buf.last() == Some(&b'\r') {
+    if buf.len() > start && buf.last() == Some(&b'\r') {
         buf.pop();
     }
     Ok(Line::Ok)
-}
-
-fn memchr_newline(b: &[u8]) -> Option<usize> {
-    b.iter().position(|&c| c == b'\n')
 }
 
 fn open_input(path: &Path) -> io::Result<Box<dyn BufRead>> {
@@ -146,9 +145,11 @@ fn open_input(path: &Path) -> io::Result<Box<dyn BufRead>> {
     Ok(Box::new(BufReader::with_capacity(1 << 16, inner)))
 }
 
-/// Lines read but not yet decoded: one buffer, with each line's span.
+/// Lines read but not yet decoded: one buffer, with each line's span, from one input file.
 #[derive(Default)]
 struct Chunk {
+    /// Index of the input file (for dead letters).
+    file: usize,
     bytes: Vec<u8>,
     lines: Vec<LineRef>,
 }
@@ -162,81 +163,61 @@ struct LineRef {
 }
 
 impl Chunk {
-    fn push(&mut self, line: &[u8], line_no: u64, too_long: Option<usize>) {
-        let start = self.bytes.len();
-        self.bytes.extend_from_slice(line);
-        self.lines.push(LineRef {
-            start,
-            end: self.bytes.len(),
-            line_no,
-            too_long,
-        });
-    }
-
-    fn clear(&mut self) {
-        self.bytes.clear();
-        self.lines.clear();
+    fn line(&self, l: &LineRef) -> &[u8] {
+        &self.bytes[l.start..l.end]
     }
 }
 
 type LineResult = Result<(Format, decode::Decoded), DecodeError>;
 
-/// One worker's share of a chunk: its events in line order, and each line's result with the
-/// range of its events.
+/// A decoded chunk: its events in line order, and each line's result with the range of its
+/// events.
+#[derive(Default)]
 struct Part {
     events: Vec<AlertEvent>,
-    results: Vec<(usize, LineResult, std::ops::Range<usize>)>,
+    results: Vec<(LineResult, std::ops::Range<usize>)>,
 }
 
-/// Decodes a chunk on up to `workers` threads, each taking a contiguous run of lines, so the
-/// parts concatenated in order are exactly what one thread would produce. Lines are decoded
-/// without a receive time; the few that need one are decoded again by the caller, in order.
-fn decode_chunk(cfg: &Config, chunk: &Chunk, workers: usize) -> Vec<Part> {
+/// Decodes every line of a chunk, without a receive time; the few lines that need one are
+/// decoded again by the caller, in order.
+fn decode_chunk(cfg: &Config, chunk: &Chunk, part: &mut Part) {
     let ctx = Ctx {
         opts: &cfg.decode,
         received_at: None,
     };
-    let decode_run = |lines: &[LineRef], first: usize| -> Part {
-        let mut part = Part {
-            events: Vec::with_capacity(lines.len() * 2),
-            results: Vec::with_capacity(lines.len()),
+    part.events.clear();
+    part.results.clear();
+    for l in &chunk.lines {
+        let mark = part.events.len();
+        let result = match l.too_long {
+            Some(size) => Err(DecodeError::TooLarge {
+                size,
+                limit: cfg.max_payload_bytes,
+            }),
+            None => decode::decode_auto(chunk.line(l), &ctx, &mut part.events),
         };
-        for (j, l) in lines.iter().enumerate() {
-            let mark = part.events.len();
-            let result = match l.too_long {
-                Some(size) => Err(DecodeError::TooLarge {
-                    size,
-                    limit: cfg.max_payload_bytes,
-                }),
-                None => decode::decode_auto(&chunk.bytes[l.start..l.end], &ctx, &mut part.events),
-            };
-            part.results
-                .push((first + j, result, mark..part.events.len()));
-        }
-        part
-    };
-    let n = chunk.lines.len();
-    if workers <= 1 || n < 64 {
-        return vec![decode_run(&chunk.lines, 0)];
+        part.results.push((result, mark..part.events.len()));
     }
-    let per = n.div_ceil(workers);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = chunk
-            .lines
-            .chunks(per)
-            .enumerate()
-            .map(|(k, lines)| scope.spawn(move || decode_run(lines, k * per)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| match h.join() {
-                Ok(p) => p,
-                // Decoders do not panic (fuzzed); if one ever did, fail loudly rather than
-                // lose lines silently.
-                Err(e) => std::panic::resume_unwind(e),
-            })
-            .collect()
-    })
+}
+
+/// A chunk handed to a decode worker, and where its result goes.
+type Job = (Chunk, Part, mpsc::SyncSender<(Chunk, Part)>);
+
+/// Decode worker: takes chunks off the shared queue until it closes.
+fn decode_worker(cfg: &Config, jobs: &Mutex<mpsc::Receiver<Job>>) {
+    loop {
+        // A poisoned lock means another worker panicked; its panic is reported by the join.
+        let job = match jobs.lock() {
+            Ok(rx) => rx.recv(),
+            Err(_) => return,
+        };
+        let Ok((chunk, mut part, done)) = job else {
+            return;
+        };
+        decode_chunk(cfg, &chunk, &mut part);
+        // The receiver is gone only when the main thread stopped early (an error); drop.
+        let _ = done.send((chunk, part));
+    }
 }
 
 struct Writers {
@@ -245,7 +226,77 @@ struct Writers {
     deadletter: BufWriter<File>,
 }
 
+/// Chunks decoded or being decoded ahead of the engine, per decode worker. Enough to keep
+/// the workers busy while the main thread reads and runs the engine; small enough to bound
+/// memory (a chunk is `BATCH_LINES` lines).
+const CHUNKS_AHEAD_PER_WORKER: usize = 2;
+
+/// The main thread's side of a replay: runs the engine over decoded chunks, in input order,
+/// and writes what comes out.
+struct Sink<'a> {
+    cfg: &'a Config,
+    engine: Engine,
+    w: Writers,
+    s: Summary,
+    max_time: Option<EventTime>,
+    redo: Vec<AlertEvent>,
+}
+
+impl Sink<'_> {
+    fn consume(&mut self, name: &str, chunk: &Chunk, part: &Part) -> anyhow::Result<()> {
+        let cfg = self.cfg;
+        let s = &mut self.s;
+        for (l, (first_try, range)) in chunk.lines.iter().zip(&part.results) {
+            s.events_in += 1;
+            // A payload without its own time (a PagerDuty v2 ack/resolve) takes the newest
+            // event time before it; decoded again here, in order, so the result is exactly
+            // what one thread would give.
+            let retried;
+            let (result, events) = match first_try {
+                Err(DecodeError::MissingField { .. }) if self.max_time.is_some() => {
+                    self.redo.clear();
+                    let ctx = Ctx {
+                        opts: &cfg.decode,
+                        received_at: self.max_time,
+                    };
+                    retried = decode::decode_auto(chunk.line(l), &ctx, &mut self.redo);
+                    (&retried, &self.redo[..])
+                }
+                _ => (first_try, &part.events[range.clone()]),
+            };
+            for ev in events {
+                self.max_time = Some(self.max_time.map_or(ev.time, |m| m.max(ev.time)));
+            }
+            self.engine.handle_events(events);
+            match result {
+                Ok((format, d)) => {
+                    s.alert_events += d.events as u64;
+                    s.records_ignored += d.ignored as u64;
+                    // No `entry(String)`: that would allocate a key per payload.
+                    match s.events_by_format.get_mut(format.as_str()) {
+                        Some(n) => *n += 1,
+                        None => {
+                            s.events_by_format.insert(format.as_str().into(), 1);
+                        }
+                    }
+                }
+                Err(e) => {
+                    s.events_invalid += 1;
+                    *s.invalid_by_reason.entry(e.reason().into()).or_default() += 1;
+                    write_dead_letter(&mut self.w.deadletter, name, l.line_no, e, chunk.line(l))?;
+                }
+            }
+        }
+        drain(&mut self.engine, &mut self.w, &mut self.s)
+    }
+}
+
 /// Runs a replay. Returns the summary (also written to `out_dir/summary.json`).
+///
+/// Threads: the calling thread reads lines into chunks, hands each chunk to one of
+/// `available_parallelism` decode workers, and runs the engine over the decoded chunks in
+/// input order while the workers decode the next ones. The result is exactly what one thread
+/// decoding line by line would give.
 pub fn run(
     cfg: &Config,
     inputs: &[PathBuf],
@@ -261,15 +312,20 @@ pub fn run(
             File::create(&p).with_context(|| format!("creating {}", p.display()))?,
         ))
     };
-    let mut w = Writers {
+    let w = Writers {
         clusters: create("clusters.ndjson")?,
         pages: create("pages.ndjson")?,
         deadletter: create("deadletter.ndjson")?,
     };
     let started = Instant::now();
-    let mut engine = Engine::new(Arc::new(cfg.engine.clone()));
-    let mut s = Summary::default();
-    let mut max_time: Option<EventTime> = None;
+    let mut sink = Sink {
+        cfg,
+        engine: Engine::new(Arc::new(cfg.engine.clone())),
+        w,
+        s: Summary::default(),
+        max_time: None,
+        redo: Vec::new(),
+    };
 
     // A spinner with counts, not a byte bar: gzip inputs have no known uncompressed size.
     let bar = (progress && io::stderr().is_terminal()).then(|| {
@@ -286,91 +342,32 @@ pub fn run(
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, 8);
-    let mut line = Vec::with_capacity(4096);
-    let mut chunk = Chunk::default();
-    for path in inputs {
-        let name = path.display().to_string();
-        let mut reader = open_input(path).with_context(|| format!("opening input {name}"))?;
-        let mut line_no = 0u64;
-        loop {
-            let r = read_line_bounded(&mut reader, &mut line, cfg.max_payload_bytes)
-                .with_context(|| format!("reading {name} after line {line_no}"))?;
-            line_no += 1;
-            let eof = matches!(r, Line::Eof);
-            match r {
-                Line::Eof => {}
-                Line::TooLong(size) => chunk.push(&line, line_no, Some(size)),
-                Line::Ok => {
-                    if !line.iter().all(|b| b.is_ascii_whitespace()) {
-                        chunk.push(&line, line_no, None);
-                    }
-                }
-            }
-            if chunk.lines.len() >= BATCH_LINES || (eof && !chunk.lines.is_empty()) {
-                let parts = decode_chunk(cfg, &chunk, workers);
-                let mut redo: Vec<AlertEvent> = Vec::new();
-                for part in &parts {
-                    for (i, first_try, range) in &part.results {
-                        let l = &chunk.lines[*i];
-                        s.events_in += 1;
-                        // A payload without its own time (a PagerDuty v2 ack/resolve) takes
-                        // the newest event time before it; decoded again here, in order, so
-                        // the result is exactly what one thread would give.
-                        let retried;
-                        let (result, events) = match first_try {
-                            Err(DecodeError::MissingField { .. }) if max_time.is_some() => {
-                                redo.clear();
-                                let ctx = Ctx {
-                                    opts: &cfg.decode,
-                                    received_at: max_time,
-                                };
-                                retried = decode::decode_auto(
-                                    &chunk.bytes[l.start..l.end],
-                                    &ctx,
-                                    &mut redo,
-                                );
-                                (&retried, &redo[..])
-                            }
-                            _ => (first_try, &part.events[range.clone()]),
-                        };
-                        for ev in events {
-                            max_time = Some(max_time.map_or(ev.time, |m| m.max(ev.time)));
-                        }
-                        engine.handle_events(events);
-                        match result {
-                            Ok((format, d)) => {
-                                s.alert_events += d.events as u64;
-                                s.records_ignored += d.ignored as u64;
-                                *s.events_by_format
-                                    .entry(format.as_str().into())
-                                    .or_default() += 1;
-                            }
-                            Err(e) => {
-                                s.events_invalid += 1;
-                                *s.invalid_by_reason.entry(e.reason().into()).or_default() += 1;
-                                write_dead_letter(
-                                    &mut w.deadletter,
-                                    &name,
-                                    l.line_no,
-                                    e,
-                                    &chunk.bytes[l.start..l.end],
-                                )?;
-                            }
-                        }
-                    }
-                    drain(&mut engine, &mut w, &mut s)?;
-                }
-                chunk.clear();
-                if let Some(b) = &bar {
-                    b.set_position(s.events_in);
-                    b.set_message(name.clone());
-                }
-            }
-            if eof {
-                break;
+    let ahead = workers * CHUNKS_AHEAD_PER_WORKER;
+    let names: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
+    let (job_tx, job_rx) = mpsc::sync_channel::<Job>(ahead);
+    let job_rx = Mutex::new(job_rx);
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| scope.spawn(|| decode_worker(cfg, &job_rx)))
+            .collect();
+        // `job_tx` moves in and is dropped on return, which stops the workers.
+        let r = read_and_run(cfg, inputs, &names, job_tx, ahead, &mut sink, bar.as_ref());
+        for h in handles {
+            if let Err(e) = h.join() {
+                // Decoders do not panic (fuzzed); if one ever did, fail loudly rather than
+                // lose lines silently.
+                std::panic::resume_unwind(e);
             }
         }
-    }
+        r
+    })?;
+
+    let Sink {
+        mut engine,
+        mut w,
+        mut s,
+        ..
+    } = sink;
     engine.handle_watermark(EventTime(i64::MAX));
     drain(&mut engine, &mut w, &mut s)?;
     engine.finish();
@@ -392,6 +389,97 @@ pub fn run(
     std::fs::write(&sp, serde_json::to_string_pretty(&s)? + "\n")
         .with_context(|| format!("writing {}", sp.display()))?;
     Ok(s)
+}
+
+/// The main thread's loop: reads every input into chunks, keeps up to `ahead` chunks with
+/// the decode workers, and feeds the decoded chunks to `sink` in input order.
+fn read_and_run(
+    cfg: &Config,
+    inputs: &[PathBuf],
+    names: &[String],
+    jobs: mpsc::SyncSender<Job>,
+    ahead: usize,
+    sink: &mut Sink<'_>,
+    bar: Option<&indicatif::ProgressBar>,
+) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let mut pending: VecDeque<mpsc::Receiver<(Chunk, Part)>> = VecDeque::with_capacity(ahead);
+    // Buffers of consumed chunks, reused.
+    let mut spare: Vec<(Chunk, Part)> = Vec::with_capacity(ahead + 1);
+    let worker_gone = || anyhow::anyhow!("a decode worker stopped");
+
+    let mut finish_oldest = |pending: &mut VecDeque<mpsc::Receiver<(Chunk, Part)>>,
+                             spare: &mut Vec<(Chunk, Part)>|
+     -> anyhow::Result<()> {
+        let Some(rx) = pending.pop_front() else {
+            return Ok(());
+        };
+        let (mut chunk, part) = rx.recv().map_err(|_| worker_gone())?;
+        let name = names.get(chunk.file).map_or("", String::as_str);
+        sink.consume(name, &chunk, &part)?;
+        if let Some(b) = bar {
+            b.set_position(sink.s.events_in);
+            b.set_message(name.to_string());
+        }
+        chunk.bytes.clear();
+        chunk.lines.clear();
+        spare.push((chunk, part));
+        Ok(())
+    };
+
+    for (file, path) in inputs.iter().enumerate() {
+        let name = &names[file];
+        let mut reader = open_input(path).with_context(|| format!("opening input {name}"))?;
+        let mut line_no = 0u64;
+        let (mut chunk, mut part) = spare.pop().unwrap_or_default();
+        chunk.file = file;
+        loop {
+            let start = chunk.bytes.len();
+            let r = read_line_bounded(&mut reader, &mut chunk.bytes, cfg.max_payload_bytes)
+                .with_context(|| format!("reading {name} after line {line_no}"))?;
+            line_no += 1;
+            let eof = matches!(r, Line::Eof);
+            let too_long = match r {
+                Line::Eof => None,
+                Line::TooLong(size) => Some(Some(size)),
+                Line::Ok => {
+                    if chunk.bytes[start..].iter().all(|b| b.is_ascii_whitespace()) {
+                        chunk.bytes.truncate(start);
+                        None
+                    } else {
+                        Some(None)
+                    }
+                }
+            };
+            if let Some(too_long) = too_long {
+                chunk.lines.push(LineRef {
+                    start,
+                    end: chunk.bytes.len(),
+                    line_no,
+                    too_long,
+                });
+            }
+            if chunk.lines.len() >= BATCH_LINES || (eof && !chunk.lines.is_empty()) {
+                if pending.len() >= ahead {
+                    finish_oldest(&mut pending, &mut spare)?;
+                }
+                let (done_tx, done_rx) = mpsc::sync_channel(1);
+                jobs.send((chunk, part, done_tx))
+                    .map_err(|_| worker_gone())?;
+                pending.push_back(done_rx);
+                (chunk, part) = spare.pop().unwrap_or_default();
+                chunk.file = file;
+            }
+            if eof {
+                spare.push((chunk, part));
+                break;
+            }
+        }
+    }
+    while !pending.is_empty() {
+        finish_oldest(&mut pending, &mut spare)?;
+    }
+    Ok(())
 }
 
 fn drain(engine: &mut Engine, w: &mut Writers, s: &mut Summary) -> anyhow::Result<()> {
@@ -498,24 +586,30 @@ mod tests {
     fn bounded_lines() {
         let data = b"short\r\n0123456789abcdef\nlast";
         let mut r = BufReader::with_capacity(4, &data[..]);
-        let mut buf = Vec::new();
+        // Lines are appended after what the buffer already holds.
+        let mut buf = b"prev".to_vec();
         assert!(matches!(
             read_line_bounded(&mut r, &mut buf, 10).unwrap(),
             Line::Ok
         ));
-        assert_eq!(buf, b"short");
+        assert_eq!(buf, b"prevshort");
+        buf.clear();
         assert!(matches!(
             read_line_bounded(&mut r, &mut buf, 10).unwrap(),
             Line::TooLong(16)
         ));
+        assert_eq!(buf, b"0123456789a");
+        buf.clear();
         assert!(matches!(
             read_line_bounded(&mut r, &mut buf, 10).unwrap(),
             Line::Ok
         ));
         assert_eq!(buf, b"last");
+        buf.clear();
         assert!(matches!(
             read_line_bounded(&mut r, &mut buf, 10).unwrap(),
             Line::Eof
         ));
+        assert!(buf.is_empty());
     }
 }

@@ -1,5 +1,6 @@
 //! No decoder panics on any input: arbitrary bytes and mutated real fixtures go through
-//! every decoder and the sniffer. Errors must carry a reason; successes must be sane.
+//! every decoder and the sniffer. Errors must carry a reason; successes must be sane; and
+//! `decode_auto`'s one-pass path agrees with sniff-then-decode.
 
 use std::path::{Path, PathBuf};
 
@@ -64,8 +65,15 @@ fn check_all(bytes: &[u8]) {
                 }
             }
         }
+        // `decode_auto` (one pass for the high-volume formats) gives exactly what sniffing
+        // then decoding gives, events and errors alike.
         let mut out = Vec::new();
-        let _ = decode::decode_auto(bytes, &ctx, &mut out);
+        let auto = decode::decode_auto(bytes, &ctx, &mut out);
+        let mut two_pass = Vec::new();
+        let sniffed = decode::sniff(bytes)
+            .and_then(|f| decode::decode(f, bytes, &ctx, &mut two_pass).map(|d| (f, d)));
+        assert_eq!(auto, sniffed);
+        assert_eq!(out, two_pass);
     }
 }
 

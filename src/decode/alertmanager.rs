@@ -14,13 +14,12 @@
 //! identity: ours is computed from the labels (real-world payloads with edited labels carry
 //! stale fingerprints), and for untouched Alertmanager payloads the two are equal.
 
-use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{MapAccess, Visitor};
+use serde::de::{self, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
-use super::{from_json, Ctx, DecodeError, Decoded};
+use super::{from_json, Ctx, DecodeError, Decoded, Format, Text};
 use crate::event::{Actor, AlertEvent, Annotations, EventKind, EventTime, Labels, Source, Str};
 
 /// A JSON object of string → string, collected straight into label pairs without an
@@ -52,24 +51,24 @@ impl<'de> Deserialize<'de> for LabelMap {
 #[derive(Deserialize, Default)]
 pub(crate) struct AnnotationFields<'a> {
     #[serde(borrow, default)]
-    summary: Option<Cow<'a, str>>,
+    summary: Option<Text<'a>>,
     /// Older rule sets put the one-line text here.
     #[serde(borrow, default)]
-    message: Option<Cow<'a, str>>,
+    message: Option<Text<'a>>,
     #[serde(borrow, default)]
-    description: Option<Cow<'a, str>>,
+    description: Option<Text<'a>>,
     #[serde(borrow, default)]
-    runbook_url: Option<Cow<'a, str>>,
+    runbook_url: Option<Text<'a>>,
     #[serde(borrow, default)]
-    runbook: Option<Cow<'a, str>>,
+    runbook: Option<Text<'a>>,
 }
 
 impl AnnotationFields<'_> {
     fn into_annotations(self) -> Annotations {
         Annotations {
-            summary: self.summary.or(self.message).map(Cow::into_owned),
-            description: self.description.map(Cow::into_owned),
-            runbook: self.runbook_url.or(self.runbook).map(Cow::into_owned),
+            summary: self.summary.or(self.message).map(Text::into_owned),
+            description: self.description.map(Text::into_owned),
+            runbook: self.runbook_url.or(self.runbook).map(Text::into_owned),
         }
     }
 }
@@ -77,23 +76,23 @@ impl AnnotationFields<'_> {
 #[derive(Deserialize)]
 struct Alert<'a> {
     #[serde(borrow, default)]
-    status: Option<Cow<'a, str>>,
+    status: Option<Text<'a>>,
     labels: LabelMap,
     #[serde(borrow, default)]
     annotations: Option<AnnotationFields<'a>>,
     #[serde(borrow, default, rename = "startsAt")]
-    starts_at: Option<Cow<'a, str>>,
+    starts_at: Option<Text<'a>>,
     #[serde(borrow, default, rename = "endsAt")]
-    ends_at: Option<Cow<'a, str>>,
+    ends_at: Option<Text<'a>>,
     #[serde(borrow, default)]
-    fingerprint: Option<Cow<'a, str>>,
+    fingerprint: Option<Text<'a>>,
 }
 
 #[derive(Deserialize)]
 struct Notification<'a> {
     /// Group status; the fallback for alerts that carry none (seen in hand-written bodies).
     #[serde(borrow, default)]
-    status: Option<Cow<'a, str>>,
+    status: Option<Text<'a>>,
     #[serde(borrow)]
     alerts: Vec<Alert<'a>>,
 }
@@ -120,6 +119,84 @@ pub fn decode(
     decode_webhook(bytes, ctx, out, Source::Alertmanager)
 }
 
+/// A notification parsed on the one-pass path of `decode_auto` (see `sniff::decode_fast`),
+/// with what sniffing needs to know of its top-level keys: `grafana` is set by the keys
+/// that make a body with `alerts` Grafana's (`orgId`, `title`, `state`, `message`, or
+/// `version: "1"`). Stricter than the derived `Notification` (a `version` must parse as a
+/// JSON value, as sniffing parses it; an OTLP key refuses the body, OTLP would win the
+/// sniff), never looser, so whatever it accepts the two-pass path decodes the same way.
+struct Sniffed<'a> {
+    n: Notification<'a>,
+    grafana: bool,
+}
+
+impl<'de> Deserialize<'de> for Sniffed<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Sniffed<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an Alertmanager or Grafana webhook body")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Sniffed<'de>, A::Error> {
+                let mut status: Option<Option<Text<'de>>> = None;
+                let mut alerts: Option<Vec<Alert<'de>>> = None;
+                let mut grafana_key = false;
+                let mut version_one = false;
+                while let Some(key) = m.next_key::<Text<'de>>()? {
+                    match key.as_str() {
+                        "status" if status.is_none() => status = Some(m.next_value()?),
+                        "alerts" if alerts.is_none() => alerts = Some(m.next_value()?),
+                        "status" | "alerts" => return Err(de::Error::custom("duplicate field")),
+                        "orgId" | "title" | "state" | "message" => {
+                            grafana_key = true;
+                            m.next_value::<IgnoredAny>()?;
+                        }
+                        "version" => {
+                            let v: serde_json::Value = m.next_value()?;
+                            version_one = v.as_str() == Some("1");
+                        }
+                        "resourceLogs" | "resource_logs" => {
+                            return Err(de::Error::custom("an OTLP logs key"))
+                        }
+                        _ => {
+                            m.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                let alerts = alerts.ok_or_else(|| de::Error::missing_field("alerts"))?;
+                Ok(Sniffed {
+                    n: Notification {
+                        status: status.flatten(),
+                        alerts,
+                    },
+                    grafana: grafana_key || version_one,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// The one-pass path for a body whose format is not known yet: parses valid UTF-8 `text`
+/// once, tells Alertmanager from Grafana by its top-level keys, decodes. `None` when it
+/// cannot (not this format, or any error): the caller then takes the two-pass path, which
+/// gives the precise error. On `None`, `out` may hold partial events for the caller to cut.
+pub(crate) fn decode_sniffed(
+    text: &str,
+    ctx: &Ctx<'_>,
+    out: &mut Vec<AlertEvent>,
+) -> Option<(Format, Decoded)> {
+    let Sniffed { n, grafana } = serde_json::from_str(text).ok()?;
+    let (format, source) = if grafana {
+        (Format::Grafana, Source::Grafana)
+    } else {
+        (Format::Alertmanager, Source::Alertmanager)
+    };
+    let d = map_notification(n, ctx, out, source).ok()?;
+    Some((format, d))
+}
+
 /// Decodes an Alertmanager-shaped webhook body; `source` tells which product sent it.
 pub(crate) fn decode_webhook(
     bytes: &[u8],
@@ -128,6 +205,16 @@ pub(crate) fn decode_webhook(
     source: Source,
 ) -> Result<Decoded, DecodeError> {
     let n: Notification<'_> = from_json(bytes)?;
+    map_notification(n, ctx, out, source)
+}
+
+/// A parsed notification → events.
+fn map_notification(
+    n: Notification<'_>,
+    ctx: &Ctx<'_>,
+    out: &mut Vec<AlertEvent>,
+    source: Source,
+) -> Result<Decoded, DecodeError> {
     let opts = ctx.opts;
     let mark = out.len();
     out.reserve(n.alerts.len());
@@ -189,7 +276,7 @@ pub(crate) fn decode_webhook(
             kind,
             time,
             fingerprint,
-            source_id: a.fingerprint.map(|f| Str::from(f.as_ref())),
+            source_id: a.fingerprint.map(|f| Str::from(&*f)),
             dedup_key: None,
             alertname,
             severity: opts.severity_of(&labels),

@@ -140,6 +140,17 @@ impl Text<'_> {
     pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
+
+    pub(crate) fn into_owned(self) -> String {
+        self.0.into_owned()
+    }
+}
+
+impl std::ops::Deref for Text<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
 }
 
 /// Parses JSON into `T`, borrowing from `bytes` where `T` does. The fast path is plain
@@ -347,11 +358,16 @@ pub fn decode(
 }
 
 /// Sniffs the format of a JSON payload, then decodes it. Returns the format it found.
+/// (Payloads in the high-volume formats are decoded in one pass, with the same result:
+/// see [`sniff::decode_fast`].)
 pub fn decode_auto(
     bytes: &[u8],
     ctx: &Ctx<'_>,
     out: &mut Vec<AlertEvent>,
 ) -> Result<(Format, Decoded), DecodeError> {
+    if let Some(found) = sniff::decode_fast(bytes, ctx, out) {
+        return Ok(found);
+    }
     let format = sniff(bytes)?;
     let d = decode(format, bytes, ctx, out)?;
     Ok((format, d))

@@ -13,13 +13,21 @@
 //!
 //! Recognised but refused with a precise reason: PagerDuty v2 (legacy) webhooks
 //! (`messages`), OTLP traces and metrics.
+//!
+//! [`decode_fast`] is the one-pass path `decode_auto` tries first for the high-volume
+//! formats (OTLP/JSON logs, Alertmanager, Grafana): the first top-level key picks a decoder,
+//! which parses the payload once and applies the table above to the keys it met. It answers
+//! only when the payload decodes and the table gives that decoder's format, so it gives
+//! exactly what sniff-then-decode gives; anything else (other formats, every error) takes
+//! the two-pass path, which owns the precise errors.
 
 use std::fmt;
 
 use serde::de::{IgnoredAny, MapAccess, Visitor};
 use serde::Deserializer;
 
-use super::{DecodeError, Format};
+use super::{Ctx, DecodeError, Decoded, Format};
+use crate::event::AlertEvent;
 
 #[derive(Default)]
 struct Keys {
@@ -71,6 +79,49 @@ impl<'de> Visitor<'de> for KeysVisitor {
         }
         Ok(k)
     }
+}
+
+/// The first top-level key of a JSON object, if it has no escapes: a cheap look that picks
+/// which one-pass decoder to try. Not validation; the decoder's full parse is.
+fn first_key(text: &str) -> Option<&str> {
+    let rest = text.trim_start_matches([' ', '\t', '\n', '\r']);
+    let rest = rest.strip_prefix('{')?;
+    let rest = rest.trim_start_matches([' ', '\t', '\n', '\r']);
+    let rest = rest.strip_prefix('"')?;
+    let end = memchr::memchr2(b'"', b'\\', rest.as_bytes())?;
+    (rest.as_bytes()[end] == b'"').then(|| &rest[..end])
+}
+
+/// One pass instead of two (sniff, then decode) for the formats most payloads are in:
+/// `Some` only with exactly what [`sniff`] then [`super::decode`] would give, `None` to
+/// say "take the two-pass path" (other formats, and every error, whose precise reason
+/// that path gives). On `None`, `out` is left as it was.
+///
+/// Why it agrees: the payload is valid UTF-8 (checked once here, so serde_json need not
+/// check each string again); the decoder's parse validates the whole payload (anything it
+/// accepts, sniffing's skipping parse accepts); and the decoder notes the top-level keys
+/// that decide the format ([`super::alertmanager`]'s and [`super::otlp`]'s `Sniffed`).
+pub(crate) fn decode_fast(
+    bytes: &[u8],
+    ctx: &Ctx<'_>,
+    out: &mut Vec<AlertEvent>,
+) -> Option<(Format, Decoded)> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let mark = out.len();
+    let r = match first_key(text)? {
+        "resourceLogs" | "resource_logs" => {
+            super::otlp::decode_json_sniffed(text, ctx, out).map(|d| (Format::OtlpJson, d))
+        }
+        // Alertmanager sends `receiver` first; hand-written bodies often start elsewhere.
+        "receiver" | "status" | "alerts" | "version" | "groupKey" | "orgId" => {
+            super::alertmanager::decode_sniffed(text, ctx, out)
+        }
+        _ => None,
+    };
+    if r.is_none() {
+        out.truncate(mark);
+    }
+    r
 }
 
 /// Tells the format of a JSON payload. Invalid JSON gets the same precise error a decoder
@@ -175,6 +226,123 @@ mod tests {
         ];
         for (p, f) in cases {
             assert_eq!(sniff(&fx(p)), Ok(f), "{p}");
+        }
+    }
+
+    /// `decode_fast` answers exactly when sniff-then-decode succeeds on the formats it
+    /// serves, with the same result; it leaves the rest (and every error) to that path.
+    #[test]
+    fn one_pass_agrees_with_two_passes() {
+        let opts = super::super::DecodeOptions::default();
+        let ctx = Ctx {
+            opts: &opts,
+            received_at: None,
+        };
+        let rec = r#"{"timeUnixNano":"1700000000000000000","attributes":[{"key":"alertname","value":{"stringValue":"A"}}]}"#;
+        let logs = format!(r#"[{{"scopeLogs":[{{"logRecords":[{rec}]}}]}}]"#);
+        let alerts =
+            r#"[{"status":"firing","labels":{"alertname":"B"},"startsAt":"2026-01-01T00:00:00Z"}]"#;
+        let cases: Vec<(Vec<u8>, Option<Format>)> = vec![
+            (
+                format!(r#"{{"resourceLogs":{logs}}}"#).into(),
+                Some(Format::OtlpJson),
+            ),
+            (
+                format!(r#" {{ "resource_logs" : {logs} , "x": [1, {{"y": null}}]}}"#).into(),
+                Some(Format::OtlpJson),
+            ),
+            // OTLP wins over `alerts`, whichever comes first.
+            (
+                format!(r#"{{"resourceLogs":{logs},"alerts":{alerts}}}"#).into(),
+                Some(Format::OtlpJson),
+            ),
+            (
+                format!(r#"{{"receiver":"r","alerts":{alerts},"resourceLogs":{logs}}}"#).into(),
+                None,
+            ),
+            (
+                format!(r#"{{"receiver":"r","alerts":{alerts},"version":"4"}}"#).into(),
+                Some(Format::Alertmanager),
+            ),
+            (
+                format!(r#"{{"receiver":"r","alerts":{alerts},"version":"1"}}"#).into(),
+                Some(Format::Grafana),
+            ),
+            (
+                format!(r#"{{"receiver":"r","alerts":{alerts},"state":"alerting"}}"#).into(),
+                Some(Format::Grafana),
+            ),
+            (
+                format!(r#"{{"receiver":"r","alerts":{alerts},"version":"1","version":"4"}}"#)
+                    .into(),
+                Some(Format::Alertmanager),
+            ),
+            // Sniffing parses `version` as a value: these are errors there.
+            (
+                format!(r#"{{"resourceLogs":{logs},"version":1e400}}"#).into(),
+                None,
+            ),
+            (
+                format!(r#"{{"receiver":"r","alerts":{alerts},"version":"\ud800"}}"#).into(),
+                None,
+            ),
+            // Duplicate fields, other signals, wrong shapes, trailing bytes.
+            (
+                format!(r#"{{"resourceLogs":{logs},"resource_logs":{logs}}}"#).into(),
+                None,
+            ),
+            (
+                format!(r#"{{"resourceLogs":{logs},"resourceSpans":[]}}"#).into(),
+                None,
+            ),
+            (
+                format!(r#"{{"receiver":"r","alerts":{alerts},"alerts":{alerts}}}"#).into(),
+                None,
+            ),
+            (br#"{"receiver":"r"}"#.to_vec(), None),
+            (format!(r#"{{"resourceLogs":{logs}}} x"#).into(), None),
+            // A first key that picks no one-pass decoder: the two-pass path says Alertmanager.
+            (
+                format!(r#"{{"routing_key":"k","alerts":{alerts}}}"#).into(),
+                None,
+            ),
+            (
+                br#"{"routing_key":"k","event_action":"trigger"}"#.to_vec(),
+                None,
+            ),
+            // Invalid UTF-8 in a value the decoder skips.
+            (
+                [
+                    format!(r#"{{"resourceLogs":{logs},"x":""#).as_bytes(),
+                    b"\xff\"}",
+                ]
+                .concat(),
+                None,
+            ),
+        ];
+        for (bytes, fast_format) in cases {
+            let payload = String::from_utf8_lossy(&bytes);
+            let mut fast = Vec::new();
+            let got = decode_fast(&bytes, &ctx, &mut fast);
+            let mut two = Vec::new();
+            let want = sniff(&bytes)
+                .and_then(|f| super::super::decode(f, &bytes, &ctx, &mut two).map(|d| (f, d)));
+            match got {
+                Some(g) => {
+                    assert_eq!(Ok(g), want, "{payload}");
+                    assert_eq!(fast, two, "{payload}");
+                }
+                None => assert!(fast.is_empty(), "{payload}"),
+            }
+            let mut auto = Vec::new();
+            assert_eq!(
+                super::super::decode_auto(&bytes, &ctx, &mut auto),
+                want,
+                "{payload}"
+            );
+            assert_eq!(auto, two, "{payload}");
+            // ... and it does serve the formats it is meant to.
+            assert_eq!(got.map(|(f, _)| f), fast_format, "{payload}");
         }
     }
 

@@ -21,7 +21,7 @@ use serde_json::value::RawValue;
 
 use super::map::{Mapper, Pos, Record};
 use super::{other_signal, AnyVal, Attr};
-use crate::decode::{from_json, Ctx, DecodeError, Decoded};
+use crate::decode::{from_json, Ctx, DecodeError, Decoded, Text};
 use crate::event::AlertEvent;
 
 /// `null` → the default value.
@@ -385,6 +385,72 @@ impl<'de: 'a, 'a> Deserialize<'de> for Attr<'a> {
     }
 }
 
+/// A request parsed on the one-pass path of `decode_auto` (see `sniff::decode_fast`).
+/// Stricter than the derived `Request`, never looser, so whatever it accepts the two-pass
+/// path (sniff, then [`decode`]) decodes the same way: `resourceLogs` must be present (what
+/// makes sniffing say OTLP/JSON), a `version` must parse as a JSON value (sniffing parses
+/// it), and a key of another signal refuses the request (the two-pass path has the reason).
+struct Sniffed<'a>(Request<'a>);
+
+impl<'de> Deserialize<'de> for Sniffed<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Sniffed<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an OTLP/JSON logs export request")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Sniffed<'de>, A::Error> {
+                let mut logs: Option<Vec<ResourceLogs<'de>>> = None;
+                while let Some(key) = m.next_key::<Text<'de>>()? {
+                    match key.as_str() {
+                        "resourceLogs" | "resource_logs" if logs.is_none() => {
+                            logs = Some(
+                                m.next_value::<Option<Vec<ResourceLogs<'de>>>>()?
+                                    .unwrap_or_default(),
+                            );
+                        }
+                        "resourceLogs" | "resource_logs" => {
+                            return Err(de::Error::custom("duplicate field"))
+                        }
+                        "resourceMetrics" | "resource_metrics" | "resourceSpans"
+                        | "resource_spans" | "resourceProfiles" | "resource_profiles" => {
+                            return Err(de::Error::custom("another signal"))
+                        }
+                        "version" => {
+                            m.next_value::<serde_json::Value>()?;
+                        }
+                        _ => {
+                            m.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                let logs = logs.ok_or_else(|| de::Error::missing_field("resourceLogs"))?;
+                Ok(Sniffed(Request {
+                    resource_logs: logs,
+                    resource_metrics: None,
+                    resource_spans: None,
+                    resource_profiles: None,
+                }))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// The one-pass path for a body whose format is not known yet: valid UTF-8 `text` parsed
+/// once (see [`Sniffed`]). `None` when it cannot (not OTLP logs, or any error): the caller
+/// then takes the two-pass path, which gives the precise error. On `None`, `out` may hold
+/// partial events for the caller to cut.
+pub(crate) fn decode_sniffed(
+    text: &str,
+    ctx: &Ctx<'_>,
+    out: &mut Vec<AlertEvent>,
+) -> Option<Decoded> {
+    let Sniffed(req) = serde_json::from_str(text).ok()?;
+    map_request(&req, ctx, out).ok()
+}
+
 pub(crate) fn decode(
     bytes: &[u8],
     ctx: &Ctx<'_>,
@@ -401,6 +467,15 @@ pub(crate) fn decode(
             return Err(other_signal(kind));
         }
     }
+    map_request(&req, ctx, out)
+}
+
+/// A parsed request → events.
+fn map_request(
+    req: &Request<'_>,
+    ctx: &Ctx<'_>,
+    out: &mut Vec<AlertEvent>,
+) -> Result<Decoded, DecodeError> {
     let mut m = Mapper::new(ctx);
     for (ri, rl) in req.resource_logs.iter().enumerate() {
         let res_attrs = rl.resource.as_ref().map_or(&[][..], |r| &r.attributes[..]);
