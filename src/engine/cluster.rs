@@ -91,11 +91,11 @@ impl AlertState {
     }
 }
 
-/// Recent activity of one service inside a cluster.
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+/// Recent activity of one service inside a cluster. Kept to 32 bytes: a storm's cluster has
+/// one per service, and a fleet-wide one thousands.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct ServiceActivity {
     pub last_start: EventTime,
-    pub last_loud: Option<EventTime>,
     /// Error/critical alerts of this service in the cluster that are firing now (and not
     /// flapping): a service still failing explains its dependents' new symptoms however long
     /// ago it started.
@@ -105,14 +105,30 @@ pub struct ServiceActivity {
     /// flapping).
     #[serde(default)]
     pub firing: u32,
-    /// When its last anchoring alert (error/critical; any severity) stopped firing. Links
-    /// are judged at the new alert's event time, and alerts arrive late: Alertmanager sends
-    /// a new alert up to a `group_interval` after it started, by which time the failure that
-    /// explains it may have just resolved.
-    #[serde(default)]
-    pub loud_until: Option<EventTime>,
-    #[serde(default)]
-    pub until: Option<EventTime>,
+    /// When its last anchoring alert (error/critical; any severity) stopped firing;
+    /// `EventTime::MIN`: none has. Links are judged at the new alert's event time, and alerts
+    /// arrive late: Alertmanager sends a new alert up to a `group_interval` after it started,
+    /// by which time the failure that explains it may have just resolved.
+    #[serde(default = "never")]
+    pub loud_until: EventTime,
+    #[serde(default = "never")]
+    pub until: EventTime,
+}
+
+fn never() -> EventTime {
+    EventTime::MIN
+}
+
+impl Default for ServiceActivity {
+    fn default() -> Self {
+        ServiceActivity {
+            last_start: EventTime::default(),
+            loud_firing: 0,
+            firing: 0,
+            loud_until: never(),
+            until: never(),
+        }
+    }
 }
 
 impl ServiceActivity {
@@ -123,21 +139,21 @@ impl ServiceActivity {
 
     fn unanchor(&mut self, loud: bool, t: EventTime) {
         self.firing = self.firing.saturating_sub(1);
-        self.until = later(self.until, Some(t));
+        self.until = self.until.max(t);
         if loud {
             self.loud_firing = self.loud_firing.saturating_sub(1);
-            self.loud_until = later(self.loud_until, Some(t));
+            self.loud_until = self.loud_until.max(t);
         }
     }
 
     /// Whether an error/critical alert of the service was firing (and not flapping) at `t`.
     pub fn loud_at(&self, t: EventTime) -> bool {
-        self.loud_firing > 0 || self.loud_until.is_some_and(|u| u >= t)
+        self.loud_firing > 0 || self.loud_until >= t
     }
 
     /// Whether any alert of the service was firing (and not flapping) at `t`.
     pub fn firing_at(&self, t: EventTime) -> bool {
-        self.firing > 0 || self.until.is_some_and(|u| u >= t)
+        self.firing > 0 || self.until >= t
     }
 }
 
@@ -156,8 +172,8 @@ pub struct ClusterState {
     pub alerts: Vec<AlertState>,
     pub raw_events: u64,
     pub severity: Severity,
-    /// Per service (the cluster's services are its keys): when its newest alert started,
-    /// and when its newest error/critical alert started (what topology links look at).
+    /// Per service (the cluster's services are its keys): when its newest alert started, and
+    /// what of it is firing or stopped when (what topology links look at).
     pub activity: std::collections::BTreeMap<String, ServiceActivity>,
     pub team: Option<String>,
     pub paged_at: Option<EventTime>,
@@ -254,9 +270,6 @@ impl ClusterState {
         if let Some(s) = &ev.service {
             let act = self.activity.entry(s.to_string()).or_default();
             act.last_start = act.last_start.max(ev.time);
-            if ev.severity >= Severity::Error {
-                act.last_loud = Some(act.last_loud.map_or(ev.time, |t| t.max(ev.time)));
-            }
         }
         self.sync_anchor(ev.fingerprint);
         if self.team.is_none() {
@@ -288,14 +301,10 @@ impl ClusterState {
         for (s, a) in other.activity {
             let mine = self.activity.entry(s).or_default();
             mine.last_start = mine.last_start.max(a.last_start);
-            mine.last_loud = match (mine.last_loud, a.last_loud) {
-                (Some(x), Some(y)) => Some(x.max(y)),
-                (x, y) => x.or(y),
-            };
             mine.loud_firing += a.loud_firing;
             mine.firing += a.firing;
-            mine.loud_until = later(mine.loud_until, a.loud_until);
-            mine.until = later(mine.until, a.until);
+            mine.loud_until = mine.loud_until.max(a.loud_until);
+            mine.until = mine.until.max(a.until);
         }
         self.loud_until = later(self.loud_until, other.loud_until);
         for e in other.calls {
