@@ -4,6 +4,7 @@
 //! wrong. No other module reads config files.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -155,6 +156,10 @@ pub struct RawEngine {
     pub max_active_alerts: usize,
     /// Most rules with learned statistics; beyond it the least recently seen are forgotten.
     pub max_rules: usize,
+    /// Rule statistics to start from when the engine starts without state (no checkpoint,
+    /// or `--reset-state`): a `rules.json` that `noisegate replay` wrote after replaying past
+    /// traffic with its acknowledgements. Relative to this file. "" starts from the priors.
+    pub learned_rules: String,
 }
 
 impl Default for RawEngine {
@@ -164,6 +169,7 @@ impl Default for RawEngine {
             close_quiet: Duration::from_secs(300),
             max_active_alerts: 1_000_000,
             max_rules: 100_000,
+            learned_rules: String::new(),
         }
     }
 }
@@ -670,6 +676,9 @@ pub struct EngineConfig {
     pub team_routing_keys: std::collections::BTreeMap<String, String>,
     pub service_routing_keys: std::collections::BTreeMap<String, String>,
     pub client: String,
+    /// What a fresh engine starts from (`engine.learned_rules`); a restored one keeps its
+    /// own.
+    pub initial_rules: Option<Arc<crate::engine::rules::RuleBook>>,
 }
 
 #[derive(Debug, Clone)]
@@ -1074,6 +1083,29 @@ impl Config {
                 "must be at least 1".into(),
             ));
         }
+        let initial_rules = if raw.engine.learned_rules.trim().is_empty() {
+            None
+        } else {
+            let base = Path::new(path).parent().unwrap_or(Path::new("."));
+            let rp = base.join(&raw.engine.learned_rules);
+            let bytes = std::fs::read(&rp).map_err(|e| {
+                inv(
+                    "engine.learned_rules",
+                    format!("cannot read {}: {e}", rp.display()),
+                )
+            })?;
+            let book: crate::engine::rules::RuleBook =
+                serde_json::from_slice(&bytes).map_err(|e| {
+                    inv(
+                        "engine.learned_rules",
+                        format!(
+                            "{} is not a rules.json written by `noisegate replay`: {e}",
+                            rp.display()
+                        ),
+                    )
+                })?;
+            Some(Arc::new(book))
+        };
         let topology = if c.topology.trim().is_empty() {
             Topology::default()
         } else {
@@ -1311,6 +1343,7 @@ impl Config {
                 team_routing_keys: raw.pagerduty.team_routing_keys,
                 service_routing_keys: raw.pagerduty.service_routing_keys,
                 client: raw.pagerduty.client,
+                initial_rules,
             },
             oncall,
             kafka,
@@ -1585,6 +1618,28 @@ mod tests {
         assert_eq!(
             c.kafka.inputs,
             vec![("am".to_string(), Some(crate::decode::Format::Alertmanager))]
+        );
+    }
+
+    #[test]
+    fn learned_rules_errors_name_the_key() {
+        let e = err("[engine]\nlearned_rules = \"/nonexistent/rules.json\"\n");
+        assert!(
+            e.contains("engine.learned_rules") && e.contains("cannot read"),
+            "{e}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("rules.json"), "{\"clusters\": []}").unwrap();
+        let cfg = dir.path().join("n.toml");
+        let e = Config::parse(
+            "[engine]\nlearned_rules = \"rules.json\"\n",
+            cfg.to_str().unwrap(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("engine.learned_rules") && e.contains("not a rules.json"),
+            "{e}"
         );
     }
 

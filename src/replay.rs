@@ -2,7 +2,8 @@
 //!
 //! Reads NDJSON payloads (files, `.gz` files, or `-` for stdin), decodes each line (format
 //! sniffed), feeds the engine in batches in event time, and writes `clusters.ndjson`,
-//! `pages.ndjson`, `deadletter.ndjson` and `summary.json`. Owns file I/O, line limits, dead
+//! `pages.ndjson`, `deadletter.ndjson`, `rules.json` (what it learned, for
+//! `engine.learned_rules`) and `summary.json`. Owns file I/O, line limits, dead
 //! letters and the summary; decides nothing about alerts (that is the engine's job).
 //!
 //! Time: the engine's clock is the newest event time seen (see `engine`). End of input is an
@@ -385,6 +386,11 @@ pub fn run(
     } else {
         0.0
     };
+    // What this traffic taught the engine, for `engine.learned_rules` of a later replay or
+    // of live mode (a warm start instead of every rule at the prior).
+    let rp = out_dir.join("rules.json");
+    std::fs::write(&rp, engine.rules_json()?)
+        .with_context(|| format!("writing {}", rp.display()))?;
     let sp = out_dir.join("summary.json");
     std::fs::write(&sp, serde_json::to_string_pretty(&s)? + "\n")
         .with_context(|| format!("writing {}", sp.display()))?;

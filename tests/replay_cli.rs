@@ -255,3 +255,94 @@ fn check_config_names_the_key() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("missing.ndjson"));
 }
+
+#[test]
+fn a_replays_rules_json_warm_starts_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let gen = |seed: &str, out: &Path| {
+        let st = bin()
+            .args([
+                "gen",
+                "--scenario",
+                "mixed",
+                "--seed",
+                seed,
+                "--hours",
+                "12",
+                "--out",
+            ])
+            .arg(out)
+            .arg("--truth-out")
+            .arg(out.with_extension("truth"))
+            .output()
+            .unwrap();
+        assert!(
+            st.status.success(),
+            "{}",
+            String::from_utf8_lossy(&st.stderr)
+        );
+    };
+    let (week_a, week_b) = (dir.path().join("a.ndjson"), dir.path().join("b.ndjson"));
+    gen("1", &week_a);
+    gen("2", &week_b);
+    let replay = |config: &Path, input: &Path, out: &Path| {
+        let st = bin()
+            .args(["replay", "--quiet", "--config"])
+            .arg(config)
+            .arg("--out")
+            .arg(out)
+            .arg(input)
+            .output()
+            .unwrap();
+        assert!(
+            st.status.success(),
+            "{}",
+            String::from_utf8_lossy(&st.stderr)
+        );
+        read_ndjson(&out.join("clusters.ndjson"))
+    };
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/noisegate.toml");
+    replay(&shipped, &week_a, &dir.path().join("out-a"));
+    assert!(dir.path().join("out-a/rules.json").is_file());
+
+    // The shipped config, pointed at what the first replay learned.
+    let cfg_dir = dir.path().join("cfg");
+    std::fs::create_dir(&cfg_dir).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("config/topology.toml"),
+        cfg_dir.join("topology.toml"),
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(&shipped).unwrap().replace(
+        "\nlearned_rules = \"\"\n",
+        "\nlearned_rules = \"../out-a/rules.json\"\n",
+    );
+    assert!(text.contains("out-a/rules.json"));
+    let warm_cfg = cfg_dir.join("noisegate.toml");
+    std::fs::write(&warm_cfg, text).unwrap();
+
+    let cold = replay(&shipped, &week_b, &dir.path().join("cold"));
+    let warm = replay(&warm_cfg, &week_b, &dir.path().join("warm"));
+    // The first cluster of the second period: cold, its rules sit at the prior (0.5);
+    // warm, they carry what the first period taught.
+    let rate = |c: &Value| {
+        c["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["feature"] == "actionable_rate")
+            .unwrap()["value"]
+            .as_f64()
+            .unwrap()
+    };
+    let first = |v: &[Value]| {
+        v.iter()
+            .min_by_key(|c| c["opened_at"].as_str().unwrap().to_string())
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(rate(&first(&cold)), 0.5);
+    assert_ne!(rate(&first(&warm)), 0.5);
+    // Same traffic, same clusters: only what is learned differs.
+    assert_eq!(cold.len(), warm.len());
+}

@@ -146,15 +146,26 @@ pub enum SnapshotError {
 }
 
 impl Engine {
+    /// A fresh engine: no alerts, no clusters, and the rule statistics of
+    /// `cfg.initial_rules` (learned from past traffic) or none.
     pub fn new(cfg: Arc<EngineConfig>) -> Self {
+        let mut rules = cfg.initial_rules.as_deref().cloned().unwrap_or_default();
+        rules.enforce_cap(cfg.max_rules);
         Engine {
             cfg,
             st: State {
                 now: EventTime::MIN,
+                rules,
                 ..State::default()
             },
             outputs: VecDeque::new(),
         }
+    }
+
+    /// The learned rule statistics as bytes (what `engine.learned_rules` reads): actionable
+    /// rates and episode histories, keyed by rule hash. No alerts or clusters.
+    pub fn rules_json(&self) -> Result<Vec<u8>, SnapshotError> {
+        Ok(serde_json::to_vec(&self.st.rules)?)
     }
 
     /// The whole engine state as bytes. Drain outputs first: what was already handed out is

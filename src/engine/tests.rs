@@ -1379,3 +1379,33 @@ fn a_rule_that_usually_clears_by_itself_pages_only_once_it_outlasts_that() {
     assert_eq!(history, 10, "critical pages at once by default");
     assert!(at_once);
 }
+
+#[test]
+fn a_fresh_engine_starts_from_rules_learned_elsewhere() {
+    // Five earlier lone crash loops, each acted on by a person (what a replay of last
+    // week's traffic and acknowledgements teaches).
+    let mut book = crate::engine::rules::RuleBook::default();
+    let rule = RuleKey::of("KubePodCrashLooping", Severity::Warning);
+    for _ in 0..5 {
+        book.outcome(rule, true, 1.0, EventTime(0));
+    }
+    let crash = |t: i64| fire("KubePodCrashLooping", Severity::Warning, t);
+    let mut warm = H::with(|c| c.initial_rules = Some(Arc::new(book.clone())));
+    warm.push(crash(0)).advance_to(5 * MIN);
+    assert_eq!(warm.pages().len(), 1, "pages once its hold is over");
+    let mut cold = H::new();
+    cold.push(crash(0)).advance_to(5 * MIN);
+    assert!(
+        cold.pages().is_empty(),
+        "a warning of a rule never seen does not page"
+    );
+    // A restored engine keeps its own statistics, whatever the config says.
+    let snap = cold.e.snapshot().unwrap();
+    let cfg = Arc::new({
+        let mut c = Config::default().engine;
+        c.initial_rules = Some(Arc::new(book));
+        c
+    });
+    let restored = Engine::restore(cfg, &snap).unwrap();
+    assert_eq!(restored.rules_json().unwrap(), cold.e.rules_json().unwrap());
+}
