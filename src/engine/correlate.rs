@@ -173,7 +173,8 @@ pub fn links(
     }
     if let Some(s) = service.filter(|_| alert.severity >= crate::event::Severity::Warning) {
         let recent = |t: EventTime| at.as_millis() - t.as_millis() <= cfg.window_ms;
-        let s_hash = fnv(s.as_bytes());
+        // Hashed only when the cluster has observed call edges to look up.
+        let s_hash = (!c.calls.is_empty()).then(|| fnv(s.as_bytes()));
         for (cs, act) in &c.activity {
             let same = s == cs;
             let cs_hash = || fnv(cs.as_bytes());
@@ -182,8 +183,9 @@ pub fn links(
             let below =
                 same || cfg.topology.depends(s, cs) || sig.peer.is_some_and(|p| p == cs_hash());
             // `s` is what `cs` depends on: a failure of `s` explains symptoms on `cs`.
-            let above =
-                !below && (cfg.topology.depends(cs, s) || c.calls.contains(&(cs_hash(), s_hash)));
+            let above = !below
+                && (cfg.topology.depends(cs, s)
+                    || s_hash.is_some_and(|sh| c.calls.contains(&(cs_hash(), sh))));
             if !below && !above {
                 continue;
             }

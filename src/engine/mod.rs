@@ -759,7 +759,9 @@ impl Engine {
             let next = c
                 .alerts
                 .iter()
-                .filter(|a| a.is_firing() && !a.transient)
+                .filter(|a| {
+                    a.is_firing() && !a.transient && score::expects_transience(&cfg, a.severity)
+                })
                 .filter_map(|a| {
                     let h = rules.get(a.rule)?.transient_horizon_ms(cfg.hold.max_ms)?;
                     let t = a.episode_start.saturating_add_ms(h);

@@ -34,6 +34,13 @@ fn log_share(n: usize, full: f64) -> f64 {
     ((1.0 + n as f64).ln() / (1.0 + full).ln()).min(1.0)
 }
 
+/// Whether a still-firing alert of this severity counts as transient as its rule's history
+/// expects (see [`features`]): critical alerts page at once unless `hold.critical_may_wait`,
+/// and `hold.learn = false` turns the expectation off.
+pub fn expects_transience(cfg: &EngineConfig, s: Severity) -> bool {
+    cfg.hold.learn && (s < Severity::Critical || cfg.hold.critical_may_wait)
+}
+
 pub fn features(
     c: &ClusterState,
     rules: &RuleBook,
@@ -45,11 +52,8 @@ pub fn features(
     // An alert that resolved quickly is transient; one still firing is as likely to be as
     // its rule's history says for an episode this old (the decision must be made from what
     // is known now, and a rule whose failures nearly all clear by themselves within minutes
-    // is the textbook alert nobody needs to be woken for). Critical alerts page at once
-    // unless `hold.critical_may_wait`; `hold.learn = false` turns the expectation off.
+    // is the textbook alert nobody needs to be woken for).
     let cap = cfg.hold.max_ms;
-    let expect =
-        |s: Severity| cfg.hold.learn && (s < Severity::Critical || cfg.hold.critical_may_wait);
     let strength = cfg.score.prior.strength;
     let transient = c
         .alerts
@@ -57,7 +61,7 @@ pub fn features(
         .map(|a| {
             if a.transient {
                 1.0
-            } else if a.is_firing() && expect(a.severity) {
+            } else if a.is_firing() && expects_transience(cfg, a.severity) {
                 rules.get(a.rule).map_or(0.0, |r| {
                     r.transient_share(now.as_millis() - a.episode_start.as_millis(), cap, strength)
                 })
