@@ -149,22 +149,7 @@ fn ndjson(p: &Path) -> Vec<Value> {
 
 /// The mixed scenario, `hours` long.
 fn mixed(dir: &Path, hours: u32) -> PathBuf {
-    let out = dir.join("input.ndjson");
-    let st = Command::new(BIN)
-        .args(["gen", "--scenario", "mixed", "--seed", "3"])
-        .args(["--hours", &hours.to_string()])
-        .arg("--out")
-        .arg(&out)
-        .arg("--truth-out")
-        .arg(dir.join("truth.json"))
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
-    );
-    out
+    support::gen_mixed(&dir.join("input.ndjson"), 3, hours)
 }
 
 fn config(dir: &Path, b: &str, t: &Topics, extra_kafka: &str, extra: &str) -> PathBuf {

@@ -8,6 +8,8 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
+mod support;
+
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_noisegate"))
 }
@@ -259,32 +261,9 @@ fn check_config_names_the_key() {
 #[test]
 fn a_replays_rules_json_warm_starts_the_next() {
     let dir = tempfile::tempdir().unwrap();
-    let gen = |seed: &str, out: &Path| {
-        let st = bin()
-            .args([
-                "gen",
-                "--scenario",
-                "mixed",
-                "--seed",
-                seed,
-                "--hours",
-                "12",
-                "--out",
-            ])
-            .arg(out)
-            .arg("--truth-out")
-            .arg(out.with_extension("truth"))
-            .output()
-            .unwrap();
-        assert!(
-            st.status.success(),
-            "{}",
-            String::from_utf8_lossy(&st.stderr)
-        );
-    };
     let (week_a, week_b) = (dir.path().join("a.ndjson"), dir.path().join("b.ndjson"));
-    gen("1", &week_a);
-    gen("2", &week_b);
+    support::gen_mixed(&week_a, 1, 12);
+    support::gen_mixed(&week_b, 2, 12);
     let replay = |config: &Path, input: &Path, out: &Path| {
         let st = bin()
             .args(["replay", "--quiet", "--config"])

@@ -264,3 +264,23 @@ pub fn tool(args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// Writes `noisegate gen --scenario mixed` for `hours` at `out` (its ground truth beside it,
+/// `.truth`) and returns `out`.
+pub fn gen_mixed(out: &Path, seed: u64, hours: u32) -> std::path::PathBuf {
+    let st = Command::new(BIN)
+        .args(["gen", "--scenario", "mixed", "--seed", &seed.to_string()])
+        .args(["--hours", &hours.to_string()])
+        .arg("--out")
+        .arg(out)
+        .arg("--truth-out")
+        .arg(out.with_extension("truth"))
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    out.to_path_buf()
+}
