@@ -10,6 +10,8 @@ use noisegate::decode;
 use noisegate::engine::{Engine, Output};
 use noisegate::event::{AlertEvent, EventTime};
 
+mod support;
+
 fn run(cfg: &Config, lines: &[&str], restore_every: Option<usize>) -> Vec<String> {
     let ecfg = Arc::new(cfg.engine.clone());
     let mut e = Engine::new(ecfg.clone());
@@ -52,24 +54,7 @@ fn run(cfg: &Config, lines: &[&str], restore_every: Option<usize>) -> Vec<String
 #[test]
 fn restoring_a_snapshot_anywhere_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("in.ndjson");
-    let st = std::process::Command::new(env!("CARGO_BIN_EXE_noisegate"))
-        .args([
-            "gen",
-            "--scenario",
-            "mixed",
-            "--seed",
-            "3",
-            "--hours",
-            "6",
-            "--out",
-        ])
-        .arg(&input)
-        .arg("--truth-out")
-        .arg(dir.path().join("t.json"))
-        .output()
-        .unwrap();
-    assert!(st.status.success());
+    let input = support::gen_mixed(&dir.path().join("in.ndjson"), 3, 6);
     let text = std::fs::read_to_string(&input).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     let cfg = Config::default();
