@@ -139,14 +139,6 @@ fn values(msgs: &[Msg]) -> Vec<Value> {
         .collect()
 }
 
-fn ndjson(p: &Path) -> Vec<Value> {
-    std::fs::read_to_string(p)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 /// The mixed scenario, `hours` long.
 fn mixed(dir: &Path, hours: u32) -> PathBuf {
     support::gen_mixed(&dir.join("input.ndjson"), 3, hours)
@@ -200,21 +192,9 @@ deadletter = "{deadletter}"
 }
 
 /// Replay's pages and cluster records for the same input and config.
-fn replay(cfg: &Path, input: &Path, dir: &Path) -> (Vec<Value>, Vec<Value>) {
+fn replay_outputs(cfg: &Path, input: &Path, dir: &Path) -> (Vec<Value>, Vec<Value>) {
     let out = dir.join("replay-out");
-    let st = Command::new(BIN)
-        .args(["replay", "--quiet", "--config"])
-        .arg(cfg)
-        .arg("--out")
-        .arg(&out)
-        .arg(input)
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
-    );
+    support::replay(cfg, input, &out);
     (
         ndjson(&out.join("pages.ndjson")),
         ndjson(&out.join("clusters.ndjson")),
@@ -312,7 +292,7 @@ fn live_run_equals_replay_and_commits_its_offsets() {
     );
     svc.wait_ok(Duration::from_secs(300));
 
-    let (rp, rc) = replay(&cfg, &input, dir.path());
+    let (rp, rc) = replay_outputs(&cfg, &input, dir.path());
     assert!(rp.len() >= 10, "the scenario should page: {}", rp.len());
     let lp = values(&consume(&b.addr, &t.pages, dir.path()));
     let lc = values(&consume(&b.addr, &t.clusters, dir.path()));
@@ -419,7 +399,7 @@ fn kill_9_at_random_points_loses_no_alert_and_pages_once_per_cluster() {
     last.wait_ok(Duration::from_secs(300));
     assert!(last.log().contains("restored checkpoint"));
 
-    let (rp, rc) = replay(&cfg, &input, dir.path());
+    let (rp, rc) = replay_outputs(&cfg, &input, dir.path());
     let lp = values(&consume(&b.addr, &t.pages, dir.path()));
     let lc = values(&consume(&b.addr, &t.clusters, dir.path()));
     eprintln!(
@@ -994,7 +974,7 @@ mod mock {
     }
 
     fn check_equal(b: &str, t: &Topics, cfg: &Path, input: &Path, dir: &Path) {
-        let (rp, rc) = replay(cfg, input, dir);
+        let (rp, rc) = replay_outputs(cfg, input, dir);
         let lp = values(&consume(b, &t.pages, dir));
         let lc = values(&consume(b, &t.clusters, dir));
         assert_same_as_replay(&lp, &lc, &rp, &rc);

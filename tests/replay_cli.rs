@@ -9,6 +9,7 @@ use std::process::{Command, Stdio};
 use serde_json::Value;
 
 mod support;
+use support::{ndjson, replay};
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_noisegate"))
@@ -20,14 +21,6 @@ fn fixture_line(rel: &str) -> String {
         .join(rel);
     let v: Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
     serde_json::to_string(&v).unwrap()
-}
-
-fn read_ndjson(p: &Path) -> Vec<Value> {
-    std::fs::read_to_string(p)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 const GOOD: [&str; 5] = [
@@ -81,15 +74,7 @@ fn replay_dead_letters_bad_lines_and_loses_nothing_valid() {
     let (input, lines) = write_input(dir.path());
     let out = dir.path().join("out");
     let cfg = small_limit_config(dir.path());
-    let o = bin()
-        .args(["replay", "--quiet", "--config"])
-        .arg(&cfg)
-        .arg("--out")
-        .arg(&out)
-        .arg(&input)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = replay(&cfg, &input, &out);
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(stdout.contains("clusters"), "{stdout}");
 
@@ -110,7 +95,7 @@ fn replay_dead_letters_bad_lines_and_loses_nothing_valid() {
     }
 
     // Every bad line is a dead letter with file, line number, reason and the raw line.
-    let dl = read_ndjson(&out.join("deadletter.ndjson"));
+    let dl = ndjson(&out.join("deadletter.ndjson"));
     let mut got: Vec<&str> = dl.iter().map(|d| d["reason"].as_str().unwrap()).collect();
     let mut want: Vec<&str> = bad_lines().iter().map(|(_, r)| *r).collect();
     got.sort();
@@ -129,7 +114,7 @@ fn replay_dead_letters_bad_lines_and_loses_nothing_valid() {
 
     // No valid alert is lost: every alert fingerprint of the valid input is in exactly one
     // cluster record.
-    let clusters = read_ndjson(&out.join("clusters.ndjson"));
+    let clusters = ndjson(&out.join("clusters.ndjson"));
     let mut seen: HashMap<String, usize> = HashMap::new();
     for c in &clusters {
         for a in c["alerts"].as_array().unwrap() {
@@ -162,7 +147,7 @@ fn replay_dead_letters_bad_lines_and_loses_nothing_valid() {
     );
 
     // Pages are PagerDuty Events v2 bodies keyed by cluster id.
-    let pages = read_ndjson(&out.join("pages.ndjson"));
+    let pages = ndjson(&out.join("pages.ndjson"));
     assert!(!pages.is_empty());
     let ids: Vec<&str> = clusters
         .iter()
@@ -264,24 +249,12 @@ fn a_replays_rules_json_warm_starts_the_next() {
     let (week_a, week_b) = (dir.path().join("a.ndjson"), dir.path().join("b.ndjson"));
     support::gen_mixed(&week_a, 1, 12);
     support::gen_mixed(&week_b, 2, 12);
-    let replay = |config: &Path, input: &Path, out: &Path| {
-        let st = bin()
-            .args(["replay", "--quiet", "--config"])
-            .arg(config)
-            .arg("--out")
-            .arg(out)
-            .arg(input)
-            .output()
-            .unwrap();
-        assert!(
-            st.status.success(),
-            "{}",
-            String::from_utf8_lossy(&st.stderr)
-        );
-        read_ndjson(&out.join("clusters.ndjson"))
+    let clusters_of = |config: &Path, input: &Path, out: &Path| {
+        replay(config, input, out);
+        ndjson(&out.join("clusters.ndjson"))
     };
     let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/noisegate.toml");
-    replay(&shipped, &week_a, &dir.path().join("out-a"));
+    clusters_of(&shipped, &week_a, &dir.path().join("out-a"));
     assert!(dir.path().join("out-a/rules.json").is_file());
 
     // The shipped config, pointed at what the first replay learned.
@@ -300,8 +273,8 @@ fn a_replays_rules_json_warm_starts_the_next() {
     let warm_cfg = cfg_dir.join("noisegate.toml");
     std::fs::write(&warm_cfg, text).unwrap();
 
-    let cold = replay(&shipped, &week_b, &dir.path().join("cold"));
-    let warm = replay(&warm_cfg, &week_b, &dir.path().join("warm"));
+    let cold = clusters_of(&shipped, &week_b, &dir.path().join("cold"));
+    let warm = clusters_of(&warm_cfg, &week_b, &dir.path().join("warm"));
     // The first cluster of the second period: cold, its rules sit at the prior (0.5);
     // warm, they carry what the first period taught.
     let rate = |c: &Value| {

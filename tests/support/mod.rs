@@ -284,3 +284,26 @@ pub fn gen_mixed(out: &Path, seed: u64, hours: u32) -> std::path::PathBuf {
     );
     out.to_path_buf()
 }
+
+/// The records of an NDJSON file.
+pub fn ndjson(p: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(p)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Runs `noisegate replay --quiet --config CONFIG --out OUT INPUT`, which must succeed.
+pub fn replay(config: &Path, input: &Path, out: &Path) -> std::process::Output {
+    let o = Command::new(BIN)
+        .args(["replay", "--quiet", "--config"])
+        .arg(config)
+        .arg("--out")
+        .arg(out)
+        .arg(input)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    o
+}
