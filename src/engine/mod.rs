@@ -654,11 +654,12 @@ impl Engine {
     }
 
     /// Clusters past their join window that the alert is a late symptom of (see
-    /// [`correlate::late_symptom`]), the one to join first.
+    /// [`correlate::late_symptom`]): only the one to join first, since a late symptom merges
+    /// nothing.
     fn late_candidates(&self, ev: &AlertEvent) -> Vec<ClusterKey> {
         let clusters = &self.st.clusters;
         let cfg = &self.cfg.correlation;
-        let best = self
+        let late: Vec<ClusterKey> = self
             .st
             .joinable
             .iter()
@@ -670,11 +671,8 @@ impl Engine {
                         && correlate::late_symptom(c, ev, cfg)
                 })
             })
-            .min_by_key(|k| {
-                let s = &clusters[k];
-                (s.paged_at.is_none(), s.paged_at, s.opened_at, *k)
-            });
-        best.into_iter().collect()
+            .collect();
+        self.choose_survivor(&late).into_iter().collect()
     }
 
     /// The cluster that takes the alert: the one that paged first if any (its incident is
