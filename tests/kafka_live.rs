@@ -728,12 +728,7 @@ fn a_real_alertmanager_pages_once_through_the_webhook() {
     wait_port(&hook, Duration::from_secs(30));
 
     // Bad requests get a JSON error naming the reason, and a dead letter.
-    let (code, body) = http_post(
-        &hook,
-        "/api/v1/alertmanager",
-        "application/json",
-        "{\"alerts\": 5",
-    );
+    let (code, body) = post_am_webhook(&hook, "{\"alerts\": 5");
     assert_eq!(code, 400, "{body}");
     let err: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(err["reason"], "wrong_type", "{body}");

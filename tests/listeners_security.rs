@@ -164,9 +164,7 @@ fn every_listener_speaks_tls_and_wants_the_bearer_token() {
     assert!(body.contains("\"alert_events\":1"), "{body}");
 
     // Plain HTTP to a TLS listener gets no HTTP answer at all.
-    let plain = std::panic::catch_unwind(|| {
-        http_post(&a.hook, "/api/v1/alertmanager", "application/json", AM)
-    });
+    let plain = std::panic::catch_unwind(|| post_am_webhook(&a.hook, AM));
     assert!(
         !matches!(plain, Ok((200, _))),
         "plain HTTP must not be served on a TLS listener: {plain:?}"

@@ -256,20 +256,10 @@ fn a_flaky_rate_limited_pagerduty_gets_every_page_once_within_the_limit() {
         ("CatalogWritesRejected", "catalog", "red"),
         ("BillingExportMissing", "billing", "blue"),
     ];
-    let (code, body) = http_post(
-        &hook,
-        "/api/v1/alertmanager",
-        "application/json",
-        &am_webhook(&alerts),
-    );
+    let (code, body) = post_am_webhook(&hook, &am_webhook(&alerts));
     assert_eq!(code, 200, "{body}");
     // The same notification again (Alertmanager re-sends): deduplicated, no new pages.
-    let (code, _) = http_post(
-        &hook,
-        "/api/v1/alertmanager",
-        "application/json",
-        &am_webhook(&alerts),
-    );
+    let (code, _) = post_am_webhook(&hook, &am_webhook(&alerts));
     assert_eq!(code, 200);
 
     let queue_empty = || {
@@ -399,12 +389,7 @@ fn a_real_alertmanager_pages_pagerduty_once_through_noisegate() {
 
     // Without Kafka there is no dead-letter topic: a refused body is answered with its
     // reason and logged with it.
-    let (code, body) = http_post(
-        &hook,
-        "/api/v1/alertmanager",
-        "application/json",
-        "{\"alerts\": 5",
-    );
+    let (code, body) = post_am_webhook(&hook, "{\"alerts\": 5");
     assert_eq!(code, 400, "{body}");
     wait_for(
         "the dead letter in the log",
@@ -467,20 +452,13 @@ fn a_pagerduty_rejection_is_logged_and_counted_not_retried_forever() {
     let cfg = config(dir.path(), &hook, &metrics, &pd, "");
     let mut svc = Service::start(&cfg, &[]);
     wait_port(&hook, Duration::from_secs(30));
-    let (code, _) = http_post(
-        &hook,
-        "/api/v1/alertmanager",
-        "application/json",
-        &am_webhook(&[("DatabaseDown", "ledger", "red")]),
-    );
+    let (code, _) = post_am_webhook(&hook, &am_webhook(&[("DatabaseDown", "ledger", "red")]));
     assert_eq!(code, 200);
     wait_for("the rejection", Duration::from_secs(30), &svc, || {
         pd.seen().len() == 1
     });
-    let (code, _) = http_post(
+    let (code, _) = post_am_webhook(
         &hook,
-        "/api/v1/alertmanager",
-        "application/json",
         &am_webhook(&[("CertificateExpired", "auth", "blue")]),
     );
     assert_eq!(code, 200);
@@ -511,7 +489,7 @@ fn ack_checkpointed_answers_once_pagerduty_has_the_page_and_the_state_is_on_disk
     let mut svc = Service::start(&cfg, &[]);
     wait_port(&hook, Duration::from_secs(30));
     let body = am_webhook(&[("DatabaseDown", "ledger", "red")]);
-    let (code, answer) = http_post(&hook, "/api/v1/alertmanager", "application/json", &body);
+    let (code, answer) = post_am_webhook(&hook, &body);
     assert_eq!(code, 200, "{answer}");
     // By the time the sender hears 200, PagerDuty has the page...
     assert_eq!(
@@ -525,7 +503,7 @@ fn ack_checkpointed_answers_once_pagerduty_has_the_page_and_the_state_is_on_disk
     let _ = svc.child.wait();
     let mut svc = Service::start(&cfg, &[]);
     wait_port(&hook, Duration::from_secs(30));
-    let (code, _) = http_post(&hook, "/api/v1/alertmanager", "application/json", &body);
+    let (code, _) = post_am_webhook(&hook, &body);
     assert_eq!(code, 200);
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(
@@ -550,15 +528,10 @@ fn without_kafka_refused_payloads_go_to_the_dead_letter_file() {
     let mut svc = Service::start(&cfg, &[]);
     wait_port(&hook, Duration::from_secs(30));
     let bad = "{\"alerts\": 5";
-    let (code, body) = http_post(&hook, "/api/v1/alertmanager", "application/json", bad);
+    let (code, body) = post_am_webhook(&hook, bad);
     assert_eq!(code, 400, "{body}");
     // A good one after it still pages.
-    let (code, _) = http_post(
-        &hook,
-        "/api/v1/alertmanager",
-        "application/json",
-        &am_webhook(&[("DatabaseDown", "ledger", "red")]),
-    );
+    let (code, _) = post_am_webhook(&hook, &am_webhook(&[("DatabaseDown", "ledger", "red")]));
     assert_eq!(code, 200);
     wait_for("the page", Duration::from_secs(30), &svc, || {
         pd.accepted().len() == 1

@@ -152,6 +152,11 @@ pub fn http_post(addr: &str, path: &str, content_type: &str, body: &str) -> (u16
     http(addr, "POST", path, Some(content_type), body)
 }
 
+/// POSTs an Alertmanager webhook body to noisegate's webhook receiver at `addr`.
+pub fn post_am_webhook(addr: &str, body: &str) -> (u16, String) {
+    http_post(addr, "/api/v1/alertmanager", "application/json", body)
+}
+
 /// A child process killed (and reaped) when dropped: peers a test starts must not outlive it.
 pub struct KillOnDrop(pub Child);
 
