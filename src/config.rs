@@ -908,6 +908,15 @@ impl Default for Config {
     }
 }
 
+/// A path the config file names, relative to the directory the config file is in (an
+/// absolute one stays as it is).
+fn beside(config_path: &str, p: impl AsRef<Path>) -> PathBuf {
+    Path::new(config_path)
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join(p)
+}
+
 fn non_empty(path: &str, key: &str, v: &[String]) -> Result<(), ConfigError> {
     if let Some(i) = v.iter().position(|s| s.trim().is_empty()) {
         return Err(ConfigError::Invalid {
@@ -1086,8 +1095,7 @@ impl Config {
         let initial_rules = if raw.engine.learned_rules.trim().is_empty() {
             None
         } else {
-            let base = Path::new(path).parent().unwrap_or(Path::new("."));
-            let rp = base.join(&raw.engine.learned_rules);
+            let rp = beside(path, &raw.engine.learned_rules);
             let bytes = std::fs::read(&rp).map_err(|e| {
                 inv(
                     "engine.learned_rules",
@@ -1109,8 +1117,7 @@ impl Config {
         let topology = if c.topology.trim().is_empty() {
             Topology::default()
         } else {
-            let base = Path::new(path).parent().unwrap_or(Path::new("."));
-            let tp = base.join(&c.topology);
+            let tp = beside(path, &c.topology);
             let text = std::fs::read_to_string(&tp).map_err(|e| {
                 inv(
                     "correlation.topology",
@@ -1321,13 +1328,10 @@ impl Config {
                     "must be at least 4096 bytes".into(),
                 ));
             } else {
-                let f = &raw.input.deadletter_file;
-                let f = if f.is_absolute() {
-                    f.clone()
-                } else {
-                    Path::new(path).parent().unwrap_or(Path::new(".")).join(f)
-                };
-                Some((f, raw.input.deadletter_file_max_bytes))
+                Some((
+                    beside(path, &raw.input.deadletter_file),
+                    raw.input.deadletter_file_max_bytes,
+                ))
             },
             engine: EngineConfig {
                 allowed_lateness_ms: lateness,
@@ -1499,14 +1503,7 @@ fn compile_kafka(k: RawKafka, path: &str) -> Result<KafkaConfig, ConfigError> {
     if k.max_in_flight < 2 {
         return Err(inv("kafka.max_in_flight", "must be at least 2".into()));
     }
-    let state_dir = if k.state_dir.is_absolute() {
-        k.state_dir
-    } else {
-        Path::new(path)
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join(k.state_dir)
-    };
+    let state_dir = beside(path, &k.state_dir);
     Ok(KafkaConfig {
         brokers: k.brokers,
         group_id: k.group_id,
