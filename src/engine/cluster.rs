@@ -157,13 +157,6 @@ impl ServiceActivity {
     }
 }
 
-fn later(a: Option<EventTime>, b: Option<EventTime>) -> Option<EventTime> {
-    match (a, b) {
-        (Some(x), Some(y)) => Some(x.max(y)),
-        (x, y) => x.or(y),
-    }
-}
-
 /// One open cluster.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClusterState {
@@ -306,7 +299,8 @@ impl ClusterState {
             mine.loud_until = mine.loud_until.max(a.loud_until);
             mine.until = mine.until.max(a.until);
         }
-        self.loud_until = later(self.loud_until, other.loud_until);
+        // `None` orders before any time, so `max` keeps the later stop.
+        self.loud_until = self.loud_until.max(other.loud_until);
         for e in other.calls {
             if self.calls.len() >= MAX_CALLS {
                 break;
@@ -408,7 +402,7 @@ impl ClusterState {
             act.unanchor(loud, t);
             if loud {
                 self.loud_firing = self.loud_firing.saturating_sub(1);
-                self.loud_until = later(self.loud_until, Some(t));
+                self.loud_until = self.loud_until.max(Some(t));
             }
         }
     }
