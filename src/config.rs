@@ -63,6 +63,8 @@ pub struct RawConfig {
 pub struct RawLabels {
     /// Label names tried in order for an alert's service.
     pub service: Vec<String>,
+    /// Values of the service labels that are skipped (an exporter, not the failing service).
+    pub service_ignore: Vec<String>,
     /// Label names tried in order for an alert's team.
     pub team: Vec<String>,
     /// Label names tried in order for an alert's severity.
@@ -76,6 +78,7 @@ impl Default for RawLabels {
         let d = DecodeOptions::default();
         RawLabels {
             service: d.service_labels,
+            service_ignore: d.service_ignore,
             team: d.team_labels,
             severity: d.severity_labels,
             default_severity: d.default_severity.as_str().into(),
@@ -1306,6 +1309,7 @@ impl Config {
         Ok(Config {
             decode: DecodeOptions {
                 service_labels: raw.labels.service,
+                service_ignore: raw.labels.service_ignore,
                 team_labels: raw.labels.team,
                 severity_labels: raw.labels.severity,
                 default_severity,

@@ -266,6 +266,10 @@ impl Default for OtlpMapping {
 pub struct DecodeOptions {
     /// Label names tried in order for an event's service.
     pub service_labels: Vec<String>,
+    /// Values of those labels that name the exporter a metric was scraped from rather than
+    /// the service that is failing (kube-state-metrics' alerts are about other workloads):
+    /// skipped, so the next label in `service_labels` (or none) is the service.
+    pub service_ignore: Vec<String>,
     /// Label names tried in order for an event's team.
     pub team_labels: Vec<String>,
     /// Label names tried in order for severity (Alertmanager, Grafana, OTLP attributes).
@@ -278,7 +282,25 @@ pub struct DecodeOptions {
 impl Default for DecodeOptions {
     fn default() -> Self {
         DecodeOptions {
-            service_labels: vec!["service".into(), "service.name".into()],
+            service_labels: [
+                "service",
+                "service.name",
+                "service_name",
+                "app.kubernetes.io/name",
+                "app_kubernetes_io_name",
+                "app",
+            ]
+            .map(String::from)
+            .to_vec(),
+            service_ignore: [
+                "kube-state-metrics",
+                "node-exporter",
+                "prometheus-node-exporter",
+                "blackbox-exporter",
+                "prometheus-blackbox-exporter",
+            ]
+            .map(String::from)
+            .to_vec(),
             team_labels: vec!["team".into()],
             severity_labels: vec!["severity".into()],
             default_severity: Severity::Warning,
@@ -292,8 +314,13 @@ impl DecodeOptions {
         names.iter().find_map(|n| labels.get(n)).map(Str::from)
     }
 
+    /// The first of `service_labels` present with a value not in `service_ignore`.
     pub fn service_of(&self, labels: &Labels) -> Option<Str> {
-        Self::first_label(&self.service_labels, labels)
+        self.service_labels
+            .iter()
+            .filter_map(|n| labels.get(n))
+            .find(|v| !v.is_empty() && !self.service_ignore.iter().any(|i| i == v))
+            .map(Str::from)
     }
 
     pub fn team_of(&self, labels: &Labels) -> Option<Str> {
@@ -428,6 +455,37 @@ mod tests {
     #[allow(dead_code)]
     struct Inner {
         b: String,
+    }
+
+    #[test]
+    fn service_skips_exporters_and_falls_back_in_order() {
+        let o = DecodeOptions::default();
+        let of = |pairs: &[(&str, &str)]| {
+            o.service_of(&crate::event::Labels::from_pairs(pairs.iter().copied()))
+                .map(|s| s.to_string())
+        };
+        assert_eq!(
+            of(&[("service", "checkout"), ("app", "web")]).as_deref(),
+            Some("checkout")
+        );
+        // kube-state-metrics names the exporter; the workload's app label is the service.
+        assert_eq!(
+            of(&[
+                ("service", "kube-state-metrics"),
+                ("app.kubernetes.io/name", "refunds")
+            ])
+            .as_deref(),
+            Some("refunds")
+        );
+        assert_eq!(
+            of(&[("service", "node-exporter"), ("instance", "n1:9100")]),
+            None
+        );
+        assert_eq!(of(&[("service_name", "cart")]).as_deref(), Some("cart"));
+        assert_eq!(
+            of(&[("service", ""), ("app", "web")]).as_deref(),
+            Some("web")
+        );
     }
 
     #[test]

@@ -54,7 +54,15 @@ pub fn signature(ev: &AlertEvent, cfg: &CorrelationConfig) -> AlertSig {
     let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(cfg.group_by.len());
     let mut complete = true;
     for name in &cfg.group_by {
-        match ev.labels.get(name) {
+        // `service` is the alert's service as `[labels] service` resolves it, so OTLP's
+        // `service.name` groups, and an exporter's name (kube-state-metrics) does not group a
+        // whole fleet's pods together.
+        let value = if name == "service" {
+            ev.service.as_deref()
+        } else {
+            ev.labels.get(name)
+        };
+        match value {
             Some(v) if !v.is_empty() => pairs.push((name.as_str(), v)),
             _ => {
                 complete = false;
@@ -253,6 +261,7 @@ mod tests {
         let mut l: Vec<(&str, &str)> = labels.to_vec();
         l.push(("alertname", name));
         let labels = Labels::from_pairs(l);
+        let service = crate::decode::DecodeOptions::default().service_of(&labels);
         AlertEvent {
             source: Source::Alertmanager,
             kind: EventKind::Firing,
@@ -267,7 +276,7 @@ mod tests {
                 ..Default::default()
             },
             severity: Severity::Error,
-            service: None,
+            service,
             team: None,
             actor: None,
             ends_at: None,
@@ -305,5 +314,14 @@ mod tests {
         assert!(signature(&a, &cfg).group_key.is_some());
         assert_eq!(signature(&a, &cfg).group_key, signature(&b, &cfg).group_key);
         assert_eq!(signature(&c, &cfg).group_key, None);
+        // `service` is the resolved service: OTLP's `service.name` groups like `service`,
+        // and an exporter's name is no service at all.
+        let otlp = ev("A", "", &[("service.name", "api")]);
+        assert_eq!(
+            signature(&otlp, &cfg).group_key,
+            signature(&a, &cfg).group_key
+        );
+        let ksm = ev("A", "", &[("service", "kube-state-metrics"), ("pod", "x")]);
+        assert_eq!(signature(&ksm, &cfg).group_key, None);
     }
 }

@@ -1,0 +1,100 @@
+//! Alerts shaped exactly as kube-prometheus sends them (labels from the rule files in
+//! `../shared/fixtures/kube-prometheus`, plus the target labels a ServiceMonitor adds), through
+//! the shipped config: the `service` label of a kube-state-metrics alert names the exporter,
+//! not the failing workload, and must not make one incident of unrelated pods.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+
+mod support;
+use support::{ndjson, replay};
+
+fn config() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("config/noisegate.toml")
+}
+
+/// One Alertmanager webhook line with one firing `KubePodCrashLooping` alert as
+/// kube-state-metrics' ServiceMonitor labels it.
+fn crash_loop(namespace: &str, pod: &str, container: &str, fp: &str, at: &str) -> String {
+    let labels = json!({
+        "alertname": "KubePodCrashLooping",
+        "container": container,
+        "endpoint": "http",
+        "instance": "10.2.1.7:8080",
+        "job": "kube-state-metrics",
+        "namespace": namespace,
+        "pod": pod,
+        "prometheus": "monitoring/k8s",
+        "reason": "CrashLoopBackOff",
+        "service": "kube-state-metrics",
+        "severity": "warning",
+    });
+    json!({
+        "version": "4",
+        "status": "firing",
+        "receiver": "noisegate",
+        "groupKey": format!("{{}}:{{alertname=\"KubePodCrashLooping\", namespace=\"{namespace}\"}}"),
+        "groupLabels": {"alertname": "KubePodCrashLooping", "namespace": namespace},
+        "commonLabels": labels,
+        "commonAnnotations": {},
+        "externalURL": "http://alertmanager:9093",
+        "alerts": [{
+            "status": "firing",
+            "labels": labels,
+            "annotations": {
+                "description": format!("Pod {namespace}/{pod} ({container}) is in waiting state (reason: \"CrashLoopBackOff\")."),
+                "runbook_url": "https://runbooks.prometheus-operator.dev/runbooks/kubernetes/kubepodcrashlooping",
+                "summary": "Pod is crash looping.",
+            },
+            "startsAt": at,
+            "endsAt": "0001-01-01T00:00:00Z",
+            "generatorURL": "http://prometheus:9090/graph",
+            "fingerprint": fp,
+        }],
+    })
+    .to_string()
+}
+
+#[test]
+fn an_exporters_service_label_does_not_group_a_fleet() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.ndjson");
+    let lines = [
+        crash_loop(
+            "payments",
+            "refunds-7d9f-abcde",
+            "refunds",
+            "1111111111111111",
+            "2026-03-02T10:00:00Z",
+        ),
+        crash_loop(
+            "search",
+            "indexer-5c4b-fghij",
+            "indexer",
+            "2222222222222222",
+            "2026-03-02T10:00:30Z",
+        ),
+    ];
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    let out = dir.path().join("out");
+    replay(&config(), &input, &out);
+    let clusters = ndjson(&out.join("clusters.ndjson"));
+    let services: Vec<&Value> = clusters.iter().map(|c| &c["services"]).collect();
+    assert_eq!(
+        clusters.len(),
+        2,
+        "two pods in two namespaces are two problems, not one 'kube-state-metrics' incident: {services:?}"
+    );
+    for c in &clusters {
+        assert!(
+            !c["services"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s == "kube-state-metrics"),
+            "the exporter is not the failing service: {}",
+            c["services"]
+        );
+    }
+}
