@@ -335,6 +335,11 @@ pub struct RawScore {
     /// Pseudo-outcomes each learning level (rule, rule on a service) starts with at its
     /// parent's rate.
     pub prior_strength: f64,
+    /// A cluster nobody acknowledged teaches "not actioned" only if acknowledgements have
+    /// been heard within this before it closed (any, for a cluster that paged; one that did
+    /// not come through a noisegate page, for one that did not). 0: always.
+    #[serde(with = "humantime_serde")]
+    pub feedback_window: Duration,
 }
 
 impl Default for RawScore {
@@ -346,6 +351,7 @@ impl Default for RawScore {
             ticket_threshold: 0.3,
             prior_actionable_rate: 0.5,
             prior_strength: 2.0,
+            feedback_window: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }
@@ -805,6 +811,8 @@ pub struct ScoreConfig {
     pub ticket_threshold: f64,
     /// Where learning of actionable rates starts (see `engine::rules`).
     pub prior: crate::engine::rules::Prior,
+    /// `score.feedback_window` in ms; 0: silence always teaches.
+    pub feedback_window_ms: i64,
 }
 
 /// Business hours of one team, in its own time zone.
@@ -1208,6 +1216,7 @@ impl Config {
                 rate: sc.prior_actionable_rate,
                 strength: sc.prior_strength,
             },
+            feedback_window_ms: duration_ms(path, "score.feedback_window", sc.feedback_window)?,
         };
 
         let bh = &raw.business_hours;

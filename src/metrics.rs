@@ -27,6 +27,7 @@ pub const PAGES: &str = "noisegate_pages_total";
 pub const PAGE_RESOLVES: &str = "noisegate_page_resolves_total";
 pub const FLAPPING: &str = "noisegate_flapping_transitions_total";
 pub const HELD_RESOLVED: &str = "noisegate_held_resolved_total";
+pub const OUTCOMES_UNHEARD: &str = "noisegate_outcomes_unheard_total";
 pub const RULE_ALERT_EVENTS: &str = "noisegate_rule_alert_events_total";
 pub const NOISE_RATIO: &str = "noisegate_noise_ratio";
 pub const ACTIONABLE_RATIO: &str = "noisegate_actionable_ratio";
@@ -100,6 +101,10 @@ fn describe() {
     describe_counter!(
         HELD_RESOLVED,
         "Alerts that resolved during their transient hold, before they could page."
+    );
+    describe_counter!(
+        OUTCOMES_UNHEARD,
+        "Clusters closed unacknowledged that taught nothing: no acknowledgement had been heard within score.feedback_window."
     );
     describe_counter!(
         RULE_ALERT_EVENTS,
@@ -249,6 +254,7 @@ pub struct Metrics {
     page_resolves: Counter,
     flapping: Counter,
     held_resolved: Counter,
+    outcomes_unheard: Counter,
     noise_ratio: Gauge,
     actionable_ratio: Gauge,
     batch_duration: Histogram,
@@ -280,6 +286,7 @@ impl Metrics {
             page_resolves: counter!(PAGE_RESOLVES),
             flapping: counter!(FLAPPING),
             held_resolved: counter!(HELD_RESOLVED),
+            outcomes_unheard: counter!(OUTCOMES_UNHEARD),
             noise_ratio: gauge!(NOISE_RATIO),
             actionable_ratio: gauge!(ACTIONABLE_RATIO),
             batch_duration: histogram!(BATCH_DURATION),
@@ -349,6 +356,8 @@ impl Metrics {
             .increment(d(s.flapping_transitions, self.last.flapping_transitions));
         self.held_resolved
             .increment(d(s.resolved_in_hold, self.last.resolved_in_hold));
+        self.outcomes_unheard
+            .increment(d(s.outcomes_unheard, self.last.outcomes_unheard));
         self.active_alerts.set(active_alerts as f64);
         self.open_clusters.set(open_clusters as f64);
         let now = Instant::now();

@@ -29,6 +29,7 @@ const METRICS: &[&str] = &[
     "noisegate_page_resolves_total",
     "noisegate_flapping_transitions_total",
     "noisegate_held_resolved_total",
+    "noisegate_outcomes_unheard_total",
     "noisegate_rule_alert_events_total",
     "noisegate_noise_ratio",
     "noisegate_actionable_ratio",
@@ -64,6 +65,7 @@ const ALERTS: &[&str] = &[
     "NoisegateInputPaused",
     "NoisegateDown",
     "NoisegatePagerDutySinkFailing",
+    "NoisegateNotHearingAcknowledgements",
 ];
 
 /// Where docker-compose.yml mounts the rules file in the Prometheus container.
@@ -648,6 +650,23 @@ tests:
         alertname: NoisegatePagerDutySinkFailing
         exp_alerts:
           - exp_labels: {severity: critical, component: noisegate, job: noisegate, instance: "ng:9464"}
+
+  - interval: 10m
+    input_series:
+      # Unheard outcomes from 2h on: fires an hour later. An instance whose count stopped
+      # growing (acknowledgements heard again) does not fire.
+      - series: 'noisegate_outcomes_unheard_total{job="noisegate",instance="ng:9464"}'
+        values: '0x12 0+1x20'
+      - series: 'noisegate_outcomes_unheard_total{job="noisegate",instance="ok:9464"}'
+        values: '7x32'
+    alert_rule_test:
+      - eval_time: 2h
+        alertname: NoisegateNotHearingAcknowledgements
+        exp_alerts: []
+      - eval_time: 4h
+        alertname: NoisegateNotHearingAcknowledgements
+        exp_alerts:
+          - exp_labels: {severity: warning, component: noisegate, job: noisegate, instance: "ng:9464"}
 "#;
 
 #[test]

@@ -42,7 +42,7 @@ use crate::config::EngineConfig;
 use crate::event::{
     Actor, AlertEvent, DedupKey, EventKind, EventTime, Fingerprint, Severity, Source,
 };
-use crate::record::{ClusterRecord, Decision, Page, ResolvedBy};
+use crate::record::{ClusterId, ClusterRecord, Decision, Page, ResolvedBy};
 use cluster::{ClusterKey, ClusterState};
 use correlate::AlertSig;
 use dedup::AlertIndex;
@@ -90,6 +90,10 @@ pub struct EngineStats {
     pub flapping_transitions: u64,
     /// Alerts that resolved within their hold, before they could page.
     pub resolved_in_hold: u64,
+    /// Clusters closed without an acknowledgement that taught nothing, because none had
+    /// been heard within `score.feedback_window` (see `Heard`).
+    #[serde(default)]
+    pub outcomes_unheard: u64,
     pub clusters_opened: u64,
     pub clusters_closed: u64,
     /// Clusters closed early because `engine.max_active_alerts` was reached.
@@ -127,6 +131,22 @@ struct State {
     next_key: ClusterKey,
     now: EventTime,
     stats: EngineStats,
+    #[serde(default)]
+    heard: Heard,
+}
+
+/// When people were last heard acknowledging anything (event time). Silence teaches "nobody
+/// acts on this" only while acknowledgements are arriving at all: a deployment whose
+/// PagerDuty webhook is not wired up (or broke) must not learn to suppress its critical
+/// alerts, and where acknowledgements arrive only through noisegate's own pages, a cluster
+/// that did not page could not have been acknowledged, so its silence says nothing.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+struct Heard {
+    /// Any human acknowledgement.
+    any: Option<EventTime>,
+    /// One that named an alert or another tool's incident, not a noisegate page: people see
+    /// alerts by some other route too (Alertmanager's own receivers, a shadow rollout).
+    direct: Option<EventTime>,
 }
 
 /// The engine. See the module doc for the call order.
@@ -516,6 +536,17 @@ impl Engine {
             EventKind::Acknowledged => {
                 c.acked_at = Some(c.acked_at.map_or(ev.time, |t| t.min(ev.time)));
                 let human = ev.actor != Some(Actor::Automation);
+                if human {
+                    let heard = &mut self.st.heard;
+                    heard.any = heard.any.max(Some(ev.time));
+                    let via_page = ev
+                        .dedup_key
+                        .as_ref()
+                        .is_some_and(|k| ClusterId::looks_like(k.as_str()));
+                    if !via_page {
+                        heard.direct = heard.direct.max(Some(ev.time));
+                    }
+                }
                 if human && !c.acked_by_human {
                     c.acked_alert = named;
                 }
@@ -834,7 +865,19 @@ impl Engine {
         let actioned = c.acked_by_human
             && c.acked_at
                 .is_some_and(|a| c.resolved_at.is_none_or(|r| a <= r));
-        if actioned || c.resolved_at.is_some() {
+        let window = self.cfg.score.feedback_window_ms;
+        let heard_since = |t: Option<EventTime>| {
+            window == 0 || t.is_some_and(|t| at.as_millis() - t.as_millis() <= window)
+        };
+        let heard = if c.paged_at.is_some() {
+            heard_since(self.st.heard.any)
+        } else {
+            heard_since(self.st.heard.direct)
+        };
+        if !actioned && c.resolved_at.is_some() && !heard {
+            self.st.stats.outcomes_unheard += 1;
+        }
+        if actioned || (c.resolved_at.is_some() && heard) {
             // The rule of the alert a person acknowledged gets the whole outcome: it is the
             // one they acted on. The others share it.
             let acked = c

@@ -1074,9 +1074,25 @@ fn same_service_alerts_with_the_same_onset_are_one_problem() {
     assert_eq!(h.records().len(), 2, "link off");
 }
 
+/// A person acknowledges an alert of its own (by fingerprint) at `t`: acknowledgements are
+/// being heard, not only through noisegate's pages.
+fn someone_acks_an_alert(h: &mut H, t: i64) {
+    let ev = fire("SomethingReal", Severity::Critical, t);
+    let fp = ev.fingerprint.to_string();
+    h.push(ev)
+        .push(lifecycle(
+            EventKind::Acknowledged,
+            &fp,
+            Actor::Human,
+            t + MIN,
+        ))
+        .push(resolve("SomethingReal", Severity::Critical, t + 2 * MIN));
+}
+
 #[test]
 fn a_critical_rule_nobody_acts_on_stops_paging_alone() {
     let mut h = H::new();
+    someone_acks_an_alert(&mut h, -30 * MIN);
     // Twenty one-minute failures of a critical synthetic check, none acknowledged.
     for i in 0..20 {
         let t = i * 60 * MIN;
@@ -1109,6 +1125,69 @@ fn a_critical_rule_nobody_acts_on_stops_paging_alone() {
     };
     assert!(rate(Severity::Critical) < 0.15);
     assert_eq!(rate(Severity::Error), 0.5);
+}
+
+#[test]
+fn silence_teaches_only_while_acknowledgements_are_heard() {
+    let failures = |h: &mut H, name: &str, sev: Severity, from: i64| {
+        for i in 0..20 {
+            let t = from + i * 60 * MIN;
+            h.push(fire(name, sev, t)).push(resolve(name, sev, t + MIN));
+        }
+        h.advance_to(from + 20 * 60 * MIN);
+    };
+    let rate = |h: &H, name: &str, sev: Severity| {
+        h.e.st
+            .rules
+            .actionable_rate(RuleKey::of(name, sev), None, h.e.cfg.score.prior)
+    };
+    let triggers = |h: &H| {
+        h.pages()
+            .iter()
+            .filter(|p| p.event_action == PageAction::Trigger)
+            .count()
+    };
+
+    // No acknowledgement ever arrives (the PagerDuty webhook is not wired up): a critical
+    // rule that fails twenty times keeps paging; nothing says nobody acted on it.
+    let mut h = H::new();
+    failures(&mut h, "DatabaseDown", Severity::Critical, 0);
+    assert_eq!(triggers(&h), 20);
+    assert_eq!(rate(&h, "DatabaseDown", Severity::Critical), 0.5);
+    assert_eq!(h.e.stats().outcomes_unheard, 20);
+
+    // `feedback_window = 0`: silence always teaches (it stops paging).
+    let mut h = H::with(|c| c.score.feedback_window_ms = 0);
+    failures(&mut h, "DatabaseDown", Severity::Critical, 0);
+    assert!(triggers(&h) < 10, "{}", triggers(&h));
+    assert_eq!(h.e.stats().outcomes_unheard, 0);
+
+    // Acknowledgements arrive only through noisegate's pages (their dedup_key is a cluster
+    // id): a paged cluster nobody acknowledged teaches, one that did not page could not
+    // have been acknowledged and teaches nothing.
+    let mut h = H::new();
+    h.push(fire("Real", Severity::Critical, 0));
+    let id = h.pages()[0].dedup_key.0.clone();
+    h.push(lifecycle(EventKind::Acknowledged, &id, Actor::Human, MIN))
+        .push(resolve("Real", Severity::Critical, 2 * MIN));
+    failures(&mut h, "Noisy", Severity::Critical, 10 * MIN);
+    failures(&mut h, "Quiet", Severity::Warning, 10 * MIN);
+    let noisy_pages = triggers(&h) - 1;
+    assert!(noisy_pages < 10, "{noisy_pages}");
+    // Once it stops paging, its silence is no longer heard either: the rate stays where it
+    // stopped paging instead of sinking further.
+    assert!(rate(&h, "Noisy", Severity::Critical) < 0.2);
+    assert_eq!(rate(&h, "Quiet", Severity::Warning), 0.5);
+
+    // Past the window since the last acknowledgement, silence stops teaching again.
+    let mut h = H::with(|c| c.score.feedback_window_ms = 60 * MIN);
+    someone_acks_an_alert(&mut h, -30 * MIN);
+    failures(&mut h, "Noisy", Severity::Critical, 0);
+    assert_eq!(
+        h.e.stats().outcomes_unheard,
+        19,
+        "only the first was within the hour"
+    );
 }
 
 #[test]
