@@ -336,7 +336,11 @@ fn report_cmd(
             eprintln!("  {r}");
         }
     }
-    let opts = report::ReportOptions { period, team };
+    let opts = report::ReportOptions {
+        period,
+        team,
+        decode: cfg.decode.clone(),
+    };
     let mut rep = report::compute(&read.records, &cfg.oncall, &opts);
     rep.records_skipped = read.skipped;
     let text = report::render(&rep, format);

@@ -316,11 +316,15 @@ impl DecodeOptions {
 
     /// The first of `service_labels` present with a value not in `service_ignore`.
     pub fn service_of(&self, labels: &Labels) -> Option<Str> {
+        self.service_in(labels).map(Str::from)
+    }
+
+    /// [`Self::service_of`], borrowed from the labels.
+    pub fn service_in<'l>(&self, labels: &'l Labels) -> Option<&'l str> {
         self.service_labels
             .iter()
             .filter_map(|n| labels.get(n))
             .find(|v| !v.is_empty() && !self.service_ignore.iter().any(|i| i == v))
-            .map(Str::from)
     }
 
     pub fn team_of(&self, labels: &Labels) -> Option<Str> {

@@ -103,6 +103,8 @@ pub struct ReportOptions {
     pub period: Period,
     /// Only this team's records (`None`: every team, plus the org total).
     pub team: Option<String>,
+    /// How an alert's labels name its service (`[labels]`), for the per-rule tables.
+    pub decode: crate::decode::DecodeOptions,
 }
 
 /// The whole report; its serde form is the JSON format.

@@ -79,9 +79,15 @@ struct RuleAcc {
     teams: BTreeMap<String, u32>,
 }
 
-fn service_of<'a>(r: &'a ClusterRecord, a: &'a crate::record::AlertSummary) -> Option<&'a str> {
-    a.labels
-        .get("service")
+/// The alert's service as `[labels]` resolves it (so an exporter's `service` label is not
+/// taken for the failing service), else the cluster's first.
+fn service_of<'a>(
+    opts: &ReportOptions,
+    r: &'a ClusterRecord,
+    a: &'a crate::record::AlertSummary,
+) -> Option<&'a str> {
+    opts.decode
+        .service_in(&a.labels)
         .or_else(|| r.services.first().map(String::as_str))
 }
 
@@ -122,7 +128,7 @@ pub fn rule_stats(
         ids.clear();
         let mut primary: Option<(crate::event::EventTime, usize, i64)> = None;
         for a in &r.alerts {
-            let svc = service_of(r, a);
+            let svc = service_of(opts, r, a);
             key.clear();
             key.push_str(&a.alertname);
             key.push('\u{1f}');
