@@ -21,6 +21,6 @@ import json, sys
 s = json.load(open(sys.argv[1]))
 print(f"run {sys.argv[2]}: {s['events_in']} payloads, {s['alert_events']} alert events in "
       f"{s['elapsed_seconds']:.3f} s = {s['events_per_second']:.0f} payloads/s, "
-      f"{s['alert_events']/s['elapsed_seconds']:.0f} alert events/s")
+      f"{s['alert_events_per_second']:.0f} alert events/s")
 PY
 done

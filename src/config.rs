@@ -337,7 +337,8 @@ pub struct RawScore {
     pub prior_strength: f64,
     /// A cluster nobody acknowledged teaches "not actioned" only if acknowledgements have
     /// been heard within this before it closed (any, for a cluster that paged; one that did
-    /// not come through a noisegate page, for one that did not). 0: always.
+    /// not come through a noisegate page, for one that did not), counting from the first
+    /// outcome. 0: always.
     #[serde(with = "humantime_serde")]
     pub feedback_window: Duration,
 }
@@ -351,7 +352,7 @@ impl Default for RawScore {
             ticket_threshold: 0.3,
             prior_actionable_rate: 0.5,
             prior_strength: 2.0,
-            feedback_window: Duration::from_secs(7 * 24 * 3600),
+            feedback_window: Duration::from_secs(3 * 24 * 3600),
         }
     }
 }

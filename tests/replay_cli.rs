@@ -90,6 +90,7 @@ fn replay_dead_letters_bad_lines_and_loses_nothing_valid() {
         "suppressed",
         "elapsed_seconds",
         "events_per_second",
+        "alert_events_per_second",
     ] {
         assert!(s.get(k).is_some(), "summary lacks {k}");
     }

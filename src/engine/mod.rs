@@ -135,18 +135,39 @@ struct State {
     heard: Heard,
 }
 
-/// When people were last heard acknowledging anything (event time). Silence teaches "nobody
-/// acts on this" only while acknowledgements are arriving at all: a deployment whose
-/// PagerDuty webhook is not wired up (or broke) must not learn to suppress its critical
-/// alerts, and where acknowledgements arrive only through noisegate's own pages, a cluster
-/// that did not page could not have been acknowledged, so its silence says nothing.
+/// When people were last heard acknowledging anything (event time): a dead man's switch on
+/// the feedback the learning depends on. Silence teaches "nobody acts on this" only while
+/// acknowledgements arrive at all: a deployment whose PagerDuty webhook is not wired up (or
+/// broke) must not go on learning to suppress its critical alerts, and where
+/// acknowledgements arrive only through noisegate's own pages, a cluster that did not page
+/// could not have been acknowledged, so its silence says nothing. The engine starts out
+/// presuming feedback works (a fresh deployment, or a replay whose first acknowledgement
+/// comes hours in, learns from the start) and stops learning from silence once
+/// `score.feedback_window` has passed without one.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 struct Heard {
+    /// When the first outcome was judged: the switch's start.
+    since: Option<EventTime>,
     /// Any human acknowledgement.
     any: Option<EventTime>,
     /// One that named an alert or another tool's incident, not a noisegate page: people see
     /// alerts by some other route too (Alertmanager's own receivers, a shadow rollout).
     direct: Option<EventTime>,
+}
+
+impl Heard {
+    /// Whether acknowledgements of this kind (`last`) have been heard within `window` of
+    /// `at` (the start counts as heard).
+    fn within(
+        &mut self,
+        last: fn(&Heard) -> Option<EventTime>,
+        at: EventTime,
+        window: i64,
+    ) -> bool {
+        let since = *self.since.get_or_insert(at);
+        let reference = last(self).map_or(since, |t| t.max(since));
+        window == 0 || at.as_millis() - reference.as_millis() <= window
+    }
 }
 
 /// The engine. See the module doc for the call order.
@@ -866,13 +887,10 @@ impl Engine {
             && c.acked_at
                 .is_some_and(|a| c.resolved_at.is_none_or(|r| a <= r));
         let window = self.cfg.score.feedback_window_ms;
-        let heard_since = |t: Option<EventTime>| {
-            window == 0 || t.is_some_and(|t| at.as_millis() - t.as_millis() <= window)
-        };
         let heard = if c.paged_at.is_some() {
-            heard_since(self.st.heard.any)
+            self.st.heard.within(|h| h.any, at, window)
         } else {
-            heard_since(self.st.heard.direct)
+            self.st.heard.within(|h| h.direct, at, window)
         };
         if !actioned && c.resolved_at.is_some() && !heard {
             self.st.stats.outcomes_unheard += 1;

@@ -1129,12 +1129,14 @@ fn a_critical_rule_nobody_acts_on_stops_paging_alone() {
 
 #[test]
 fn silence_teaches_only_while_acknowledgements_are_heard() {
-    let failures = |h: &mut H, name: &str, sev: Severity, from: i64| {
-        for i in 0..20 {
-            let t = from + i * 60 * MIN;
-            h.push(fire(name, sev, t)).push(resolve(name, sev, t + MIN));
-        }
-        h.advance_to(from + 20 * 60 * MIN);
+    const HOUR: i64 = 60 * MIN;
+    // (Business hours aside: the same score at any hour.)
+    let two_hours = |c: &mut EngineConfig| {
+        c.score.feedback_window_ms = 2 * HOUR;
+        c.score.weights.after_hours = 0.0;
+    };
+    let fail = |h: &mut H, name: &str, sev: Severity, t: i64| {
+        h.push(fire(name, sev, t)).push(resolve(name, sev, t + MIN));
     };
     let rate = |h: &H, name: &str, sev: Severity| {
         h.e.st
@@ -1148,45 +1150,65 @@ fn silence_teaches_only_while_acknowledgements_are_heard() {
             .count()
     };
 
-    // No acknowledgement ever arrives (the PagerDuty webhook is not wired up): a critical
-    // rule that fails twenty times keeps paging; nothing says nobody acted on it.
-    let mut h = H::new();
-    failures(&mut h, "DatabaseDown", Severity::Critical, 0);
+    // No acknowledgement ever arrives (the PagerDuty webhook is not wired up). The engine
+    // presumes feedback works for the window from its first outcome, then stops learning
+    // from silence: a critical rule failing every hour keeps paging instead of being
+    // learned away.
+    let mut h = H::with(two_hours);
+    for i in 0..20 {
+        fail(&mut h, "DatabaseDown", Severity::Critical, i * HOUR);
+    }
+    h.advance_to(21 * HOUR);
     assert_eq!(triggers(&h), 20);
-    assert_eq!(rate(&h, "DatabaseDown", Severity::Critical), 0.5);
-    assert_eq!(h.e.stats().outcomes_unheard, 20);
+    assert_eq!(
+        h.e.stats().outcomes_unheard,
+        17,
+        "the first three closed within two hours of the first"
+    );
+    let after_three = Prior::UNIFORM.strength * 0.5 / (Prior::UNIFORM.strength + 3.0);
+    assert!((rate(&h, "DatabaseDown", Severity::Critical) - after_three).abs() < 1e-9);
 
-    // `feedback_window = 0`: silence always teaches (it stops paging).
-    let mut h = H::with(|c| c.score.feedback_window_ms = 0);
-    failures(&mut h, "DatabaseDown", Severity::Critical, 0);
+    // `feedback_window = 0`: silence always teaches, and it stops paging.
+    let mut h = H::with(|c| {
+        c.score.feedback_window_ms = 0;
+        c.score.weights.after_hours = 0.0;
+    });
+    for i in 0..20 {
+        fail(&mut h, "DatabaseDown", Severity::Critical, i * HOUR);
+    }
+    h.advance_to(21 * HOUR);
     assert!(triggers(&h) < 10, "{}", triggers(&h));
     assert_eq!(h.e.stats().outcomes_unheard, 0);
 
-    // Acknowledgements arrive only through noisegate's pages (their dedup_key is a cluster
-    // id): a paged cluster nobody acknowledged teaches, one that did not page could not
-    // have been acknowledged and teaches nothing.
-    let mut h = H::new();
-    h.push(fire("Real", Severity::Critical, 0));
-    let id = h.pages()[0].dedup_key.0.clone();
-    h.push(lifecycle(EventKind::Acknowledged, &id, Actor::Human, MIN))
-        .push(resolve("Real", Severity::Critical, 2 * MIN));
-    failures(&mut h, "Noisy", Severity::Critical, 10 * MIN);
-    failures(&mut h, "Quiet", Severity::Warning, 10 * MIN);
-    let noisy_pages = triggers(&h) - 1;
+    // Acknowledgements arrive, but only through noisegate's pages (their dedup_key is a
+    // cluster id). Past the first window, a paged cluster nobody acknowledged teaches; one
+    // that did not page could not have been acknowledged and teaches nothing.
+    let mut h = H::with(two_hours);
+    for i in 0..24 {
+        let t = i * HOUR;
+        h.push(fire("Real", Severity::Critical, t));
+        let id = h.pages().last().unwrap().dedup_key.0.clone();
+        h.push(lifecycle(
+            EventKind::Acknowledged,
+            &id,
+            Actor::Human,
+            t + MIN,
+        ))
+        .push(resolve("Real", Severity::Critical, t + 2 * MIN));
+        if i >= 4 {
+            fail(&mut h, "Noisy", Severity::Critical, t + 10 * MIN);
+            fail(&mut h, "Quiet", Severity::Warning, t + 10 * MIN);
+        }
+    }
+    h.advance_to(25 * HOUR);
+    let noisy_pages = triggers(&h) - 24;
     assert!(noisy_pages < 10, "{noisy_pages}");
-    // Once it stops paging, its silence is no longer heard either: the rate stays where it
-    // stopped paging instead of sinking further.
     assert!(rate(&h, "Noisy", Severity::Critical) < 0.2);
     assert_eq!(rate(&h, "Quiet", Severity::Warning), 0.5);
-
-    // Past the window since the last acknowledgement, silence stops teaching again.
-    let mut h = H::with(|c| c.score.feedback_window_ms = 60 * MIN);
-    someone_acks_an_alert(&mut h, -30 * MIN);
-    failures(&mut h, "Noisy", Severity::Critical, 0);
     assert_eq!(
-        h.e.stats().outcomes_unheard,
-        19,
-        "only the first was within the hour"
+        h.e.stats().outcomes_unheard as usize,
+        20 + (20 - noisy_pages),
+        "every Quiet cluster, and Noisy's once it stopped paging"
     );
 }
 
