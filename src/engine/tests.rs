@@ -1074,25 +1074,9 @@ fn same_service_alerts_with_the_same_onset_are_one_problem() {
     assert_eq!(h.records().len(), 2, "link off");
 }
 
-/// A person acknowledges an alert of its own (by fingerprint) at `t`: acknowledgements are
-/// being heard, not only through noisegate's pages.
-fn someone_acks_an_alert(h: &mut H, t: i64) {
-    let ev = fire("SomethingReal", Severity::Critical, t);
-    let fp = ev.fingerprint.to_string();
-    h.push(ev)
-        .push(lifecycle(
-            EventKind::Acknowledged,
-            &fp,
-            Actor::Human,
-            t + MIN,
-        ))
-        .push(resolve("SomethingReal", Severity::Critical, t + 2 * MIN));
-}
-
 #[test]
 fn a_critical_rule_nobody_acts_on_stops_paging_alone() {
     let mut h = H::new();
-    someone_acks_an_alert(&mut h, -30 * MIN);
     // Twenty one-minute failures of a critical synthetic check, none acknowledged.
     for i in 0..20 {
         let t = i * 60 * MIN;
