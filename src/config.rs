@@ -341,6 +341,8 @@ pub struct RawScore {
     /// outcome. 0: always.
     #[serde(with = "humantime_serde")]
     pub feedback_window: Duration,
+    /// Distinct rules on one service corroborate each other (noisy-OR of their rates).
+    pub corroborate: bool,
 }
 
 impl Default for RawScore {
@@ -353,6 +355,7 @@ impl Default for RawScore {
             prior_actionable_rate: 0.5,
             prior_strength: 2.0,
             feedback_window: Duration::from_secs(3 * 24 * 3600),
+            corroborate: true,
         }
     }
 }
@@ -814,6 +817,8 @@ pub struct ScoreConfig {
     pub prior: crate::engine::rules::Prior,
     /// `score.feedback_window` in ms; 0: silence always teaches.
     pub feedback_window_ms: i64,
+    /// `score.corroborate`: a service's distinct rules combine (noisy-OR).
+    pub corroborate: bool,
 }
 
 /// Business hours of one team, in its own time zone.
@@ -1218,6 +1223,7 @@ impl Config {
                 strength: sc.prior_strength,
             },
             feedback_window_ms: duration_ms(path, "score.feedback_window", sc.feedback_window)?,
+            corroborate: sc.corroborate,
         };
 
         let bh = &raw.business_hours;

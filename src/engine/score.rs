@@ -88,23 +88,7 @@ pub fn features(
     } else {
         0.0
     };
-    // The most actionable of its rules (on their services): one rule people act on makes the
-    // cluster worth it. The first 64 distinct (rule, service) pairs are plenty to find it.
-    let prior = cfg.score.prior;
-    let mut actionable_rate: f64 = 0.0;
-    let mut seen: [(u64, u64); 64] = [(0, 0); 64];
-    let mut n_seen = 0;
-    for a in &c.alerts {
-        if n_seen >= seen.len() {
-            break;
-        }
-        let k = (a.rule.0, a.pair.map_or(0, |p| p.0));
-        if !seen[..n_seen].contains(&k) {
-            seen[n_seen] = k;
-            n_seen += 1;
-            actionable_rate = actionable_rate.max(rules.actionable_rate(a.rule, a.pair, prior));
-        }
-    }
+    let actionable_rate = actionable_rate(c, rules, cfg);
     Features {
         severity: severity_value(c.severity),
         flapping,
@@ -114,6 +98,59 @@ pub fn features(
         after_hours,
         actionable_rate,
     }
+}
+
+/// The learned actionable rate of the cluster: of its most actionable service.
+///
+/// Distinct rules firing on one service corroborate each other: a pod crash-looping *and*
+/// not ready, or a deploy's error-rate warning *and* its stuck rollout, is likelier to need a
+/// person than either alone. So a service's rate is the chance that at least one of its
+/// rules' alerts is acted on, each rule at its learned rate (noisy-OR over its distinct
+/// rules; many pods of one rule are one rule). Across services the strongest counts, not
+/// their combination: symptoms on other services are usually consequences, and blast radius
+/// already counts them. Alerts without a service stand alone. With
+/// `score.corroborate = false`, the most actionable single rule. The first 64 distinct
+/// (rule, service) pairs are plenty.
+fn actionable_rate(c: &ClusterState, rules: &RuleBook, cfg: &EngineConfig) -> f64 {
+    let prior = cfg.score.prior;
+    let mut seen: [(u64, u64); 64] = [(0, 0); 64];
+    let mut n_seen = 0;
+    // (service, its combined rate) of the services seen, in a fixed array: no allocation.
+    let mut by_service: [(Option<&str>, f64); 64] = [(None, 0.0); 64];
+    let mut n_services = 0;
+    let mut best: f64 = 0.0;
+    for a in &c.alerts {
+        if n_seen >= seen.len() {
+            break;
+        }
+        let k = (a.rule.0, a.pair.map_or(0, |p| p.0));
+        if seen[..n_seen].contains(&k) {
+            continue;
+        }
+        seen[n_seen] = k;
+        n_seen += 1;
+        let r = rules.actionable_rate(a.rule, a.pair, prior);
+        let service = a.service.as_deref().filter(|_| cfg.score.corroborate);
+        let combined = match service {
+            None => r,
+            Some(s) => match by_service[..n_services]
+                .iter_mut()
+                .find(|(x, _)| *x == Some(s))
+            {
+                Some((_, v)) => {
+                    *v = 1.0 - (1.0 - *v) * (1.0 - r);
+                    *v
+                }
+                None => {
+                    by_service[n_services] = (Some(s), r);
+                    n_services += 1;
+                    r
+                }
+            },
+        };
+        best = best.max(combined);
+    }
+    best
 }
 
 /// The score and its reasons, one per feature, in a fixed order.

@@ -4,7 +4,7 @@
 use super::*;
 use crate::config::Config;
 use crate::event::{Annotations, DedupKey, Labels, Severity, Str};
-use crate::record::{PageAction, ResolvedBy};
+use crate::record::{Feature, PageAction, ResolvedBy};
 use rules::Prior;
 
 const MIN: i64 = 60_000;
@@ -1072,6 +1072,56 @@ fn same_service_alerts_with_the_same_onset_are_one_problem() {
     let mut h = H::with(|c| c.correlation.onset_window_ms = 0);
     h.push(crash(0)).push(not_ready(5_000)).finish();
     assert_eq!(h.records().len(), 2, "link off");
+}
+
+#[test]
+fn distinct_rules_on_one_service_corroborate_each_other() {
+    let warn = |name: &str, svc: &str, pod: &str, t: i64| {
+        alert_on(
+            name,
+            svc,
+            &[("pod", pod)],
+            Severity::Warning,
+            EventKind::Firing,
+            t,
+        )
+    };
+    let rate_and_decision = |h: &H| {
+        let r = h.records()[0];
+        let rate = r
+            .reasons
+            .iter()
+            .find(|x| x.feature == Feature::ActionableRate)
+            .unwrap()
+            .value;
+        (rate, r.decision)
+    };
+    // A pod crash-looping and not ready, two rules never seen (0.5 each): at least one of
+    // them is acted on with 1 - 0.5 × 0.5 = 0.75, enough for two warnings to page.
+    let mut h = H::new();
+    h.push(warn("KubePodCrashLooping", "cart", "cart-1", 0))
+        .push(warn("KubePodNotReady", "cart", "cart-1", 5_000))
+        .advance_to(5 * MIN)
+        .finish();
+    assert_eq!(h.records().len(), 1);
+    assert_eq!(rate_and_decision(&h), (0.75, Decision::Page));
+
+    // Without corroboration it is the single most actionable rule: a ticket.
+    let mut h = H::with(|c| c.score.corroborate = false);
+    h.push(warn("KubePodCrashLooping", "cart", "cart-1", 0))
+        .push(warn("KubePodNotReady", "cart", "cart-1", 5_000))
+        .advance_to(5 * MIN)
+        .finish();
+    assert_eq!(rate_and_decision(&h), (0.5, Decision::Ticket));
+
+    // Many pods of one rule are one rule, not corroboration.
+    let mut h = H::new();
+    for (i, pod) in ["cart-1", "cart-2", "cart-3"].iter().enumerate() {
+        h.push(warn("KubePodCrashLooping", "cart", pod, i as i64 * 1000));
+    }
+    h.advance_to(5 * MIN).finish();
+    assert_eq!(h.records().len(), 1);
+    assert_eq!(rate_and_decision(&h), (0.5, Decision::Ticket));
 }
 
 #[test]
