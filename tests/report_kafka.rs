@@ -10,28 +10,14 @@ mod support;
 use support::*;
 
 use std::path::Path;
-use std::process::Command;
 
 fn report(config: &Path, clusters: &str) -> serde_json::Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_noisegate"))
-        .args([
-            "report",
-            "--week",
-            "2026-W43",
-            "--format",
-            "json",
-            "--clusters",
-            clusters,
-        ])
-        .arg("--config")
-        .arg(config)
-        .output()
-        .expect("run noisegate report");
-    assert!(
-        out.status.success(),
-        "report failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = noisegate_ok(|c| {
+        c.args(["report", "--week", "2026-W43", "--format", "json"])
+            .args(["--clusters", clusters])
+            .arg("--config")
+            .arg(config)
+    });
     serde_json::from_slice(&out.stdout).expect("json")
 }
 

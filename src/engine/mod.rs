@@ -156,16 +156,13 @@ struct Heard {
 }
 
 impl Heard {
-    /// Whether acknowledgements of this kind (`last`) have been heard within `window` of
-    /// `at` (the start counts as heard).
-    fn within(
-        &mut self,
-        last: fn(&Heard) -> Option<EventTime>,
-        at: EventTime,
-        window: i64,
-    ) -> bool {
+    /// Whether silence at `at` teaches: an acknowledgement of the kind that matters
+    /// (`any` for a cluster that paged, else `direct`) was heard within `window` before it
+    /// (the start counts as heard).
+    fn teaches(&mut self, paged: bool, at: EventTime, window: i64) -> bool {
         let since = *self.since.get_or_insert(at);
-        let reference = last(self).map_or(since, |t| t.max(since));
+        let last = if paged { self.any } else { self.direct };
+        let reference = last.map_or(since, |t| t.max(since));
         window == 0 || at.as_millis() - reference.as_millis() <= window
     }
 }
@@ -886,12 +883,10 @@ impl Engine {
         let actioned = c.acked_by_human
             && c.acked_at
                 .is_some_and(|a| c.resolved_at.is_none_or(|r| a <= r));
-        let window = self.cfg.score.feedback_window_ms;
-        let heard = if c.paged_at.is_some() {
-            self.st.heard.within(|h| h.any, at, window)
-        } else {
-            self.st.heard.within(|h| h.direct, at, window)
-        };
+        let heard =
+            self.st
+                .heard
+                .teaches(c.paged_at.is_some(), at, self.cfg.score.feedback_window_ms);
         if !actioned && c.resolved_at.is_some() && !heard {
             self.st.stats.outcomes_unheard += 1;
         }

@@ -55,6 +55,13 @@ impl H {
             })
             .collect()
     }
+    /// PagerDuty triggers sent so far (resolves not counted).
+    fn triggers(&self) -> usize {
+        self.pages()
+            .iter()
+            .filter(|p| p.event_action == PageAction::Trigger)
+            .count()
+    }
     fn records(&self) -> Vec<&ClusterRecord> {
         self.out
             .iter()
@@ -195,13 +202,7 @@ fn firing_after_close_opens_a_new_cluster() {
     assert_eq!(r.len(), 2);
     assert_ne!(r[0].cluster_id, r[1].cluster_id);
     assert_eq!(r[1].closed_at, None, "still open at end of input");
-    assert_eq!(
-        h.pages()
-            .iter()
-            .filter(|p| p.event_action == PageAction::Trigger)
-            .count(),
-        2
-    );
+    assert_eq!(h.triggers(), 2);
 }
 
 #[test]
@@ -1134,18 +1135,12 @@ fn a_critical_rule_nobody_acts_on_stops_paging_alone() {
             .push(resolve("SyntheticCheck", Severity::Critical, t + MIN));
     }
     h.advance_to(20 * 60 * MIN);
-    let triggers = |h: &H| {
-        h.pages()
-            .iter()
-            .filter(|p| p.event_action == PageAction::Trigger)
-            .count()
-    };
-    let before = triggers(&h);
+    let before = h.triggers();
     assert!(before < 10, "history overrules severity: {before} pages");
     h.push(fire("SyntheticCheck", Severity::Critical, 21 * 60 * MIN))
         .advance_to(21 * 60 * MIN + 10 * MIN);
     assert_eq!(
-        triggers(&h),
+        h.triggers(),
         before,
         "a known-noisy critical alone does not page"
     );
@@ -1177,12 +1172,6 @@ fn silence_teaches_only_while_acknowledgements_are_heard() {
             .rules
             .actionable_rate(RuleKey::of(name, sev), None, h.e.cfg.score.prior)
     };
-    let triggers = |h: &H| {
-        h.pages()
-            .iter()
-            .filter(|p| p.event_action == PageAction::Trigger)
-            .count()
-    };
 
     // No acknowledgement ever arrives (the PagerDuty webhook is not wired up). The engine
     // presumes feedback works for the window from its first outcome, then stops learning
@@ -1193,7 +1182,7 @@ fn silence_teaches_only_while_acknowledgements_are_heard() {
         fail(&mut h, "DatabaseDown", Severity::Critical, i * HOUR);
     }
     h.advance_to(21 * HOUR);
-    assert_eq!(triggers(&h), 20);
+    assert_eq!(h.triggers(), 20);
     assert_eq!(
         h.e.stats().outcomes_unheard,
         17,
@@ -1211,7 +1200,7 @@ fn silence_teaches_only_while_acknowledgements_are_heard() {
         fail(&mut h, "DatabaseDown", Severity::Critical, i * HOUR);
     }
     h.advance_to(21 * HOUR);
-    assert!(triggers(&h) < 10, "{}", triggers(&h));
+    assert!(h.triggers() < 10, "{}", h.triggers());
     assert_eq!(h.e.stats().outcomes_unheard, 0);
 
     // Acknowledgements arrive, but only through noisegate's pages (their dedup_key is a
@@ -1235,7 +1224,7 @@ fn silence_teaches_only_while_acknowledgements_are_heard() {
         }
     }
     h.advance_to(25 * HOUR);
-    let noisy_pages = triggers(&h) - 24;
+    let noisy_pages = h.triggers() - 24;
     assert!(noisy_pages < 10, "{noisy_pages}");
     assert!(rate(&h, "Noisy", Severity::Critical) < 0.2);
     assert_eq!(rate(&h, "Quiet", Severity::Warning), 0.5);
@@ -1463,13 +1452,6 @@ fn an_alert_naming_its_peer_links_to_that_peers_failure() {
 
 #[test]
 fn a_rule_that_usually_clears_by_itself_pages_only_once_it_outlasts_that() {
-    let triggers = |h: &H| {
-        h.pages()
-            .iter()
-            .filter(|p| p.event_action == PageAction::Trigger)
-            .map(|p| p.dedup_key.clone())
-            .collect::<Vec<_>>()
-    };
     let run = |sev: Severity, may_wait: bool| {
         // Scored on severity and transience alone (no learned actionable rate), so the
         // test isolates this feature: nobody acting would lower the score as well.
@@ -1486,13 +1468,13 @@ fn a_rule_that_usually_clears_by_itself_pages_only_once_it_outlasts_that() {
                 .push(resolve("CheckFailed", sev, t + 50_000));
         }
         h.advance_to(11 * 60 * MIN);
-        let history = triggers(&h).len();
+        let history = h.triggers();
         // Then it fails and does not clear.
         let t1 = 12 * 60 * MIN;
         h.push(fire("CheckFailed", sev, t1));
-        let at_once = triggers(&h).len() > history;
+        let at_once = h.triggers() > history;
         h.advance_to(t1 + 2 * MIN);
-        let within_2m = triggers(&h).len() > history;
+        let within_2m = h.triggers() > history;
         (history, at_once, within_2m)
     };
     // An error alert (no hold by default) is judged this way by default.

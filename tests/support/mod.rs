@@ -270,23 +270,25 @@ pub fn tool(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Runs `noisegate` with the arguments `args` adds, which must succeed (the failure shows
+/// its stderr); returns its output.
+pub fn noisegate_ok(args: impl FnOnce(&mut Command) -> &mut Command) -> std::process::Output {
+    let o = args(&mut Command::new(BIN)).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    o
+}
+
 /// Writes `noisegate gen --scenario mixed` for `hours` at `out` (its ground truth beside it,
 /// `.truth`) and returns `out`.
 pub fn gen_mixed(out: &Path, seed: u64, hours: u32) -> std::path::PathBuf {
-    let st = Command::new(BIN)
-        .args(["gen", "--scenario", "mixed", "--seed", &seed.to_string()])
-        .args(["--hours", &hours.to_string()])
-        .arg("--out")
-        .arg(out)
-        .arg("--truth-out")
-        .arg(out.with_extension("truth"))
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
-    );
+    noisegate_ok(|c| {
+        c.args(["gen", "--scenario", "mixed", "--seed", &seed.to_string()])
+            .args(["--hours", &hours.to_string()])
+            .arg("--out")
+            .arg(out)
+            .arg("--truth-out")
+            .arg(out.with_extension("truth"))
+    });
     out.to_path_buf()
 }
 
@@ -301,14 +303,11 @@ pub fn ndjson(p: &Path) -> Vec<serde_json::Value> {
 
 /// Runs `noisegate replay --quiet --config CONFIG --out OUT INPUT`, which must succeed.
 pub fn replay(config: &Path, input: &Path, out: &Path) -> std::process::Output {
-    let o = Command::new(BIN)
-        .args(["replay", "--quiet", "--config"])
-        .arg(config)
-        .arg("--out")
-        .arg(out)
-        .arg(input)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    o
+    noisegate_ok(|c| {
+        c.args(["replay", "--quiet", "--config"])
+            .arg(config)
+            .arg("--out")
+            .arg(out)
+            .arg(input)
+    })
 }

@@ -115,20 +115,15 @@ pub fn decode_json(
     r
 }
 
-/// The one-pass path of `decode_auto` for OTLP/JSON (see `sniff::decode_fast`): `Some` only
-/// if the request decodes and sniffing would call it OTLP/JSON, with exactly what
-/// [`decode_json`] gives; `None` otherwise, with `out` left as it was.
+/// The one-pass path of `decode_auto` for OTLP/JSON (see `sniff::decode_fast`, which
+/// restores `out` on `None`): `Some` only if the request decodes and sniffing would call it
+/// OTLP/JSON, with exactly what [`decode_json`] gives.
 pub(crate) fn decode_json_sniffed(
     text: &str,
     ctx: &Ctx<'_>,
     out: &mut Vec<AlertEvent>,
 ) -> Option<Decoded> {
-    let mark = out.len();
-    let r = json::decode_sniffed(text, ctx, out);
-    if r.is_none() {
-        out.truncate(mark);
-    }
-    r
+    json::decode_sniffed(text, ctx, out)
 }
 
 /// An OTLP `AnyValue`, borrowing from the input where it can. `Null` is "no value" (an
