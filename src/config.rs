@@ -333,7 +333,8 @@ pub struct RawScore {
     /// Actionable rate of a rule never seen (the top of the learning's back-off).
     pub prior_actionable_rate: f64,
     /// Pseudo-outcomes each learning level (rule, rule on a service) starts with at its
-    /// parent's rate.
+    /// parent's rate. 1 (Jeffreys' prior) by default: shared evidence from outages must be
+    /// able to outweigh it (QUALITY.md).
     pub prior_strength: f64,
     /// A cluster nobody acknowledged teaches "not actioned" only if acknowledgements have
     /// been heard within this before it closed (any, for a cluster that paged; one that did
@@ -353,7 +354,7 @@ impl Default for RawScore {
             page_threshold: 0.6,
             ticket_threshold: 0.3,
             prior_actionable_rate: 0.5,
-            prior_strength: 2.0,
+            prior_strength: 1.0,
             feedback_window: Duration::from_secs(3 * 24 * 3600),
             corroborate: true,
         }

@@ -193,11 +193,19 @@ fn refire_within_quiet_is_a_flap_not_a_new_page() {
 #[test]
 fn firing_after_close_opens_a_new_cluster() {
     let mut h = H::new();
-    h.push(fire("X", Severity::Critical, 0))
-        .push(resolve("X", Severity::Critical, MIN))
-        .advance_to(10 * MIN)
-        .push(fire("X", Severity::Critical, 20 * MIN))
-        .finish();
+    h.push(fire("X", Severity::Critical, 0));
+    // Acknowledged, so that what it teaches keeps the second one paging too.
+    let id = h.pages()[0].dedup_key.0.clone();
+    h.push(lifecycle(
+        EventKind::Acknowledged,
+        &id,
+        Actor::Human,
+        MIN / 2,
+    ))
+    .push(resolve("X", Severity::Critical, MIN))
+    .advance_to(10 * MIN)
+    .push(fire("X", Severity::Critical, 20 * MIN))
+    .finish();
     let r = h.records();
     assert_eq!(r.len(), 2);
     assert_ne!(r[0].cluster_id, r[1].cluster_id);
@@ -1160,8 +1168,8 @@ fn a_critical_rule_nobody_acts_on_stops_paging_alone() {
 fn silence_teaches_only_while_acknowledgements_are_heard() {
     const HOUR: i64 = 60 * MIN;
     // (Business hours aside: the same score at any hour.)
-    let two_hours = |c: &mut EngineConfig| {
-        c.score.feedback_window_ms = 2 * HOUR;
+    let half_hour = |c: &mut EngineConfig| {
+        c.score.feedback_window_ms = 30 * MIN;
         c.score.weights.after_hours = 0.0;
     };
     let fail = |h: &mut H, name: &str, sev: Severity, t: i64| {
@@ -1177,7 +1185,7 @@ fn silence_teaches_only_while_acknowledgements_are_heard() {
     // presumes feedback works for the window from its first outcome, then stops learning
     // from silence: a critical rule failing every hour keeps paging instead of being
     // learned away.
-    let mut h = H::with(two_hours);
+    let mut h = H::with(half_hour);
     for i in 0..20 {
         fail(&mut h, "DatabaseDown", Severity::Critical, i * HOUR);
     }
@@ -1185,11 +1193,12 @@ fn silence_teaches_only_while_acknowledgements_are_heard() {
     assert_eq!(h.triggers(), 20);
     assert_eq!(
         h.e.stats().outcomes_unheard,
-        17,
-        "the first three closed within two hours of the first"
+        19,
+        "only the first closed within half an hour of the first"
     );
-    let after_three = Prior::UNIFORM.strength * 0.5 / (Prior::UNIFORM.strength + 3.0);
-    assert!((rate(&h, "DatabaseDown", Severity::Critical) - after_three).abs() < 1e-9);
+    let prior = h.e.cfg.score.prior;
+    let after_one = prior.strength * prior.rate / (prior.strength + 1.0);
+    assert!((rate(&h, "DatabaseDown", Severity::Critical) - after_one).abs() < 1e-9);
 
     // `feedback_window = 0`: silence always teaches, and it stops paging.
     let mut h = H::with(|c| {
@@ -1206,7 +1215,7 @@ fn silence_teaches_only_while_acknowledgements_are_heard() {
     // Acknowledgements arrive, but only through noisegate's pages (their dedup_key is a
     // cluster id). Past the first window, a paged cluster nobody acknowledged teaches; one
     // that did not page could not have been acknowledged and teaches nothing.
-    let mut h = H::with(two_hours);
+    let mut h = H::with(half_hour);
     for i in 0..24 {
         let t = i * HOUR;
         h.push(fire("Real", Severity::Critical, t));
