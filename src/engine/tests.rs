@@ -1084,6 +1084,70 @@ fn same_service_alerts_with_the_same_onset_are_one_problem() {
 }
 
 #[test]
+fn a_rule_seen_only_in_acknowledged_outages_comes_to_page_alone() {
+    const HOUR: i64 = 60 * MIN;
+    // Three acknowledged outages on one service, each a crash-looping pod among nine other
+    // rules: every rule gets a tenth of each outcome, so the crash-loop rule has 0.3 of an
+    // outcome of evidence, all of it "acted on". Then a pod crash-loops alone.
+    let lone_crash_loop = |strength: f64| {
+        let mut h = H::with(|c| {
+            c.score.prior.strength = strength;
+            c.score.weights.after_hours = 0.0;
+        });
+        let on_cart = |name: &str, sev: Severity, kind: EventKind, t: i64| {
+            alert_on(name, "cart", &[("pod", "cart-1")], sev, kind, t)
+        };
+        let rules = ["KubePodCrashLooping"]
+            .into_iter()
+            .map(|n| (n.to_string(), Severity::Warning))
+            .chain((1..10).map(|i| (format!("Symptom{i}"), Severity::Error)))
+            .collect::<Vec<_>>();
+        for outage in 0..3 {
+            let t = outage * 4 * HOUR;
+            for (i, (name, sev)) in rules.iter().enumerate() {
+                h.push(on_cart(name, *sev, EventKind::Firing, t + i as i64 * 1000));
+            }
+            let id = h.pages().last().unwrap().dedup_key.0.clone();
+            h.push(lifecycle(
+                EventKind::Acknowledged,
+                &id,
+                Actor::Human,
+                t + 5 * MIN,
+            ));
+            for (name, sev) in &rules {
+                h.push(on_cart(name, *sev, EventKind::Resolved, t + 30 * MIN));
+            }
+        }
+        h.advance_to(12 * HOUR);
+        let before = h.triggers();
+        assert_eq!(before, 3, "each outage pages once");
+        h.push(on_cart(
+            "KubePodCrashLooping",
+            Severity::Warning,
+            EventKind::Firing,
+            13 * HOUR,
+        ))
+        .advance_to(13 * HOUR + 10 * MIN)
+        .finish();
+        let lone = *h.records().last().unwrap();
+        assert_eq!(lone.alerts.len(), 1);
+        let rate = lone
+            .reasons
+            .iter()
+            .find(|x| x.feature == Feature::ActionableRate)
+            .unwrap()
+            .value;
+        (lone.decision, (rate * 100.0).round() / 100.0)
+    };
+    // Jeffreys' prior (the default, one pseudo-outcome): 0.3 of evidence moves the rate to
+    // (0.3 + 0.5) / 1.3 = 0.62 and the lone warning pages. Under Beta(1, 1) (two
+    // pseudo-outcomes) it stays at 1.3 / 2.3 = 0.57: a ticket.
+    let default_strength = H::new().e.cfg.score.prior.strength;
+    assert_eq!(lone_crash_loop(default_strength), (Decision::Page, 0.62));
+    assert_eq!(lone_crash_loop(2.0), (Decision::Ticket, 0.57));
+}
+
+#[test]
 fn distinct_rules_on_one_service_corroborate_each_other() {
     let warn = |name: &str, svc: &str, pod: &str, t: i64| {
         alert_on(
