@@ -153,6 +153,18 @@ fn metrics_by_hand() {
     // Recall: A (paged +1m < ack +20m) and D (no ack); B's only page came after its ack.
     assert_eq!((m.recall.num, m.recall.den), (2, 3));
     assert_eq!(m.paged_after_ack, 1);
+    // The miss is listed with what a team would look at: B, first alert 60 m, acknowledged
+    // 10 m later, paged 5 m after that, in K3.
+    assert_eq!(m.missed.len(), 1);
+    let b = &m.missed[0];
+    assert_eq!(b.incident_id, "B");
+    let (alert, ack, page) = (
+        b.first_alert.unwrap().as_millis(),
+        b.first_ack.unwrap().as_millis(),
+        b.paged_at.unwrap().as_millis(),
+    );
+    assert_eq!((ack - alert, page - ack), (10 * MIN, 5 * MIN));
+    assert_eq!(b.clusters, vec!["K3".to_string()]);
     // Precision: K1 (A), K3 (B), K5 (D) hold actionable episodes, K4 (C) does not.
     assert_eq!((m.page_precision.num, m.page_precision.den), (3, 4));
     // Grouping over 8 matched episodes: (K1,A)=2 (K2,A)=1 (K3,B)=2 (K4,C)=2 (K5,D)=1.
@@ -196,8 +208,16 @@ fn metrics_by_hand() {
     assert!(table.contains("--input"), "{table}");
     assert!(table.contains("86.7%"), "{table}");
     assert!(table.contains("66.7% (2/3)"), "{table}");
+    assert!(table.contains("missed 1 actionable incident"), "{table}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains("  B  ") && l.contains("paged only at") && l.ends_with("in K3")),
+        "{table}"
+    );
     let json = serde_json::to_value(&r).unwrap();
     assert_eq!(json["noisegate"]["recall"]["num"], 2);
+    assert_eq!(json["noisegate"]["missed"][0]["incident_id"], "B");
     assert!(json["baseline"].is_null());
 }
 
@@ -341,4 +361,45 @@ fn bad_cluster_record_names_the_line() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("c.ndjson:2"), "{e}");
+}
+
+#[test]
+fn an_incident_never_paged_is_listed_with_the_clusters_that_held_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let truth = write(
+        dir.path(),
+        "t.ndjson",
+        &[
+            incident("A", true, Some(10 * MIN), "steady"),
+            episode(&fp(2), "A", MIN, Some(20 * MIN)),
+            episode(&fp(1), "A", 0, Some(20 * MIN)),
+            incident("N", false, None, "steady"),
+            episode(&fp(3), "N", 0, Some(5 * MIN)),
+        ],
+    );
+    let clusters = write(
+        dir.path(),
+        "c.ndjson",
+        &[
+            record("K2", &[(&fp(2), MIN, 20 * MIN)], 2, None),
+            record("K1", &[(&fp(1), 0, 20 * MIN)], 2, None),
+            record("K3", &[(&fp(3), 0, 5 * MIN)], 1, Some(0)),
+        ],
+    );
+    let r = eval::run(&truth, &clusters, &[], &Config::default()).unwrap();
+    let m = &r.noisegate;
+    assert_eq!((m.recall.num, m.recall.den), (0, 1));
+    assert_eq!(m.paged_after_ack, 0);
+    assert_eq!(m.missed.len(), 1);
+    assert_eq!(m.missed[0].incident_id, "A");
+    assert_eq!(m.missed[0].paged_at, None);
+    // In the order its alerts reached them; the noise cluster that paged is not named.
+    assert_eq!(m.missed[0].clusters, vec!["K1", "K2"]);
+    let table = r.table();
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains("  A  ") && l.contains("never paged") && l.ends_with("in K1, K2")),
+        "{table}"
+    );
 }

@@ -184,8 +184,27 @@ pub struct SystemMetrics {
     pub pages_per_shift: ShiftStats,
     /// First alert of the incident → its first page, over paged actionable incidents.
     pub time_to_page: Latency,
+    /// The actionable incidents the recall did not count, in truth order: what a team
+    /// checks first when it evaluates on its own labelled traffic.
+    pub missed: Vec<Missed>,
     pub matching: Matching,
 }
+
+/// An actionable incident that was not paged before its first acknowledgement.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Missed {
+    pub incident_id: String,
+    pub first_alert: Option<EventTime>,
+    pub first_ack: Option<EventTime>,
+    /// Its first page, when that came only at or after the first ack.
+    pub paged_at: Option<EventTime>,
+    /// The clusters (or baseline groups) its alerts were in, by first alert, at most
+    /// [`MISSED_CLUSTERS`].
+    pub clusters: Vec<String>,
+}
+
+/// Most clusters listed per missed incident.
+pub const MISSED_CLUSTERS: usize = 5;
 
 fn f1(p: Option<f64>, r: Option<f64>) -> Option<f64> {
     match (p, r) {
@@ -287,6 +306,8 @@ pub fn compute(truth: &Truth, sys: &SystemIn, slack: i64, shifts: Shifts) -> Sys
     let mut cluster_actionable = vec![false; n_clusters];
     let mut cluster_storm = vec![false; n_clusters];
     let mut incident_page: Vec<Option<i64>> = vec![None; truth.incidents.len()];
+    // (incident, first seen, cluster) for the actionable ones, to name what held a miss.
+    let mut actionable_hits: Vec<(u32, i64, u32)> = Vec::new();
     let mut episode_seen = vec![false; truth.episodes.len()];
     let mut table: FxHashMap<(u32, u32), u64> = FxHashMap::default();
     let mut split = 0u64;
@@ -305,6 +326,9 @@ pub fn compute(truth: &Truth, sys: &SystemIn, slack: i64, shifts: Shifts) -> Sys
             split += 1;
         }
         for &(_, c, first) in group {
+            if inc.actionable {
+                actionable_hits.push((inc_idx, first, c));
+            }
             let c = c as usize;
             cluster_actionable[c] |= inc.actionable;
             cluster_storm[c] |= inc.storm;
@@ -347,21 +371,42 @@ pub fn compute(truth: &Truth, sys: &SystemIn, slack: i64, shifts: Shifts) -> Sys
         Compression::new(n, p, r)
     });
 
+    actionable_hits.sort_unstable();
+    let mut missed = Vec::new();
     let mut actionable = 0u64;
     let mut paged = 0u64;
     let mut after_ack = 0u64;
     let mut latencies: Vec<f64> = Vec::new();
     let mut early = 0u64;
-    for (inc, page) in truth.incidents.iter().zip(&incident_page) {
+    for (idx, (inc, page)) in truth.incidents.iter().zip(&incident_page).enumerate() {
         if !inc.actionable {
             continue;
         }
         actionable += 1;
-        let Some(p) = *page else { continue };
-        if inc.first_ack.is_some_and(|a| p >= a) {
-            after_ack += 1;
+        let Some(p) = page.filter(|&p| inc.first_ack.is_none_or(|a| p < a)) else {
+            after_ack += page.is_some() as u64;
+            // Its hits, sorted by (incident, first seen): the clusters in the order its
+            // alerts reached them.
+            let from = actionable_hits.partition_point(|h| h.0 < idx as u32);
+            let mut clusters: Vec<String> = Vec::new();
+            for &(_, _, c) in actionable_hits[from..]
+                .iter()
+                .take_while(|h| h.0 == idx as u32)
+            {
+                let name = &sys.clusters[c as usize].name;
+                if clusters.len() < MISSED_CLUSTERS && !clusters.contains(name) {
+                    clusters.push(name.clone());
+                }
+            }
+            missed.push(Missed {
+                incident_id: inc.id.clone(),
+                first_alert: inc.first_alert.map(EventTime),
+                first_ack: inc.first_ack.map(EventTime),
+                paged_at: page.map(EventTime),
+                clusters,
+            });
             continue;
-        }
+        };
         paged += 1;
         let start = inc.first_alert.or(inc.started_at).unwrap_or(p);
         early += (p < start) as u64;
@@ -407,6 +452,7 @@ pub fn compute(truth: &Truth, sys: &SystemIn, slack: i64, shifts: Shifts) -> Sys
             p50_seconds: percentile(&latencies, 50.0),
             p99_seconds: percentile(&latencies, 99.0),
         },
+        missed,
         matching: Matching {
             alerts: sys.spans.len() as u64,
             unmatched_alerts,

@@ -13,6 +13,8 @@
 //!   `scenario == "storm"` incident;
 //! - recall = actionable incidents whose earliest page (over the clusters holding any of
 //!   their episodes) is before `first_ack_at` (or there is no ack) / actionable incidents;
+//!   the others are listed (`missed`: incident, first alert, first ack, late page if any,
+//!   the clusters that held it), since they are what a team looks at first;
 //! - page precision = paged clusters holding an episode of an actionable incident / paged
 //!   clusters;
 //! - grouping over matched episodes, each in the cluster where it was first seen:
@@ -38,6 +40,9 @@ use serde::{Deserialize, Serialize};
 use crate::config::Config;
 use crate::event::{EventTime, Fingerprint};
 use metrics::{ClusterIn, Shifts, Span, SystemIn, SystemMetrics};
+
+/// Missed incidents the text report lists (the JSON has them all).
+const MISSED_SHOWN: usize = 20;
 use truth::Truth;
 
 /// How far apart an observed alert and a truth episode may be and still match.
@@ -325,6 +330,34 @@ impl EvalReport {
                 None => {
                     let _ = writeln!(s, "  {label:lw$}  {v:>w1$}");
                 }
+            }
+        }
+        let missed = &self.noisegate.missed;
+        if !missed.is_empty() {
+            let _ = writeln!(
+                s,
+                "noisegate missed {} actionable incident(s) (all in the JSON's noisegate.missed):",
+                missed.len()
+            );
+            for m in missed.iter().take(MISSED_SHOWN) {
+                let t = |t: Option<EventTime>| t.map_or("-".to_string(), |t| t.to_string());
+                let _ = writeln!(
+                    s,
+                    "  {}  first alert {}  first ack {}  {}  in {}",
+                    m.incident_id,
+                    t(m.first_alert),
+                    t(m.first_ack),
+                    m.paged_at
+                        .map_or("never paged".to_string(), |p| format!("paged only at {p}")),
+                    if m.clusters.is_empty() {
+                        "no cluster (alerts unmatched)".to_string()
+                    } else {
+                        m.clusters.join(", ")
+                    }
+                );
+            }
+            if missed.len() > MISSED_SHOWN {
+                let _ = writeln!(s, "  … and {} more", missed.len() - MISSED_SHOWN);
             }
         }
         match &self.baseline {
