@@ -55,6 +55,18 @@ impl H {
             })
             .collect()
     }
+    /// A person acknowledges the newest page (through PagerDuty, which names it by its
+    /// dedup_key, our cluster id) at `t`.
+    fn ack_newest_page(&mut self, t: i64) -> &mut Self {
+        let id = self
+            .pages()
+            .last()
+            .expect("a page to acknowledge")
+            .dedup_key
+            .0
+            .clone();
+        self.push(lifecycle(EventKind::Acknowledged, &id, Actor::Human, t))
+    }
     /// PagerDuty triggers sent so far (resolves not counted).
     fn triggers(&self) -> usize {
         self.pages()
@@ -193,19 +205,13 @@ fn refire_within_quiet_is_a_flap_not_a_new_page() {
 #[test]
 fn firing_after_close_opens_a_new_cluster() {
     let mut h = H::new();
-    h.push(fire("X", Severity::Critical, 0));
     // Acknowledged, so that what it teaches keeps the second one paging too.
-    let id = h.pages()[0].dedup_key.0.clone();
-    h.push(lifecycle(
-        EventKind::Acknowledged,
-        &id,
-        Actor::Human,
-        MIN / 2,
-    ))
-    .push(resolve("X", Severity::Critical, MIN))
-    .advance_to(10 * MIN)
-    .push(fire("X", Severity::Critical, 20 * MIN))
-    .finish();
+    h.push(fire("X", Severity::Critical, 0))
+        .ack_newest_page(MIN / 2)
+        .push(resolve("X", Severity::Critical, MIN))
+        .advance_to(10 * MIN)
+        .push(fire("X", Severity::Critical, 20 * MIN))
+        .finish();
     let r = h.records();
     assert_eq!(r.len(), 2);
     assert_ne!(r[0].cluster_id, r[1].cluster_id);
@@ -1107,13 +1113,7 @@ fn a_rule_seen_only_in_acknowledged_outages_comes_to_page_alone() {
             for (i, (name, sev)) in rules.iter().enumerate() {
                 h.push(on_cart(name, *sev, EventKind::Firing, t + i as i64 * 1000));
             }
-            let id = h.pages().last().unwrap().dedup_key.0.clone();
-            h.push(lifecycle(
-                EventKind::Acknowledged,
-                &id,
-                Actor::Human,
-                t + 5 * MIN,
-            ));
+            h.ack_newest_page(t + 5 * MIN);
             for (name, sev) in &rules {
                 h.push(on_cart(name, *sev, EventKind::Resolved, t + 30 * MIN));
             }
@@ -1282,15 +1282,9 @@ fn silence_teaches_only_while_acknowledgements_are_heard() {
     let mut h = H::with(half_hour);
     for i in 0..24 {
         let t = i * HOUR;
-        h.push(fire("Real", Severity::Critical, t));
-        let id = h.pages().last().unwrap().dedup_key.0.clone();
-        h.push(lifecycle(
-            EventKind::Acknowledged,
-            &id,
-            Actor::Human,
-            t + MIN,
-        ))
-        .push(resolve("Real", Severity::Critical, t + 2 * MIN));
+        h.push(fire("Real", Severity::Critical, t))
+            .ack_newest_page(t + MIN)
+            .push(resolve("Real", Severity::Critical, t + 2 * MIN));
         if i >= 4 {
             fail(&mut h, "Noisy", Severity::Critical, t + 10 * MIN);
             fail(&mut h, "Quiet", Severity::Warning, t + 10 * MIN);
