@@ -126,6 +126,15 @@ fn alert_on(
     }
 }
 
+/// The value a record's `reasons` give `feature`.
+fn reason(r: &ClusterRecord, feature: Feature) -> f64 {
+    r.reasons
+        .iter()
+        .find(|x| x.feature == feature)
+        .expect("every record carries every feature")
+        .value
+}
+
 fn fire(name: &str, sev: Severity, t: i64) -> AlertEvent {
     alert(name, sev, EventKind::Firing, t)
 }
@@ -1131,12 +1140,7 @@ fn a_rule_seen_only_in_acknowledged_outages_comes_to_page_alone() {
         .finish();
         let lone = *h.records().last().unwrap();
         assert_eq!(lone.alerts.len(), 1);
-        let rate = lone
-            .reasons
-            .iter()
-            .find(|x| x.feature == Feature::ActionableRate)
-            .unwrap()
-            .value;
+        let rate = reason(lone, Feature::ActionableRate);
         (lone.decision, (rate * 100.0).round() / 100.0)
     };
     // Jeffreys' prior (the default, one pseudo-outcome): 0.3 of evidence moves the rate to
@@ -1161,13 +1165,7 @@ fn distinct_rules_on_one_service_corroborate_each_other() {
     };
     let rate_and_decision = |h: &H| {
         let r = h.records()[0];
-        let rate = r
-            .reasons
-            .iter()
-            .find(|x| x.feature == Feature::ActionableRate)
-            .unwrap()
-            .value;
-        (rate, r.decision)
+        (reason(r, Feature::ActionableRate), r.decision)
     };
     // A pod crash-looping and not ready, two rules never seen (0.5 each): at least one of
     // them is acted on with 1 - 0.5 × 0.5 = 0.75, enough for two warnings to page.
