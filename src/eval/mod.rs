@@ -40,10 +40,10 @@ use serde::{Deserialize, Serialize};
 use crate::config::Config;
 use crate::event::{EventTime, Fingerprint};
 use metrics::{ClusterIn, Shifts, Span, SystemIn, SystemMetrics};
+use truth::Truth;
 
 /// Missed incidents the text report lists (the JSON has them all).
 const MISSED_SHOWN: usize = 20;
-use truth::Truth;
 
 /// How far apart an observed alert and a truth episode may be and still match.
 pub const MATCH_SLACK_MS: i64 = 60_000;

@@ -1,8 +1,8 @@
 //! Kafka output: pages, tickets, cluster records and dead letters, through one idempotent
-//! producer (`enable.idempotence`, `acks=all`, no delivery timeout, one request in flight). Owns the encoding of
-//! each output message and the set of deliveries not yet acknowledged; it never decides what
-//! to send (the engine does) nor when input may be committed (the service does, from
-//! [`Deliveries`]).
+//! producer (`enable.idempotence`, `acks=all`, no delivery timeout, one request in flight).
+//! Owns the encoding of each output message and the set of deliveries not yet acknowledged;
+//! it never decides what to send (the engine does) nor when input may be committed (the
+//! service does, from [`Deliveries`]).
 //!
 //! Message keys: pages by `dedup_key`, records by cluster id (so a compacted topic keeps the
 //! latest record per cluster and a re-sent one replaces its twin), dead letters by the input
