@@ -62,6 +62,14 @@ fn write(dir: &Path, name: &str, lines: &[String]) -> PathBuf {
     p
 }
 
+/// `eval` of these truth and cluster-record lines, without an input stream (no baseline).
+fn eval_lines(truth: &[String], clusters: &[String]) -> eval::EvalReport {
+    let dir = tempfile::tempdir().unwrap();
+    let truth = write(dir.path(), "truth.ndjson", truth);
+    let clusters = write(dir.path(), "clusters.ndjson", clusters);
+    eval::run(&truth, &clusters, &[], &Config::default()).unwrap()
+}
+
 fn close(a: Option<f64>, b: f64) -> bool {
     a.is_some_and(|a| (a - b).abs() < 1e-9)
 }
@@ -81,63 +89,54 @@ fn close(a: Option<f64>, b: f64) -> bool {
 /// - K5 {fp9} raw 2, paged 26h05m               → D
 #[test]
 fn metrics_by_hand() {
-    let dir = tempfile::tempdir().unwrap();
-    let truth = write(
-        dir.path(),
-        "truth.ndjson",
-        &[
-            incident("A", true, Some(20 * MIN), "storm"),
-            episode(&fp(1), "A", 0, Some(30 * MIN)),
-            episode(&fp(2), "A", 2 * MIN, Some(30 * MIN)),
-            episode(&fp(3), "A", 3 * MIN, Some(30 * MIN)),
-            episode(&fp(8), "A", 5 * MIN, Some(30 * MIN)),
-            incident("B", true, Some(70 * MIN), "mixed"),
-            episode(&fp(4), "B", 60 * MIN, Some(90 * MIN)),
-            episode(&fp(5), "B", 62 * MIN, Some(90 * MIN)),
-            // C's episodes come before its incident line: allowed.
-            episode(&fp(6), "C", 120 * MIN, Some(125 * MIN)),
-            episode(&fp(1), "C", 13 * HOUR, Some(13 * HOUR + 10 * MIN)),
-            incident("C", false, None, "flapping"),
-            incident("D", true, None, "mixed"),
-            episode(&fp(9), "D", 26 * HOUR, None),
-        ],
-    );
-    let clusters = write(
-        dir.path(),
-        "clusters.ndjson",
-        &[
-            record(
-                "K1",
-                &[(&fp(1), 0, 30 * MIN), (&fp(2), 2 * MIN, 30 * MIN)],
-                10,
-                Some(MIN),
-            ),
-            record("K2", &[(&fp(3), 3 * MIN, 30 * MIN)], 4, None),
-            record(
-                "K3",
-                &[(&fp(4), 60 * MIN, 90 * MIN), (&fp(5), 62 * MIN, 90 * MIN)],
-                6,
-                Some(75 * MIN),
-            ),
-            record(
-                "K4",
-                &[
-                    (&fp(6), 120 * MIN, 125 * MIN),
-                    (&fp(1), 13 * HOUR + 20_000, 13 * HOUR + 10 * MIN),
-                    (&fp(7), 130 * MIN, 131 * MIN),
-                ],
-                8,
-                Some(13 * HOUR + MIN),
-            ),
-            record(
-                "K5",
-                &[(&fp(9), 26 * HOUR, 26 * HOUR + 30 * MIN)],
-                2,
-                Some(26 * HOUR + 5 * MIN),
-            ),
-        ],
-    );
-    let r = eval::run(&truth, &clusters, &[], &Config::default()).unwrap();
+    let truth = [
+        incident("A", true, Some(20 * MIN), "storm"),
+        episode(&fp(1), "A", 0, Some(30 * MIN)),
+        episode(&fp(2), "A", 2 * MIN, Some(30 * MIN)),
+        episode(&fp(3), "A", 3 * MIN, Some(30 * MIN)),
+        episode(&fp(8), "A", 5 * MIN, Some(30 * MIN)),
+        incident("B", true, Some(70 * MIN), "mixed"),
+        episode(&fp(4), "B", 60 * MIN, Some(90 * MIN)),
+        episode(&fp(5), "B", 62 * MIN, Some(90 * MIN)),
+        // C's episodes come before its incident line: allowed.
+        episode(&fp(6), "C", 120 * MIN, Some(125 * MIN)),
+        episode(&fp(1), "C", 13 * HOUR, Some(13 * HOUR + 10 * MIN)),
+        incident("C", false, None, "flapping"),
+        incident("D", true, None, "mixed"),
+        episode(&fp(9), "D", 26 * HOUR, None),
+    ];
+    let clusters = [
+        record(
+            "K1",
+            &[(&fp(1), 0, 30 * MIN), (&fp(2), 2 * MIN, 30 * MIN)],
+            10,
+            Some(MIN),
+        ),
+        record("K2", &[(&fp(3), 3 * MIN, 30 * MIN)], 4, None),
+        record(
+            "K3",
+            &[(&fp(4), 60 * MIN, 90 * MIN), (&fp(5), 62 * MIN, 90 * MIN)],
+            6,
+            Some(75 * MIN),
+        ),
+        record(
+            "K4",
+            &[
+                (&fp(6), 120 * MIN, 125 * MIN),
+                (&fp(1), 13 * HOUR + 20_000, 13 * HOUR + 10 * MIN),
+                (&fp(7), 130 * MIN, 131 * MIN),
+            ],
+            8,
+            Some(13 * HOUR + MIN),
+        ),
+        record(
+            "K5",
+            &[(&fp(9), 26 * HOUR, 26 * HOUR + 30 * MIN)],
+            2,
+            Some(26 * HOUR + 5 * MIN),
+        ),
+    ];
+    let r = eval_lines(&truth, &clusters);
     assert_eq!(r.truth.incidents, 4);
     assert_eq!(r.truth.actionable_incidents, 3);
     assert_eq!(r.truth.storm_incidents, 1);
@@ -224,30 +223,21 @@ fn metrics_by_hand() {
 #[test]
 fn a_split_episode_counts_in_its_first_cluster() {
     // One incident, two episodes; noisegate opened a second cluster for the same episode.
-    let dir = tempfile::tempdir().unwrap();
-    let truth = write(
-        dir.path(),
-        "t.ndjson",
-        &[
-            incident("A", true, None, "steady"),
-            episode(&fp(1), "A", 0, Some(60 * MIN)),
-            episode(&fp(2), "A", 0, Some(60 * MIN)),
-        ],
-    );
-    let clusters = write(
-        dir.path(),
-        "c.ndjson",
-        &[
-            record("K2", &[(&fp(1), 30 * MIN, 60 * MIN)], 2, Some(31 * MIN)),
-            record(
-                "K1",
-                &[(&fp(1), 0, 20 * MIN), (&fp(2), 0, 60 * MIN)],
-                3,
-                None,
-            ),
-        ],
-    );
-    let r = eval::run(&truth, &clusters, &[], &Config::default()).unwrap();
+    let truth = [
+        incident("A", true, None, "steady"),
+        episode(&fp(1), "A", 0, Some(60 * MIN)),
+        episode(&fp(2), "A", 0, Some(60 * MIN)),
+    ];
+    let clusters = [
+        record("K2", &[(&fp(1), 30 * MIN, 60 * MIN)], 2, Some(31 * MIN)),
+        record(
+            "K1",
+            &[(&fp(1), 0, 20 * MIN), (&fp(2), 0, 60 * MIN)],
+            3,
+            None,
+        ),
+    ];
+    let r = eval_lines(&truth, &clusters);
     let m = &r.noisegate;
     assert_eq!(m.matching.episodes_in_several_clusters, 1);
     // Both episodes are placed in K1 (where fp1 was seen first): one pair, correct.
@@ -365,28 +355,19 @@ fn bad_cluster_record_names_the_line() {
 
 #[test]
 fn an_incident_never_paged_is_listed_with_the_clusters_that_held_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let truth = write(
-        dir.path(),
-        "t.ndjson",
-        &[
-            incident("A", true, Some(10 * MIN), "steady"),
-            episode(&fp(2), "A", MIN, Some(20 * MIN)),
-            episode(&fp(1), "A", 0, Some(20 * MIN)),
-            incident("N", false, None, "steady"),
-            episode(&fp(3), "N", 0, Some(5 * MIN)),
-        ],
-    );
-    let clusters = write(
-        dir.path(),
-        "c.ndjson",
-        &[
-            record("K2", &[(&fp(2), MIN, 20 * MIN)], 2, None),
-            record("K1", &[(&fp(1), 0, 20 * MIN)], 2, None),
-            record("K3", &[(&fp(3), 0, 5 * MIN)], 1, Some(0)),
-        ],
-    );
-    let r = eval::run(&truth, &clusters, &[], &Config::default()).unwrap();
+    let truth = [
+        incident("A", true, Some(10 * MIN), "steady"),
+        episode(&fp(2), "A", MIN, Some(20 * MIN)),
+        episode(&fp(1), "A", 0, Some(20 * MIN)),
+        incident("N", false, None, "steady"),
+        episode(&fp(3), "N", 0, Some(5 * MIN)),
+    ];
+    let clusters = [
+        record("K2", &[(&fp(2), MIN, 20 * MIN)], 2, None),
+        record("K1", &[(&fp(1), 0, 20 * MIN)], 2, None),
+        record("K3", &[(&fp(3), 0, 5 * MIN)], 1, Some(0)),
+    ];
+    let r = eval_lines(&truth, &clusters);
     let m = &r.noisegate;
     assert_eq!((m.recall.num, m.recall.den), (0, 1));
     assert_eq!(m.paged_after_ack, 0);
