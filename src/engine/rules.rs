@@ -64,14 +64,6 @@ pub struct Prior {
     pub strength: f64,
 }
 
-impl Prior {
-    /// Beta(1, 1): 0.5 with the weight of two outcomes.
-    pub const UNIFORM: Prior = Prior {
-        rate: 0.5,
-        strength: 2.0,
-    };
-}
-
 /// Outcomes of the clusters something was in, each weighted by its share of the cluster
 /// (see [`RuleBook::outcome`]).
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
@@ -279,6 +271,12 @@ fn shed_oldest<K: Copy + Ord + std::hash::Hash + Eq, V>(
 mod tests {
     use super::*;
 
+    /// Beta(1, 1): 0.5 with the weight of two outcomes (round numbers for the sums below).
+    const UNIFORM: Prior = Prior {
+        rate: 0.5,
+        strength: 2.0,
+    };
+
     fn hold_cfg() -> HoldConfig {
         HoldConfig {
             by_severity_ms: [120_000; 4],
@@ -340,7 +338,7 @@ mod tests {
     #[test]
     fn beta_posterior() {
         let mut b = RuleBook::default();
-        let p = Prior::UNIFORM;
+        let p = UNIFORM;
         assert_eq!(b.actionable_rate(k("X"), None, p), 0.5);
         for _ in 0..8 {
             b.outcome(k("X"), false, 1.0, EventTime(0));
@@ -357,13 +355,13 @@ mod tests {
         for _ in 0..20 {
             b.outcome(warn, false, 1.0, EventTime(0));
         }
-        assert_eq!(b.actionable_rate(crit, None, Prior::UNIFORM), 0.5);
+        assert_eq!(b.actionable_rate(crit, None, UNIFORM), 0.5);
     }
 
     #[test]
     fn a_service_backs_off_to_its_rule() {
         let mut b = RuleBook::default();
-        let p = Prior::UNIFORM;
+        let p = UNIFORM;
         let r = k("HighLatency");
         let (api, batch) = (r.on(Some("api")), r.on(Some("batch")));
         for _ in 0..18 {

@@ -5,7 +5,6 @@ use super::*;
 use crate::config::Config;
 use crate::event::{Annotations, DedupKey, Labels, Severity, Str};
 use crate::record::{Feature, PageAction, ResolvedBy};
-use rules::Prior;
 
 const MIN: i64 = 60_000;
 
@@ -753,7 +752,8 @@ fn acknowledged_rules_learn_a_higher_actionable_rate() {
     }
     h.advance_to(1000 * MIN);
     let needy = RuleKey::of("Needy", Severity::Warning);
-    assert!(h.e.st.rules.actionable_rate(needy, None, Prior::UNIFORM) > 0.8);
+    let prior = h.e.cfg.score.prior;
+    assert!(h.e.st.rules.actionable_rate(needy, None, prior) > 0.8);
     // Now a lone warning of that rule pages (after its hold), where a new rule would not.
     h.push(fire("Needy", Severity::Warning, 1100 * MIN))
         .push(fire("Unknown", Severity::Warning, 1100 * MIN))
@@ -1128,8 +1128,7 @@ fn a_rule_seen_only_in_acknowledged_outages_comes_to_page_alone() {
             }
         }
         h.advance_to(12 * HOUR);
-        let before = h.triggers();
-        assert_eq!(before, 3, "each outage pages once");
+        assert_eq!(h.triggers(), 3, "each outage pages once");
         h.push(on_cart(
             "KubePodCrashLooping",
             Severity::Warning,

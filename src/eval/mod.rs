@@ -339,8 +339,8 @@ impl EvalReport {
                 "noisegate missed {} actionable incident(s) (all in the JSON's noisegate.missed):",
                 missed.len()
             );
+            let t = |t: Option<EventTime>| t.map_or("-".to_string(), |t| t.to_string());
             for m in missed.iter().take(MISSED_SHOWN) {
-                let t = |t: Option<EventTime>| t.map_or("-".to_string(), |t| t.to_string());
                 let _ = writeln!(
                     s,
                     "  {}  first alert {}  first ack {}  {}  in {}",
