@@ -380,9 +380,11 @@ impl Engine {
             self.new_alert(ev, true);
             return;
         }
+        let flaps = &mut self.st.flaps;
         let stale = c.alert_mut(ev.fingerprint).is_some_and(|a| {
             a.resolved_at
                 .is_some_and(|r| ev.time.as_millis() - r.as_millis() > self.cfg.close_quiet_ms)
+                && !flaps.is_flapping(ev.fingerprint, ev.time, &self.cfg.flap)
         });
         if stale {
             // Back after longer than the quiet period while its cluster stayed open for other
@@ -518,7 +520,21 @@ impl Engine {
             return;
         }
         c.mark_resolved(t, Some(by.unwrap_or(Actor::Automation)));
-        let due = t.saturating_add_ms(self.cfg.close_quiet_ms);
+        // A flapping alert is one problem until it has been quiet for the flap quiet period:
+        // its cluster stays open that long, so the next episode re-joins it as a flap instead
+        // of opening (and recording, and maybe paging) a cluster of its own.
+        let cfg = &self.cfg;
+        let flaps = &mut self.st.flaps;
+        let flapping = c
+            .alerts
+            .iter()
+            .any(|a| flaps.is_flapping(a.fingerprint, t, &cfg.flap));
+        let quiet = if flapping {
+            cfg.close_quiet_ms.max(cfg.flap.quiet_ms)
+        } else {
+            cfg.close_quiet_ms
+        };
+        let due = t.saturating_add_ms(quiet);
         c.close_at = Some(due);
         let fire = due.saturating_add_ms(self.cfg.allowed_lateness_ms);
         self.st.timers.insert((fire, Timer::Close(key)));

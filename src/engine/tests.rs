@@ -668,6 +668,43 @@ fn a_flapping_alert_does_not_page_on_each_transition() {
 }
 
 #[test]
+fn a_flapping_alert_is_one_cluster_until_it_has_been_quiet() {
+    let mut h = H::new();
+    // Fires for a minute every 7 minutes, twelve times. Each gap (6 min) outlasts the 5-minute
+    // close quiet period, so the first two episodes close clusters of their own; from the third
+    // fire on the alert has made more than 4 changes within the hour (resolve 1, fire 7,
+    // resolve 8, fire 14, resolve 15) and is flapping, which holds its cluster open for the
+    // 30-minute flap quiet period: episodes 3..=12 are one cluster, one record.
+    for i in 0..12 {
+        let t = i * 7 * MIN;
+        h.push(fire("Flaky", Severity::Error, t))
+            .push(resolve("Flaky", Severity::Error, t + MIN));
+    }
+    let last_resolve = 11 * 7 * MIN + MIN;
+    h.advance_to(last_resolve + 30 * MIN);
+    assert_eq!(
+        h.records().len(),
+        2,
+        "still open within the flap quiet period"
+    );
+    h.advance_to(last_resolve + 31 * MIN); // past the allowed lateness
+    let r = h.records();
+    assert_eq!(r.len(), 3, "{r:#?}");
+    let flapping = r[2];
+    assert_eq!(flapping.opened_at, EventTime(14 * MIN));
+    assert_eq!(flapping.resolved_at, Some(EventTime(last_resolve)));
+    assert_eq!(flapping.closed_at, Some(EventTime(last_resolve + 30 * MIN)));
+    assert_eq!(flapping.alerts.len(), 1);
+    assert_eq!(flapping.alerts[0].flaps, 9, "episodes 4..=12 re-joined it");
+    assert_eq!(reason(flapping, Feature::Flapping), 1.0);
+    assert_eq!(reason(&r[0], Feature::Flapping), 0.0);
+    // The same alert flapping again after its quiet period is a new problem.
+    h.push(fire("Flaky", Severity::Error, last_resolve + 40 * MIN))
+        .finish();
+    assert_eq!(h.records().len(), 4);
+}
+
+#[test]
 fn warnings_are_held_and_transients_never_page() {
     let mut h = H::with(|c| c.score.bias = -2.5); // make a lone warning page-worthy
                                                   // Resolves after 1 minute: within its 2-minute hold.
