@@ -394,6 +394,7 @@ impl Engine {
             return;
         }
         c.touch(ev.time);
+        let acked = c.acked_by_human;
         let Some(a) = c.alert_mut(ev.fingerprint) else {
             return;
         };
@@ -411,6 +412,16 @@ impl Engine {
             return;
         }
         // Fired again while its cluster is open: the same incident, not a new one.
+        // Back after longer than the close quiet period, it is only here because flapping held
+        // the cluster open; without that the episode that just ended would have closed a
+        // cluster of its own and taught its rule its outcome. It still does, so that holding
+        // the cluster open changes the grouping, not what is learned: it resolved without
+        // anyone acknowledging it.
+        let held_episode = a
+            .resolved_at
+            .is_some_and(|r| ev.time.as_millis() - r.as_millis() > self.cfg.close_quiet_ms)
+            .then_some((a.rule, a.pair))
+            .filter(|_| !acked);
         a.resolved_at = None;
         a.flaps += 1;
         a.episode_start = ev.time;
@@ -432,10 +443,39 @@ impl Engine {
             c.resolved_at = None;
             c.resolved_by = None;
         }
+        let paged = c.paged_at.is_some();
         if rearm {
             self.schedule_expiry(ev);
         }
+        if let Some((rule, pair)) = held_episode {
+            self.learn_unacknowledged_episode(rule, pair, paged, ev.time);
+        }
         self.evaluate(key, self.st.now);
+    }
+
+    /// One episode of a flapping alert ended by itself, unacknowledged, while flapping held
+    /// its cluster open (see `on_firing`): its rule learns "not actioned", as it would have
+    /// from a cluster of its own, when silence teaches at all.
+    fn learn_unacknowledged_episode(
+        &mut self,
+        rule: RuleKey,
+        pair: Option<PairKey>,
+        paged: bool,
+        at: EventTime,
+    ) {
+        if !self
+            .st
+            .heard
+            .teaches(paged, at, self.cfg.score.feedback_window_ms)
+        {
+            self.st.stats.outcomes_unheard += 1;
+            return;
+        }
+        self.st.rules.outcome(rule, false, 1.0, at);
+        if let Some(p) = pair {
+            self.st.rules.pair_outcome(p, false, 1.0, at);
+        }
+        self.st.rules.enforce_cap(self.cfg.max_rules);
     }
 
     fn on_alert_resolved(&mut self, ev: &AlertEvent) {
@@ -521,14 +561,17 @@ impl Engine {
         }
         c.mark_resolved(t, Some(by.unwrap_or(Actor::Automation)));
         // A flapping alert is one problem until it has been quiet for the flap quiet period:
-        // its cluster stays open that long, so the next episode re-joins it as a flap instead
-        // of opening (and recording, and maybe paging) a cluster of its own.
+        // a cluster of flapping alerts stays open that long, so the next episode re-joins it
+        // as a flap instead of opening (and recording, and maybe paging) a cluster of its
+        // own. Only when every alert in it is flapping: one flapping alert must not hold open
+        // an incident whose other alerts are over (its page, and what its outcome teaches,
+        // would wait hours on an unrelated flap).
         let cfg = &self.cfg;
         let flaps = &mut self.st.flaps;
         let flapping = c
             .alerts
             .iter()
-            .any(|a| flaps.is_flapping(a.fingerprint, t, &cfg.flap));
+            .all(|a| flaps.is_flapping(a.fingerprint, t, &cfg.flap));
         let quiet = if flapping {
             cfg.close_quiet_ms.max(cfg.flap.quiet_ms)
         } else {

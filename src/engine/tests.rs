@@ -698,10 +698,70 @@ fn a_flapping_alert_is_one_cluster_until_it_has_been_quiet() {
     assert_eq!(flapping.alerts[0].flaps, 9, "episodes 4..=12 re-joined it");
     assert_eq!(reason(flapping, Feature::Flapping), 1.0);
     assert_eq!(reason(&r[0], Feature::Flapping), 0.0);
+    // What its rule learned is what twelve clusters of their own would have taught: each
+    // episode ended by itself, unacknowledged (two closed clusters, nine episodes ended
+    // inside the held one, and its close).
+    let rule =
+        h.e.st
+            .rules
+            .get(RuleKey::of("Flaky", Severity::Error))
+            .unwrap();
+    assert_eq!(rule.outcomes.not_actioned, 12.0);
+    assert_eq!(rule.outcomes.actioned, 0.0);
     // The same alert flapping again after its quiet period is a new problem.
     h.push(fire("Flaky", Severity::Error, last_resolve + 40 * MIN))
         .finish();
     assert_eq!(h.records().len(), 4);
+}
+
+#[test]
+fn a_flapping_alert_does_not_hold_open_an_incident_that_is_over() {
+    let mut h = H::new();
+    let flaky = |kind, t| alert_on("Flaky", "svc-x", &[], Severity::Error, kind, t);
+    // Flapping from its third episode on (as above); a critical outage on the same service
+    // joins its cluster at 14.5 min and is over at 16.
+    for i in 0..12 {
+        let t = i * 7 * MIN;
+        h.push(flaky(EventKind::Firing, t))
+            .push(flaky(EventKind::Resolved, t + MIN));
+        if i == 2 {
+            h.push(alert_on(
+                "Down",
+                "svc-x",
+                &[],
+                Severity::Critical,
+                EventKind::Firing,
+                t + MIN / 2,
+            ))
+            .push(alert_on(
+                "Down",
+                "svc-x",
+                &[],
+                Severity::Critical,
+                EventKind::Resolved,
+                t + 2 * MIN,
+            ));
+        }
+    }
+    h.advance_to(200 * MIN);
+    let r = h.records();
+    let outage = r
+        .iter()
+        .find(|r| r.alerts.iter().any(|a| a.alertname == "Down"))
+        .unwrap();
+    assert_eq!(
+        outage.alerts.len(),
+        2,
+        "it joined the flapping alert's cluster"
+    );
+    assert_eq!(
+        outage.closed_at,
+        Some(EventTime(21 * MIN)),
+        "closed the usual quiet period after its last resolve, not held by the flap"
+    );
+    // The flapping alert's later episodes are one cluster of their own.
+    assert_eq!(r.len(), 4, "{r:#?}");
+    assert_eq!(r[3].alerts[0].flaps, 8);
 }
 
 #[test]
