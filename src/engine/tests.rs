@@ -697,7 +697,7 @@ fn a_flapping_alert_is_one_cluster_until_it_has_been_quiet() {
     assert_eq!(flapping.alerts.len(), 1);
     assert_eq!(flapping.alerts[0].flaps, 9, "episodes 4..=12 re-joined it");
     assert_eq!(reason(flapping, Feature::Flapping), 1.0);
-    assert_eq!(reason(&r[0], Feature::Flapping), 0.0);
+    assert_eq!(reason(r[0], Feature::Flapping), 0.0);
     // What its rule learned is what twelve clusters of their own would have taught: each
     // episode ended by itself, unacknowledged (two closed clusters, nine episodes ended
     // inside the held one, and its close).
