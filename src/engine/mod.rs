@@ -380,13 +380,18 @@ impl Engine {
             self.new_alert(ev, true);
             return;
         }
-        let flaps = &mut self.st.flaps;
-        let stale = c.alert_mut(ev.fingerprint).is_some_and(|a| {
+        // Back after longer than the close quiet period: a new episode, unless flapping is
+        // what kept its cluster open.
+        let outlived_quiet = c.alert_mut(ev.fingerprint).is_some_and(|a| {
             a.resolved_at
                 .is_some_and(|r| ev.time.as_millis() - r.as_millis() > self.cfg.close_quiet_ms)
-                && !flaps.is_flapping(ev.fingerprint, ev.time, &self.cfg.flap)
         });
-        if stale {
+        if outlived_quiet
+            && !self
+                .st
+                .flaps
+                .is_flapping(ev.fingerprint, ev.time, &self.cfg.flap)
+        {
             // Back after longer than the quiet period while its cluster stayed open for other
             // alerts: a new episode, correlated afresh. The old entry stays on the old
             // cluster's record; the alert now lives wherever it joins.
@@ -417,11 +422,7 @@ impl Engine {
         // cluster of its own and taught its rule its outcome. It still does, so that holding
         // the cluster open changes the grouping, not what is learned: it resolved without
         // anyone acknowledging it.
-        let held_episode = a
-            .resolved_at
-            .is_some_and(|r| ev.time.as_millis() - r.as_millis() > self.cfg.close_quiet_ms)
-            .then_some((a.rule, a.pair))
-            .filter(|_| !acked);
+        let held_episode = (outlived_quiet && !acked).then_some((a.rule, a.pair));
         a.resolved_at = None;
         a.flaps += 1;
         a.episode_start = ev.time;
