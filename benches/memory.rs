@@ -8,6 +8,11 @@ use noisegate::config::Config;
 use noisegate::engine::Engine;
 use noisegate::event::{AlertEvent, Annotations, EventKind, EventTime, Labels, Severity, Source};
 
+// The allocator the `noisegate` binary ships with, so the figure is what a deployment sees.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn rss_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()

@@ -9,6 +9,14 @@ use clap::{Parser, Subcommand};
 
 use noisegate::config::Config;
 
+// The decoders allocate and free many short-lived strings per payload: with glibc's malloc
+// that was about a seventh of replay's CPU (perf, 2026-12-06). jemalloc (TiKV's maintained
+// binding) made replay ~1.35x faster and took less memory per active alert (863 vs 950
+// bytes); mimalloc was a little slower and took 1066. Figures in BENCHMARKS.md.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser)]
 #[command(
     name = "noisegate",
