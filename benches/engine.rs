@@ -11,6 +11,11 @@ use noisegate::decode::{decode_auto, Ctx};
 use noisegate::engine::Engine;
 use noisegate::event::{AlertEvent, EventTime};
 
+// The allocator the `noisegate` binary ships with (src/main.rs).
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn events() -> Vec<AlertEvent> {
     let text = noisegate::gen::generate(&noisegate::gen::GenOptions {
         seed: 7,
