@@ -203,8 +203,8 @@ impl Default for RawFlapping {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawHold {
-    /// How long a new alert of each severity waits before it may page. Resolved within it,
-    /// it never pages (it is still recorded).
+    /// How long a new alert of each severity waits before it may page, until its rule has
+    /// `min_history` episodes. Resolved within it, it never pages (it is still recorded).
     #[serde(with = "humantime_serde")]
     pub critical: Duration,
     #[serde(with = "humantime_serde")]
@@ -233,7 +233,7 @@ impl Default for RawHold {
     fn default() -> Self {
         RawHold {
             critical: Duration::ZERO,
-            error: Duration::ZERO,
+            error: Duration::from_secs(120),
             warning: Duration::from_secs(120),
             info: Duration::from_secs(120),
             learn: true,

@@ -197,11 +197,12 @@ fn repeats_are_absorbed_and_page_once() {
 #[test]
 fn refire_within_quiet_is_a_flap_not_a_new_page() {
     let mut h = H::new();
-    h.push(fire("Flappy", Severity::Error, 0))
-        .push(resolve("Flappy", Severity::Error, MIN))
+    // Critical, so that it pages at once (no hold) and the refire has a page to fold into.
+    h.push(fire("Flappy", Severity::Critical, 0))
+        .push(resolve("Flappy", Severity::Critical, MIN))
         .advance_to(2 * MIN)
-        .push(fire("Flappy", Severity::Error, 3 * MIN))
-        .push(resolve("Flappy", Severity::Error, 4 * MIN))
+        .push(fire("Flappy", Severity::Critical, 3 * MIN))
+        .push(resolve("Flappy", Severity::Critical, 4 * MIN))
         .advance_to(30 * MIN);
     assert_eq!(h.pages().len(), 2, "one trigger, one resolve");
     let r = h.records();
@@ -233,6 +234,8 @@ fn score_decides_page_ticket_suppress_with_reasons() {
     h.push(fire("Warn", Severity::Warning, 0))
         .push(fire("Inform", Severity::Info, 0))
         .push(fire("Err", Severity::Error, 0))
+        // Past the 2-minute hold of a new error (and warning) rule.
+        .advance_to(3 * MIN)
         .finish();
     let mut d: Vec<_> = h
         .records()
@@ -1219,7 +1222,8 @@ fn a_rule_seen_only_in_acknowledged_outages_comes_to_page_alone() {
             for (i, (name, sev)) in rules.iter().enumerate() {
                 h.push(on_cart(name, *sev, EventKind::Firing, t + i as i64 * 1000));
             }
-            h.ack_newest_page(t + 5 * MIN);
+            // The errors page once their 2-minute hold (new rules) is over.
+            h.advance_to(t + 3 * MIN).ack_newest_page(t + 5 * MIN);
             for (name, sev) in &rules {
                 h.push(on_cart(name, *sev, EventKind::Resolved, t + 30 * MIN));
             }
