@@ -1642,7 +1642,8 @@ fn a_rule_that_usually_clears_by_itself_pages_only_once_it_outlasts_that() {
         let within_2m = h.triggers() > history;
         (history, at_once, within_2m)
     };
-    // An error alert (no hold by default) is judged this way by default.
+    // An error alert is judged this way by default once its rule has history (the
+    // severity's fixed hold covers only rules without).
     let (history, at_once, within_2m) = run(Severity::Error, false);
     assert!(history < 10, "{history}");
     assert!(!at_once && within_2m);
