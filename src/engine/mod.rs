@@ -380,8 +380,6 @@ impl Engine {
             self.new_alert(ev, true);
             return;
         }
-        // Back after longer than the close quiet period: a new episode, unless flapping is
-        // what kept its cluster open.
         let outlived_quiet = c.alert_mut(ev.fingerprint).is_some_and(|a| {
             a.resolved_at
                 .is_some_and(|r| ev.time.as_millis() - r.as_millis() > self.cfg.close_quiet_ms)

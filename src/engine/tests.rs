@@ -721,6 +721,7 @@ fn a_flapping_alert_is_one_cluster_until_it_has_been_quiet() {
 fn a_flapping_alert_does_not_hold_open_an_incident_that_is_over() {
     let mut h = H::new();
     let flaky = |kind, t| alert_on("Flaky", "svc-x", &[], Severity::Error, kind, t);
+    let down = |kind, t| alert_on("Down", "svc-x", &[], Severity::Critical, kind, t);
     // Flapping from its third episode on (as above); a critical outage on the same service
     // joins its cluster at 14.5 min and is over at 16.
     for i in 0..12 {
@@ -728,22 +729,8 @@ fn a_flapping_alert_does_not_hold_open_an_incident_that_is_over() {
         h.push(flaky(EventKind::Firing, t))
             .push(flaky(EventKind::Resolved, t + MIN));
         if i == 2 {
-            h.push(alert_on(
-                "Down",
-                "svc-x",
-                &[],
-                Severity::Critical,
-                EventKind::Firing,
-                t + MIN / 2,
-            ))
-            .push(alert_on(
-                "Down",
-                "svc-x",
-                &[],
-                Severity::Critical,
-                EventKind::Resolved,
-                t + 2 * MIN,
-            ));
+            h.push(down(EventKind::Firing, t + MIN / 2))
+                .push(down(EventKind::Resolved, t + 2 * MIN));
         }
     }
     h.advance_to(200 * MIN);
