@@ -299,3 +299,59 @@ fn a_replays_rules_json_warm_starts_the_next() {
     // Same traffic, same clusters: only what is learned differs.
     assert_eq!(cold.len(), warm.len());
 }
+
+#[test]
+fn several_inputs_are_replayed_as_one_stream_in_event_time() {
+    // History exported from two places: the alerts, and the PagerDuty webhooks that carry
+    // the acknowledgements. Replayed together they must give what the interleaved stream
+    // gives, whichever file is named first; one after the other, every acknowledgement
+    // would arrive after the clusters it names had closed.
+    let dir = tempfile::tempdir().unwrap();
+    let whole = support::gen_mixed(&dir.path().join("whole.ndjson"), 2, 12);
+    let text = std::fs::read_to_string(&whole).unwrap();
+    let (mut alerts, mut webhooks) = (String::new(), String::new());
+    for line in text.lines() {
+        let to = if line.starts_with(r#"{"event":"#) {
+            &mut webhooks
+        } else {
+            &mut alerts
+        };
+        to.push_str(line);
+        to.push('\n');
+    }
+    assert!(webhooks.lines().count() >= 3, "the stream has webhooks");
+    let (a, w) = (
+        dir.path().join("alerts.ndjson"),
+        dir.path().join("pd.ndjson"),
+    );
+    std::fs::write(&a, alerts).unwrap();
+    std::fs::write(&w, webhooks).unwrap();
+
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/noisegate.toml");
+    let outputs = |inputs: &[&Path], out: &Path| {
+        support::noisegate_ok(|c| {
+            c.args(["replay", "--quiet", "--config"])
+                .arg(&shipped)
+                .arg("--out")
+                .arg(out)
+                .args(inputs)
+        });
+        ["clusters.ndjson", "pages.ndjson", "rules.json"]
+            .map(|f| std::fs::read_to_string(out.join(f)).unwrap_or_else(|e| panic!("{f}: {e}")))
+    };
+    let one = outputs(&[&whole], &dir.path().join("one"));
+    let acked = one[0]
+        .lines()
+        .filter(|l| !l.contains(r#""acked_at":null"#))
+        .count();
+    assert!(acked > 0, "some cluster was acknowledged");
+    for (name, inputs) in [("webhooks first", [&w, &a]), ("alerts first", [&a, &w])] {
+        let merged = outputs(&[inputs[0], inputs[1]], &dir.path().join(name));
+        for (f, (x, y)) in ["clusters", "pages", "rules"]
+            .iter()
+            .zip(one.iter().zip(&merged))
+        {
+            assert!(x == y, "{name}: {f} differ from the interleaved stream's");
+        }
+    }
+}

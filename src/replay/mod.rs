@@ -1,9 +1,9 @@
 //! `noisegate replay`: the file-driven shell around the engine.
 //!
 //! Reads NDJSON payloads (files, `.gz` files, or `-` for stdin), decodes each line (format
-//! sniffed), feeds the engine in batches in event time, and writes `clusters.ndjson`,
-//! `pages.ndjson`, `deadletter.ndjson`, `rules.json` (what it learned, for
-//! `engine.learned_rules`) and `summary.json`. Owns file I/O, line limits, dead
+//! sniffed), feeds the engine in batches in event time (several inputs merged: `merge`), and
+//! writes `clusters.ndjson`, `pages.ndjson`, `deadletter.ndjson`, `rules.json` (what it
+//! learned, for `engine.learned_rules`) and `summary.json`. Owns file I/O, line limits, dead
 //! letters and the summary; decides nothing about alerts (that is the engine's job).
 //!
 //! Time: the engine's clock is the newest event time seen (see `engine`). End of input is an
@@ -26,6 +26,8 @@ use crate::decode::{self, Ctx, DecodeError, Format};
 use crate::engine::{Engine, EngineStats, Output};
 use crate::event::{AlertEvent, EventTime};
 use crate::record::Decision;
+
+mod merge;
 
 /// Lines per chunk: the unit of work of a decode worker, and the engine's batch.
 const BATCH_LINES: usize = 1024;
@@ -96,7 +98,11 @@ enum Line {
 /// trailing `\r`), keeping at most `limit + 1` bytes of it so one huge line cannot exhaust
 /// memory; an oversize line keeps only its first [`OVERSIZE_PREFIX`] bytes. Appending
 /// straight into a chunk's buffer saves a copy per line; `memchr` finds the newline.
-fn read_line_bounded<R: BufRead>(r: &mut R, buf: &mut Vec<u8>, limit: usize) -> io::Result<Line> {
+fn read_line_bounded<R: BufRead + ?Sized>(
+    r: &mut R,
+    buf: &mut Vec<u8>,
+    limit: usize,
+) -> io::Result<Line> {
     let start = buf.len();
     let mut total = 0usize;
     let mut any = false;
@@ -135,13 +141,13 @@ fn read_line_bounded<R: BufRead>(r: &mut R, buf: &mut Vec<u8>, limit: usize) -> 
     Ok(Line::Ok)
 }
 
-fn open_input(path: &Path) -> io::Result<Box<dyn BufRead>> {
+fn open_input(path: &Path) -> io::Result<Box<dyn BufRead + Send>> {
     if path.as_os_str() == "-" {
         return Ok(Box::new(BufReader::with_capacity(1 << 16, io::stdin())));
     }
     let f = File::open(path)?;
     let gz = path.extension().is_some_and(|e| e == "gz");
-    let inner: Box<dyn Read> = if gz {
+    let inner: Box<dyn Read + Send> = if gz {
         Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(f)))
     } else {
         Box::new(f)
@@ -247,50 +253,70 @@ struct Sink<'a> {
 }
 
 impl Sink<'_> {
+    /// Every line of a decoded chunk, then what the engine has to say.
     fn consume(&mut self, name: &str, chunk: &Chunk, part: &Part) -> anyhow::Result<()> {
+        for i in 0..chunk.lines.len() {
+            self.consume_line(name, chunk, part, i)?;
+        }
+        self.drain()
+    }
+
+    /// Line `i` of a decoded chunk: its events to the engine, its payload counted or
+    /// dead-lettered. The engine's outputs wait for [`Self::drain`].
+    fn consume_line(
+        &mut self,
+        name: &str,
+        chunk: &Chunk,
+        part: &Part,
+        i: usize,
+    ) -> anyhow::Result<()> {
         let cfg = self.cfg;
         let s = &mut self.s;
-        for (l, (first_try, range)) in chunk.lines.iter().zip(&part.results) {
-            s.events_in += 1;
-            // A payload without its own time (a PagerDuty v2 ack/resolve) takes the newest
-            // event time before it; decoded again here, in order, so the result is exactly
-            // what one thread would give.
-            let retried;
-            let (result, events) = match first_try {
-                Err(DecodeError::MissingField { .. }) if self.max_time.is_some() => {
-                    self.redo.clear();
-                    let ctx = Ctx {
-                        opts: &cfg.decode,
-                        received_at: self.max_time,
-                    };
-                    retried = decode::decode_auto(chunk.line(l), &ctx, &mut self.redo);
-                    (&retried, &self.redo[..])
-                }
-                _ => (first_try, &part.events[range.clone()]),
-            };
-            for ev in events {
-                self.max_time = Some(self.max_time.map_or(ev.time, |m| m.max(ev.time)));
+        let l = &chunk.lines[i];
+        let (first_try, range) = &part.results[i];
+        s.events_in += 1;
+        // A payload without its own time (a PagerDuty v2 ack/resolve) takes the newest
+        // event time before it; decoded again here, in order, so the result is exactly
+        // what one thread would give.
+        let retried;
+        let (result, events) = match first_try {
+            Err(DecodeError::MissingField { .. }) if self.max_time.is_some() => {
+                self.redo.clear();
+                let ctx = Ctx {
+                    opts: &cfg.decode,
+                    received_at: self.max_time,
+                };
+                retried = decode::decode_auto(chunk.line(l), &ctx, &mut self.redo);
+                (&retried, &self.redo[..])
             }
-            self.engine.handle_events(events);
-            match result {
-                Ok((format, d)) => {
-                    s.alert_events += d.events as u64;
-                    s.records_ignored += d.ignored as u64;
-                    // No `entry(String)`: that would allocate a key per payload.
-                    match s.events_by_format.get_mut(format.as_str()) {
-                        Some(n) => *n += 1,
-                        None => {
-                            s.events_by_format.insert(format.as_str().into(), 1);
-                        }
+            _ => (first_try, &part.events[range.clone()]),
+        };
+        for ev in events {
+            self.max_time = Some(self.max_time.map_or(ev.time, |m| m.max(ev.time)));
+        }
+        self.engine.handle_events(events);
+        match result {
+            Ok((format, d)) => {
+                s.alert_events += d.events as u64;
+                s.records_ignored += d.ignored as u64;
+                // No `entry(String)`: that would allocate a key per payload.
+                match s.events_by_format.get_mut(format.as_str()) {
+                    Some(n) => *n += 1,
+                    None => {
+                        s.events_by_format.insert(format.as_str().into(), 1);
                     }
                 }
-                Err(e) => {
-                    s.events_invalid += 1;
-                    *s.invalid_by_reason.entry(e.reason().into()).or_default() += 1;
-                    write_dead_letter(&mut self.w.deadletter, name, l.line_no, e, chunk.line(l))?;
-                }
+            }
+            Err(e) => {
+                s.events_invalid += 1;
+                *s.invalid_by_reason.entry(e.reason().into()).or_default() += 1;
+                write_dead_letter(&mut self.w.deadletter, name, l.line_no, e, chunk.line(l))?;
             }
         }
+        Ok(())
+    }
+
+    fn drain(&mut self) -> anyhow::Result<()> {
         drain(&mut self.engine, &mut self.w, &mut self.s)
     }
 }
@@ -343,28 +369,12 @@ pub fn run(
         b
     });
 
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 8);
-    let ahead = workers * CHUNKS_AHEAD_PER_WORKER;
     let names: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
-    let (job_tx, job_rx) = mpsc::sync_channel::<Job>(ahead);
-    let job_rx = Mutex::new(job_rx);
-    std::thread::scope(|scope| -> anyhow::Result<()> {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| scope.spawn(|| decode_worker(cfg, &job_rx)))
-            .collect();
-        // `job_tx` moves in and is dropped on return, which stops the workers.
-        let r = read_and_run(cfg, inputs, &names, job_tx, ahead, &mut sink, bar.as_ref());
-        for h in handles {
-            if let Err(e) = h.join() {
-                // Decoders do not panic (fuzzed); if one ever did, fail loudly rather than
-                // lose lines silently.
-                std::panic::resume_unwind(e);
-            }
-        }
-        r
-    })?;
+    if inputs.len() > 1 {
+        merge::run(cfg, inputs, &names, &mut sink, bar.as_ref())?;
+    } else {
+        run_one(cfg, inputs, &names, &mut sink, bar.as_ref())?;
+    }
 
     let Sink {
         mut engine,
@@ -402,6 +412,37 @@ pub fn run(
     std::fs::write(&sp, serde_json::to_string_pretty(&s)? + "\n")
         .with_context(|| format!("writing {}", sp.display()))?;
     Ok(s)
+}
+
+/// One input: read on this thread, decoded by a pool of workers, run in input order.
+fn run_one(
+    cfg: &Config,
+    inputs: &[PathBuf],
+    names: &[String],
+    sink: &mut Sink<'_>,
+    bar: Option<&indicatif::ProgressBar>,
+) -> anyhow::Result<()> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
+    let ahead = workers * CHUNKS_AHEAD_PER_WORKER;
+    let (job_tx, job_rx) = mpsc::sync_channel::<Job>(ahead);
+    let job_rx = Mutex::new(job_rx);
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| scope.spawn(|| decode_worker(cfg, &job_rx)))
+            .collect();
+        // `job_tx` moves in and is dropped on return, which stops the workers.
+        let r = read_and_run(cfg, inputs, names, job_tx, ahead, sink, bar);
+        for h in handles {
+            if let Err(e) = h.join() {
+                // Decoders do not panic (fuzzed); if one ever did, fail loudly rather than
+                // lose lines silently.
+                std::panic::resume_unwind(e);
+            }
+        }
+        r
+    })
 }
 
 /// The main thread's loop: reads every input into chunks, keeps up to `ahead` chunks with
@@ -444,35 +485,12 @@ fn read_and_run(
         let name = &names[file];
         let mut reader = open_input(path).with_context(|| format!("opening input {name}"))?;
         let mut line_no = 0u64;
-        let (mut chunk, mut part) = spare.pop().unwrap_or_default();
-        chunk.file = file;
         loop {
-            let start = chunk.bytes.len();
-            let r = read_line_bounded(&mut reader, &mut chunk.bytes, cfg.max_payload_bytes)
+            let (mut chunk, part) = spare.pop().unwrap_or_default();
+            chunk.file = file;
+            let eof = fill_chunk(&mut reader, &mut chunk, cfg.max_payload_bytes, &mut line_no)
                 .with_context(|| format!("reading {name} after line {line_no}"))?;
-            line_no += 1;
-            let eof = matches!(r, Line::Eof);
-            let too_long = match r {
-                Line::Eof => None,
-                Line::TooLong(size) => Some(Some(size)),
-                Line::Ok => {
-                    if chunk.bytes[start..].iter().all(|b| b.is_ascii_whitespace()) {
-                        chunk.bytes.truncate(start);
-                        None
-                    } else {
-                        Some(None)
-                    }
-                }
-            };
-            if let Some(too_long) = too_long {
-                chunk.lines.push(LineRef {
-                    start,
-                    end: chunk.bytes.len(),
-                    line_no,
-                    too_long,
-                });
-            }
-            if chunk.lines.len() >= BATCH_LINES || (eof && !chunk.lines.is_empty()) {
+            if !chunk.lines.is_empty() {
                 if pending.len() >= ahead {
                     finish_oldest(&mut pending, &mut spare)?;
                 }
@@ -480,11 +498,10 @@ fn read_and_run(
                 jobs.send((chunk, part, done_tx))
                     .map_err(|_| worker_gone())?;
                 pending.push_back(done_rx);
-                (chunk, part) = spare.pop().unwrap_or_default();
-                chunk.file = file;
+            } else {
+                spare.push((chunk, part));
             }
             if eof {
-                spare.push((chunk, part));
                 break;
             }
         }
@@ -493,6 +510,40 @@ fn read_and_run(
         finish_oldest(&mut pending, &mut spare)?;
     }
     Ok(())
+}
+
+/// Reads lines of one input into `chunk` (appending) until it holds [`BATCH_LINES`] lines or
+/// the input ends; returns whether it ended. Blank lines are skipped; `line_no` counts every
+/// line, so dead letters name the line as an editor shows it.
+fn fill_chunk<R: BufRead + ?Sized>(
+    reader: &mut R,
+    chunk: &mut Chunk,
+    max_payload_bytes: usize,
+    line_no: &mut u64,
+) -> io::Result<bool> {
+    while chunk.lines.len() < BATCH_LINES {
+        let start = chunk.bytes.len();
+        let r = read_line_bounded(reader, &mut chunk.bytes, max_payload_bytes)?;
+        *line_no += 1;
+        let too_long = match r {
+            Line::Eof => return Ok(true),
+            Line::TooLong(size) => Some(size),
+            Line::Ok => {
+                if chunk.bytes[start..].iter().all(|b| b.is_ascii_whitespace()) {
+                    chunk.bytes.truncate(start);
+                    continue;
+                }
+                None
+            }
+        };
+        chunk.lines.push(LineRef {
+            start,
+            end: chunk.bytes.len(),
+            line_no: *line_no,
+            too_long,
+        });
+    }
+    Ok(false)
 }
 
 fn drain(engine: &mut Engine, w: &mut Writers, s: &mut Summary) -> anyhow::Result<()> {
