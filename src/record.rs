@@ -139,6 +139,12 @@ pub struct AlertSummary {
     pub events: u64,
     /// Resolve → fire transitions seen.
     pub flaps: u32,
+    /// The id the sending system knows this alert by, when it is not `fingerprint`: the
+    /// `dedup_key` of a PagerDuty Events v2 trigger, Grafana's own fingerprint. Joins the
+    /// record with that system's history. Absent for Alertmanager alerts (their fingerprint
+    /// is this one) and OTLP log records (they carry none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<String>,
 }
 
 /// One cluster: one probable incident. Serialised as one line of `clusters.ndjson`.
@@ -256,6 +262,7 @@ impl From<&ClusterRecord> for proto::ClusterRecord {
                     last_seen: Some(ts(a.last_seen)),
                     events: a.events,
                     flaps: a.flaps,
+                    source_id: a.source_id.clone(),
                 })
                 .collect(),
             raw_events: r.raw_events,
@@ -326,6 +333,7 @@ mod tests {
                 last_seen: EventTime(1_700_000_060_000),
                 events: 3,
                 flaps: 0,
+                source_id: Some("checkout/latency".into()),
             }],
             raw_events: 3,
             services: vec!["api".into()],

@@ -355,3 +355,64 @@ fn several_inputs_are_replayed_as_one_stream_in_event_time() {
         }
     }
 }
+
+#[test]
+fn records_name_each_alert_as_its_sender_does() {
+    // A record must lead back to the alert in the tool it came from: PagerDuty knows a
+    // trigger by its dedup_key, Grafana by its own fingerprint (over labels its webhook does
+    // not show). Alertmanager's fingerprint is ours, so it is not repeated.
+    let dir = tempfile::tempdir().unwrap();
+    let (am, grafana, pd) = (
+        "zulip-webhook-fixtures/alertmanager/alert.json",
+        "zulip-webhook-fixtures/grafana/alert-9-mixed.json",
+        "pagerduty-api-schema/enqueue_example_event.json",
+    );
+    let input = dir.path().join("in.ndjson");
+    std::fs::write(
+        &input,
+        [am, grafana, pd].map(fixture_line).join("\n") + "\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    support::noisegate_ok(|c| c.args(["replay", "--quiet", "--out"]).arg(&out).arg(&input));
+    let mut ids: HashMap<String, Option<String>> = HashMap::new();
+    for r in ndjson(&out.join("clusters.ndjson")) {
+        for a in r["alerts"].as_array().unwrap() {
+            ids.insert(
+                a["fingerprint"].as_str().unwrap().to_string(),
+                a.get("source_id").map(|s| s.as_str().unwrap().to_string()),
+            );
+        }
+    }
+    let payload = |rel: &str| -> Value { serde_json::from_str(&fixture_line(rel)).unwrap() };
+    let sender_ids = |rel: &str| -> Vec<String> {
+        payload(rel)["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["fingerprint"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // The fixture's second alert is a hand-edited copy of the first (same labels, another
+    // fingerprint): one alert to us, known by the fingerprint Alertmanager computed.
+    let am_ids = sender_ids(am);
+    assert_eq!(
+        ids.get(&am_ids[0]),
+        Some(&None),
+        "Alertmanager's fingerprint is ours"
+    );
+    let found: Vec<&String> = ids.values().flatten().collect();
+    for g in sender_ids(grafana) {
+        assert!(
+            !ids.contains_key(&g),
+            "Grafana's fingerprint {g} is not ours"
+        );
+        assert!(
+            found.contains(&&g),
+            "Grafana alert {g} is in a record: {ids:?}"
+        );
+    }
+    let key = payload(pd)["dedup_key"].as_str().unwrap().to_string();
+    assert!(found.contains(&&key), "PagerDuty dedup_key {key}: {ids:?}");
+    assert_eq!(found.len(), 3 + 1, "only those carry a source_id: {ids:?}");
+}

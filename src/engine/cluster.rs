@@ -52,6 +52,22 @@ pub struct AlertState {
     /// flapping: a flapping alert's state is no evidence of a failure).
     #[serde(default)]
     pub anchoring: bool,
+    /// The sender's own id for the alert when it is not our fingerprint (see
+    /// [`AlertSummary::source_id`]); `None` for most alerts, so it costs a pointer's width.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<Box<str>>,
+}
+
+/// The id the sending system knows the alert by, when that is not our fingerprint: a
+/// PagerDuty trigger's `dedup_key`, Grafana's fingerprint (over labels its webhook does not
+/// show), or an Alertmanager fingerprint of relabelled labels. An untouched Alertmanager
+/// alert's fingerprint is ours, so it is not kept twice.
+fn source_id_of(ev: &AlertEvent) -> Option<Box<str>> {
+    let id = ev
+        .source_id
+        .as_deref()
+        .or(ev.dedup_key.as_ref().map(|k| &*k.0))?;
+    (Fingerprint::parse_hex(id) != Some(ev.fingerprint)).then(|| id.into())
 }
 
 impl AlertState {
@@ -77,6 +93,7 @@ impl AlertState {
             rule,
             pair: rule.on(ev.service.as_deref()),
             anchoring: false,
+            source_id: source_id_of(ev),
         }
     }
 
@@ -457,6 +474,7 @@ impl ClusterState {
                     last_seen: a.last_seen,
                     events: a.events,
                     flaps: a.flaps,
+                    source_id: a.source_id.as_deref().map(String::from),
                 })
                 .collect(),
             raw_events: self.raw_events,

@@ -195,6 +195,7 @@ pub fn from_proto(p: proto::ClusterRecord) -> Result<ClusterRecord, String> {
                 last_seen: ts(a.last_seen).unwrap_or(first_seen),
                 events: a.events,
                 flaps: a.flaps,
+                source_id: a.source_id,
             }
         })
         .collect();
