@@ -233,7 +233,7 @@ impl Default for RawHold {
     fn default() -> Self {
         RawHold {
             critical: Duration::ZERO,
-            error: Duration::from_secs(120),
+            error: Duration::ZERO,
             warning: Duration::from_secs(120),
             info: Duration::from_secs(120),
             learn: true,

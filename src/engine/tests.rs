@@ -234,7 +234,7 @@ fn score_decides_page_ticket_suppress_with_reasons() {
     h.push(fire("Warn", Severity::Warning, 0))
         .push(fire("Inform", Severity::Info, 0))
         .push(fire("Err", Severity::Error, 0))
-        // Past the 2-minute hold of a new error (and warning) rule.
+        // Past the 2-minute hold of a new warning rule (and any hold an error may be given).
         .advance_to(3 * MIN)
         .finish();
     let mut d: Vec<_> = h
@@ -1209,7 +1209,7 @@ fn a_rule_seen_only_in_acknowledged_outages_comes_to_page_alone() {
             for (i, (name, sev)) in rules.iter().enumerate() {
                 h.push(on_cart(name, *sev, EventKind::Firing, t + i as i64 * 1000));
             }
-            // The errors page once their 2-minute hold (new rules) is over.
+            // The errors page (after their hold, if the config gives errors one).
             h.advance_to(t + 3 * MIN).ack_newest_page(t + 5 * MIN);
             for (name, sev) in &rules {
                 h.push(on_cart(name, *sev, EventKind::Resolved, t + 30 * MIN));
