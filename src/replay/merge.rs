@@ -27,8 +27,8 @@ use std::sync::mpsc;
 use anyhow::Context as _;
 
 use super::{
-    decode_worker, fill_chunk, open_input, Chunk, Config, Job, Part, Sink, BATCH_LINES,
-    CHUNKS_AHEAD_PER_WORKER,
+    decode_worker, decode_workers, fill_chunk, open_input, Chunk, Config, Job, Part, Sink,
+    BATCH_LINES, CHUNKS_AHEAD_PER_WORKER,
 };
 
 /// Chunks of one input read ahead of the merge (decoded or with the workers).
@@ -133,9 +133,7 @@ pub(super) fn run(
     sink: &mut Sink<'_>,
     bar: Option<&indicatif::ProgressBar>,
 ) -> anyhow::Result<()> {
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 8);
+    let workers = decode_workers();
     let (job_tx, job_rx) = mpsc::sync_channel::<Job>(workers * CHUNKS_AHEAD_PER_WORKER);
     let job_rx = std::sync::Mutex::new(job_rx);
     std::thread::scope(|scope| -> anyhow::Result<()> {

@@ -213,6 +213,13 @@ fn decode_chunk(cfg: &Config, chunk: &Chunk, part: &mut Part) {
 /// A chunk handed to a decode worker, and where its result goes.
 type Job = (Chunk, Part, mpsc::SyncSender<(Chunk, Part)>);
 
+/// How many decode workers a replay runs: one per core, up to 8.
+fn decode_workers() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8)
+}
+
 /// Decode worker: takes chunks off the shared queue until it closes.
 fn decode_worker(cfg: &Config, jobs: &Mutex<mpsc::Receiver<Job>>) {
     loop {
@@ -422,9 +429,7 @@ fn run_one(
     sink: &mut Sink<'_>,
     bar: Option<&indicatif::ProgressBar>,
 ) -> anyhow::Result<()> {
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 8);
+    let workers = decode_workers();
     let ahead = workers * CHUNKS_AHEAD_PER_WORKER;
     let (job_tx, job_rx) = mpsc::sync_channel::<Job>(ahead);
     let job_rx = Mutex::new(job_rx);
