@@ -156,30 +156,20 @@ pub(super) fn run(
         }
         let mut since_drain = 0usize;
         while let Some(Reverse((key, file))) = heap.pop() {
-            let Some(input) = open[file].take() else {
+            let Some(input) = open[file].as_mut() else {
                 continue;
             };
-            let Input {
-                rx,
-                head,
-                next,
-                clock: _,
-            } = input;
-            sink.consume_line(&names[file], &head.0, &head.1, next)?;
-            let after = if next + 1 < head.0.lines.len() {
-                Some(Input {
-                    rx,
-                    head,
-                    next: next + 1,
-                    clock: key,
-                })
-            } else {
-                Input::advance(rx, key)?
-            };
-            if let Some(i) = &after {
+            sink.consume_line(&names[file], &input.head.0, &input.head.1, input.next)?;
+            input.clock = key;
+            input.next += 1;
+            if input.next == input.head.0.lines.len() {
+                if let Some(done) = open[file].take() {
+                    open[file] = Input::advance(done.rx, key)?;
+                }
+            }
+            if let Some(i) = &open[file] {
                 heap.push(Reverse((i.key(), file)));
             }
-            open[file] = after;
             since_drain += 1;
             if since_drain >= BATCH_LINES {
                 since_drain = 0;
