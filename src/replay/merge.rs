@@ -1,11 +1,10 @@
-//! Several inputs replayed as one stream in event time.
+//! The inputs replayed as one stream in event time (one input is the simple case).
 //!
 //! History usually comes in more than one file: last week's Alertmanager notifications from
 //! one place, the PagerDuty webhooks with the acknowledgements from another. Read one after
 //! the other, every acknowledgement would reach the engine after the week it belongs to had
 //! closed, and nothing would be learned while it mattered. So each input is read by a thread
-//! of its own, its chunks are decoded by the one pool of workers (as a single input's are),
-//! and the main thread takes the next line from the input that is furthest behind in event
+//! of its own, its chunks are decoded by one pool of workers, and the main thread takes the next line from the input that is furthest behind in event
 //! time. Each input holds a few chunks ahead of the merge, so memory grows with the number
 //! of inputs: hundreds of files of one source are better concatenated first.
 //!
@@ -82,7 +81,6 @@ impl Input {
 /// merge where its result will arrive; until the input ends or the merge stops listening.
 fn read_input(
     cfg: &Config,
-    file: usize,
     path: &std::path::Path,
     name: &str,
     jobs: mpsc::SyncSender<Job>,
@@ -97,10 +95,7 @@ fn read_input(
     };
     let mut line_no = 0u64;
     loop {
-        let mut chunk = Chunk {
-            file,
-            ..Chunk::default()
-        };
+        let mut chunk = Chunk::default();
         let eof = match fill_chunk(&mut reader, &mut chunk, cfg.max_payload_bytes, &mut line_no)
             .with_context(|| format!("reading {name} after line {line_no}"))
         {
@@ -147,7 +142,7 @@ pub(super) fn run(
             let (tx, rx) = mpsc::sync_channel(CHUNKS_AHEAD);
             let name = &names[file];
             let jobs = job_tx.clone();
-            scope.spawn(move || read_input(cfg, file, path, name, jobs, tx));
+            scope.spawn(move || read_input(cfg, path, name, jobs, tx));
             let input = Input::advance(rx, i64::MIN)?;
             if let Some(i) = &input {
                 heap.push(Reverse((i.key(), file)));

@@ -1,9 +1,9 @@
 //! `noisegate replay`: the file-driven shell around the engine.
 //!
 //! Reads NDJSON payloads (files, `.gz` files, or `-` for stdin), decodes each line (format
-//! sniffed), feeds the engine in batches in event time (several inputs merged: `merge`), and
-//! writes `clusters.ndjson`, `pages.ndjson`, `deadletter.ndjson`, `rules.json` (what it
-//! learned, for `engine.learned_rules`) and `summary.json`. Owns file I/O, line limits, dead
+//! sniffed, by a pool of workers), feeds the engine in event time (several inputs merged:
+//! `merge`), and writes `clusters.ndjson`, `pages.ndjson`, `deadletter.ndjson`,
+//! `rules.json` (what it learned, for `engine.learned_rules`) and `summary.json`. Owns file I/O, line limits, dead
 //! letters and the summary; decides nothing about alerts (that is the engine's job).
 //!
 //! Time: the engine's clock is the newest event time seen (see `engine`). End of input is an
@@ -11,7 +11,7 @@
 //! resolved close at their due time; the clusters still firing are written with
 //! `closed_at: null`.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -158,8 +158,6 @@ fn open_input(path: &Path) -> io::Result<Box<dyn BufRead + Send>> {
 /// Lines read but not yet decoded: one buffer, with each line's span, from one input file.
 #[derive(Default)]
 struct Chunk {
-    /// Index of the input file (for dead letters).
-    file: usize,
     bytes: Vec<u8>,
     lines: Vec<LineRef>,
 }
@@ -248,8 +246,8 @@ struct Writers {
 /// memory (a chunk is `BATCH_LINES` lines).
 const CHUNKS_AHEAD_PER_WORKER: usize = 2;
 
-/// The main thread's side of a replay: runs the engine over decoded chunks, in input order,
-/// and writes what comes out.
+/// The main thread's side of a replay: runs the engine over decoded lines, in the order
+/// `merge` gives them, and writes what comes out.
 struct Sink<'a> {
     cfg: &'a Config,
     engine: Engine,
@@ -260,14 +258,6 @@ struct Sink<'a> {
 }
 
 impl Sink<'_> {
-    /// Every line of a decoded chunk, then what the engine has to say.
-    fn consume(&mut self, name: &str, chunk: &Chunk, part: &Part) -> anyhow::Result<()> {
-        for i in 0..chunk.lines.len() {
-            self.consume_line(name, chunk, part, i)?;
-        }
-        self.drain()
-    }
-
     /// Line `i` of a decoded chunk: its events to the engine, its payload counted or
     /// dead-lettered. The engine's outputs wait for [`Self::drain`].
     fn consume_line(
@@ -330,10 +320,10 @@ impl Sink<'_> {
 
 /// Runs a replay. Returns the summary (also written to `out_dir/summary.json`).
 ///
-/// Threads: the calling thread reads lines into chunks, hands each chunk to one of
-/// `available_parallelism` decode workers, and runs the engine over the decoded chunks in
-/// input order while the workers decode the next ones. The result is exactly what one thread
-/// decoding line by line would give.
+/// Threads: a reader per input reads lines into chunks and hands each chunk to one of
+/// `available_parallelism` decode workers; the calling thread runs the engine over the
+/// decoded lines in event time (see `merge`) while the workers decode the next ones. The
+/// result is exactly what one thread decoding line by line would give.
 pub fn run(
     cfg: &Config,
     inputs: &[PathBuf],
@@ -377,11 +367,7 @@ pub fn run(
     });
 
     let names: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
-    if inputs.len() > 1 {
-        merge::run(cfg, inputs, &names, &mut sink, bar.as_ref())?;
-    } else {
-        run_one(cfg, inputs, &names, &mut sink, bar.as_ref())?;
-    }
+    merge::run(cfg, inputs, &names, &mut sink, bar.as_ref())?;
 
     let Sink {
         mut engine,
@@ -419,102 +405,6 @@ pub fn run(
     std::fs::write(&sp, serde_json::to_string_pretty(&s)? + "\n")
         .with_context(|| format!("writing {}", sp.display()))?;
     Ok(s)
-}
-
-/// One input: read on this thread, decoded by a pool of workers, run in input order.
-fn run_one(
-    cfg: &Config,
-    inputs: &[PathBuf],
-    names: &[String],
-    sink: &mut Sink<'_>,
-    bar: Option<&indicatif::ProgressBar>,
-) -> anyhow::Result<()> {
-    let workers = decode_workers();
-    let ahead = workers * CHUNKS_AHEAD_PER_WORKER;
-    let (job_tx, job_rx) = mpsc::sync_channel::<Job>(ahead);
-    let job_rx = Mutex::new(job_rx);
-    std::thread::scope(|scope| -> anyhow::Result<()> {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| scope.spawn(|| decode_worker(cfg, &job_rx)))
-            .collect();
-        // `job_tx` moves in and is dropped on return, which stops the workers.
-        let r = read_and_run(cfg, inputs, names, job_tx, ahead, sink, bar);
-        for h in handles {
-            if let Err(e) = h.join() {
-                // Decoders do not panic (fuzzed); if one ever did, fail loudly rather than
-                // lose lines silently.
-                std::panic::resume_unwind(e);
-            }
-        }
-        r
-    })
-}
-
-/// The main thread's loop: reads every input into chunks, keeps up to `ahead` chunks with
-/// the decode workers, and feeds the decoded chunks to `sink` in input order.
-fn read_and_run(
-    cfg: &Config,
-    inputs: &[PathBuf],
-    names: &[String],
-    jobs: mpsc::SyncSender<Job>,
-    ahead: usize,
-    sink: &mut Sink<'_>,
-    bar: Option<&indicatif::ProgressBar>,
-) -> anyhow::Result<()> {
-    use anyhow::Context as _;
-    let mut pending: VecDeque<mpsc::Receiver<(Chunk, Part)>> = VecDeque::with_capacity(ahead);
-    // Buffers of consumed chunks, reused.
-    let mut spare: Vec<(Chunk, Part)> = Vec::with_capacity(ahead + 1);
-    let worker_gone = || anyhow::anyhow!("a decode worker stopped");
-
-    let mut finish_oldest = |pending: &mut VecDeque<mpsc::Receiver<(Chunk, Part)>>,
-                             spare: &mut Vec<(Chunk, Part)>|
-     -> anyhow::Result<()> {
-        let Some(rx) = pending.pop_front() else {
-            return Ok(());
-        };
-        let (mut chunk, part) = rx.recv().map_err(|_| worker_gone())?;
-        let name = names.get(chunk.file).map_or("", String::as_str);
-        sink.consume(name, &chunk, &part)?;
-        if let Some(b) = bar {
-            b.set_position(sink.s.events_in);
-            b.set_message(name.to_string());
-        }
-        chunk.bytes.clear();
-        chunk.lines.clear();
-        spare.push((chunk, part));
-        Ok(())
-    };
-
-    for (file, path) in inputs.iter().enumerate() {
-        let name = &names[file];
-        let mut reader = open_input(path).with_context(|| format!("opening input {name}"))?;
-        let mut line_no = 0u64;
-        loop {
-            let (mut chunk, part) = spare.pop().unwrap_or_default();
-            chunk.file = file;
-            let eof = fill_chunk(&mut reader, &mut chunk, cfg.max_payload_bytes, &mut line_no)
-                .with_context(|| format!("reading {name} after line {line_no}"))?;
-            if !chunk.lines.is_empty() {
-                if pending.len() >= ahead {
-                    finish_oldest(&mut pending, &mut spare)?;
-                }
-                let (done_tx, done_rx) = mpsc::sync_channel(1);
-                jobs.send((chunk, part, done_tx))
-                    .map_err(|_| worker_gone())?;
-                pending.push_back(done_rx);
-            } else {
-                spare.push((chunk, part));
-            }
-            if eof {
-                break;
-            }
-        }
-    }
-    while !pending.is_empty() {
-        finish_oldest(&mut pending, &mut spare)?;
-    }
-    Ok(())
 }
 
 /// Reads lines of one input into `chunk` (appending) until it holds [`BATCH_LINES`] lines or
