@@ -4,11 +4,10 @@
 //! covered by `replay_cli.rs` on a generated week.
 
 use std::path::Path;
-use std::process::Command;
 
 use proptest::prelude::*;
 
-const BIN: &str = env!("CARGO_BIN_EXE_noisegate");
+mod support;
 
 /// One Alertmanager webhook line: `alert` fires or resolves at second `t` of the day.
 fn line(alert: u8, firing: bool, t: u32) -> String {
@@ -35,13 +34,7 @@ fn line(alert: u8, firing: bool, t: u32) -> String {
 }
 
 fn replay(inputs: &[&Path], out: &Path) -> [Vec<u8>; 3] {
-    let o = Command::new(BIN)
-        .args(["replay", "--quiet", "--out"])
-        .arg(out)
-        .args(inputs)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    support::noisegate_ok(|c| c.args(["replay", "--quiet", "--out"]).arg(out).args(inputs));
     ["clusters.ndjson", "pages.ndjson", "rules.json"].map(|f| std::fs::read(out.join(f)).unwrap())
 }
 
