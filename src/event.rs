@@ -499,6 +499,20 @@ pub struct AlertEvent {
     pub ends_at: Option<EventTime>,
 }
 
+impl AlertEvent {
+    /// The id the sending system knows the alert by, when that is not our fingerprint: a
+    /// PagerDuty trigger's `dedup_key`, Grafana's fingerprint (over labels its webhook does
+    /// not show), or an Alertmanager fingerprint of relabelled labels. An untouched
+    /// Alertmanager alert's fingerprint is ours, so it is not named twice.
+    pub fn sender_id(&self) -> Option<&str> {
+        let id = self
+            .source_id
+            .as_deref()
+            .or(self.dedup_key.as_ref().map(|k| &*k.0))?;
+        (Fingerprint::parse_hex(id) != Some(self.fingerprint)).then_some(id)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

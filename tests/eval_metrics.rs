@@ -384,3 +384,83 @@ fn an_incident_never_paged_is_listed_with_the_clusters_that_held_it() {
         "{table}"
     );
 }
+
+#[test]
+fn a_truth_of_alert_lines_alone_is_enough() {
+    // The simplest truth a team can export: each alert, its incident, whether that incident
+    // was acted on. No `kind`, no incident lines, no times.
+    let line = |f: u64, inc: &str, actionable: bool| {
+        format!(
+            r#"{{"fingerprint":"{}","incident_id":"{inc}","actionable":{actionable}}}"#,
+            fp(f)
+        )
+    };
+    let truth = [
+        line(1, "A", true),
+        line(2, "A", true),
+        line(3, "B", false),
+        line(4, "C", true),
+    ];
+    let clusters = [
+        record(
+            "K1",
+            &[(&fp(1), 0, 20 * MIN), (&fp(2), MIN, 30 * MIN)],
+            4,
+            Some(2 * MIN),
+        ),
+        record("K2", &[(&fp(3), 40 * HOUR, 41 * HOUR)], 2, Some(40 * HOUR)),
+        record("K3", &[(&fp(4), 50 * HOUR, 51 * HOUR)], 2, None),
+    ];
+    let r = eval_lines(&truth, &clusters);
+    assert_eq!(r.truth.incidents, 3);
+    assert_eq!(r.truth.actionable_incidents, 2);
+    let m = &r.noisegate;
+    assert_eq!(m.matching.matched_episodes, 4, "{:?}", m.matching);
+    assert_eq!(m.matching.unmatched_alerts, 0);
+    // A paged (no ack known, so any page counts); C was never paged.
+    assert_eq!((m.recall.num, m.recall.den), (1, 2));
+    assert_eq!(m.missed.len(), 1);
+    assert_eq!(m.missed[0].incident_id, "C");
+    assert_eq!((m.page_precision.num, m.page_precision.den), (1, 2));
+    // The only same-incident pair (fp1, fp2) shares a cluster; no other pair does.
+    assert!(close(m.grouping.pairwise_precision, 1.0));
+    assert!(close(m.grouping.pairwise_recall, 1.0));
+}
+
+#[test]
+fn alert_lines_that_disagree_about_their_incident_are_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let truth = write(
+        dir.path(),
+        "t.ndjson",
+        &[
+            format!(
+                r#"{{"fingerprint":"{}","incident_id":"A","actionable":true}}"#,
+                fp(1)
+            ),
+            format!(
+                r#"{{"fingerprint":"{}","incident_id":"A","actionable":false}}"#,
+                fp(2)
+            ),
+        ],
+    );
+    let clusters = write(dir.path(), "c.ndjson", &[record("K1", &[], 1, None)]);
+    let e = eval::run(&truth, &clusters, &[], &Config::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("t.ndjson:2") && e.contains("\"A\""), "{e}");
+    // Without `actionable` and without an incident line the incident is unknown: the
+    // error says what to add.
+    let truth = write(
+        dir.path(),
+        "t2.ndjson",
+        &[format!(
+            r#"{{"fingerprint":"{}","incident_id":"Z"}}"#,
+            fp(1)
+        )],
+    );
+    let e = eval::run(&truth, &clusters, &[], &Config::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("t2.ndjson:1") && e.contains("actionable"), "{e}");
+}

@@ -416,3 +416,90 @@ fn records_name_each_alert_as_its_sender_does() {
     assert!(found.contains(&&key), "PagerDuty dedup_key {key}: {ids:?}");
     assert_eq!(found.len(), 3 + 1, "only those carry a source_id: {ids:?}");
 }
+
+#[test]
+fn eval_matches_truth_that_names_alerts_as_their_senders_do() {
+    // Truth labelled from another tool's history names each alert the way that tool does:
+    // Alertmanager's fingerprint, Grafana's, a PagerDuty dedup_key. Both noisegate's records
+    // and the baseline must find every one of them; an id nobody sent stays unmatched.
+    let dir = tempfile::tempdir().unwrap();
+    let (am, grafana, pd) = (
+        "zulip-webhook-fixtures/alertmanager/alert.json",
+        "zulip-webhook-fixtures/grafana/alert-9-mixed.json",
+        "pagerduty-api-schema/enqueue_example_event.json",
+    );
+    let input = dir.path().join("in.ndjson");
+    std::fs::write(
+        &input,
+        [am, grafana, pd].map(fixture_line).join("\n") + "\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    support::noisegate_ok(|c| c.args(["replay", "--quiet", "--out"]).arg(&out).arg(&input));
+    let payload = |rel: &str| -> Value { serde_json::from_str(&fixture_line(rel)).unwrap() };
+    let sender_ids = |rel: &str| -> Vec<String> {
+        payload(rel)["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["fingerprint"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // The Alertmanager fixture's second alert is a hand-edited copy of the first (same
+    // labels, another fingerprint): one alert, known by the fingerprint Alertmanager computed.
+    let mut ids = vec![sender_ids(am)[0].clone()];
+    ids.extend(sender_ids(grafana));
+    ids.push(payload(pd)["dedup_key"].as_str().unwrap().to_string());
+    // When each alert was first seen, by whichever id the record knows it.
+    let mut seen: HashMap<String, String> = HashMap::new();
+    for r in ndjson(&out.join("clusters.ndjson")) {
+        for a in r["alerts"].as_array().unwrap() {
+            let t = a["first_seen"].as_str().unwrap().to_string();
+            seen.insert(a["fingerprint"].as_str().unwrap().to_string(), t.clone());
+            if let Some(s) = a.get("source_id") {
+                seen.insert(s.as_str().unwrap().to_string(), t);
+            }
+        }
+    }
+    let mut truth = vec![r#"{"kind":"incident","incident_id":"I","actionable":true}"#.to_string()];
+    for id in &ids {
+        let t = seen.get(id).unwrap_or_else(|| panic!("{id} in no record"));
+        truth.push(format!(
+            r#"{{"kind":"alert","fingerprint":"{id}","incident_id":"I","starts_at":"{t}"}}"#
+        ));
+    }
+    truth.push(format!(
+        r#"{{"kind":"alert","fingerprint":"nobody-sent-this","incident_id":"I","starts_at":"{}"}}"#,
+        seen[&ids[0]]
+    ));
+    let truth_file = dir.path().join("truth.ndjson");
+    std::fs::write(&truth_file, truth.join("\n") + "\n").unwrap();
+    let report = dir.path().join("eval.json");
+    support::noisegate_ok(|c| {
+        c.args(["eval", "--truth"])
+            .arg(&truth_file)
+            .arg("--clusters")
+            .arg(out.join("clusters.ndjson"))
+            .arg("--input")
+            .arg(&input)
+            .arg("--out")
+            .arg(&report)
+    });
+    let r: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    for (system, m) in [
+        ("noisegate", &r["noisegate"]["matching"]),
+        ("baseline", &r["baseline"]["metrics"]["matching"]),
+    ] {
+        assert_eq!(m["episodes"], ids.len() + 1, "{system}: {m}");
+        assert_eq!(m["matched_episodes"], ids.len(), "{system}: {m}");
+        assert_eq!(m["unmatched_episodes"], 1, "{system}: {m}");
+        assert_eq!(m["unmatched_alerts"], 0, "{system}: {m}");
+        assert!(
+            m["unmatched_episode_examples"][0]
+                .as_str()
+                .unwrap()
+                .contains("nobody-sent-this"),
+            "{system} names the id as written: {m}"
+        );
+    }
+}

@@ -58,16 +58,8 @@ pub struct AlertState {
     pub source_id: Option<Box<str>>,
 }
 
-/// The id the sending system knows the alert by, when that is not our fingerprint: a
-/// PagerDuty trigger's `dedup_key`, Grafana's fingerprint (over labels its webhook does not
-/// show), or an Alertmanager fingerprint of relabelled labels. An untouched Alertmanager
-/// alert's fingerprint is ours, so it is not kept twice.
 fn source_id_of(ev: &AlertEvent) -> Option<Box<str>> {
-    let id = ev
-        .source_id
-        .as_deref()
-        .or(ev.dedup_key.as_ref().map(|k| &*k.0))?;
-    (Fingerprint::parse_hex(id) != Some(ev.fingerprint)).then(|| id.into())
+    ev.sender_id().map(Box::from)
 }
 
 impl AlertState {

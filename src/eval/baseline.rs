@@ -85,6 +85,8 @@ pub struct Ev {
     /// From PagerDuty Events v2: a resolve for an unknown key names an incident, not an alert.
     pub pd: bool,
     pub fp: u64,
+    /// The sender's id for the alert as a truth key, when it is not our fingerprint.
+    pub sender: Option<u64>,
     /// Interned group key.
     pub group: u32,
     /// Point-in-time alerts: resolved at this time unless sent again ([`NEVER`] if not).
@@ -129,6 +131,7 @@ fn reduce(ev: &AlertEvent, keys: &mut Keys) -> Option<Ev> {
         firing,
         pd: ev.source == Source::PagerDutyV2,
         fp: ev.fingerprint.0,
+        sender: ev.sender_id().map(super::truth::key_of),
         group: keys.intern(&ev.alertname, ev.labels.get("cluster").unwrap_or("")),
         ends_at: ev.ends_at.map_or(NEVER, EventTime::as_millis),
     })
@@ -177,6 +180,7 @@ pub fn read_inputs(
 #[derive(Debug, Clone, Copy)]
 struct Slot {
     fp: u64,
+    sender: Option<u64>,
     firing: bool,
     expires_at: i64,
     /// Index into the spans: the alert's current (or last) firing interval.
@@ -239,10 +243,11 @@ impl Sim {
         g
     }
 
-    fn new_span(&mut self, g: u32, fp: u64, t: i64) -> u32 {
+    fn new_span(&mut self, g: u32, fp: u64, sender: Option<u64>, t: i64) -> u32 {
         self.out.spans.push(Span {
             cluster: g,
             fp,
+            sender,
             first: t,
             last: t,
         });
@@ -274,8 +279,8 @@ impl Sim {
                     slot.expires_at = ev.ends_at;
                     grp.firing += 1;
                     grp.changed = true;
-                    let fp = slot.fp;
-                    let span = self.new_span(g, fp, t);
+                    let (fp, sender) = (slot.fp, slot.sender);
+                    let span = self.new_span(g, fp, sender, t);
                     let grp = &mut self.groups[g as usize];
                     grp.alerts[s as usize].span = span;
                 }
@@ -297,11 +302,12 @@ impl Sim {
             return;
         }
         let g = self.group_for(ev.group, t);
-        let span = self.new_span(g, ev.fp, t);
+        let span = self.new_span(g, ev.fp, ev.sender, t);
         let grp = &mut self.groups[g as usize];
         self.index.insert(ev.fp, (g, grp.alerts.len() as u32));
         grp.alerts.push(Slot {
             fp: ev.fp,
+            sender: ev.sender,
             firing: ev.firing,
             expires_at: if ev.firing { ev.ends_at } else { NEVER },
             span,
@@ -446,6 +452,7 @@ mod tests {
             firing: true,
             pd: false,
             fp,
+            sender: None,
             group: 0,
             ends_at: NEVER,
         }

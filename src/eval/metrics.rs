@@ -5,7 +5,7 @@
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use super::truth::{Truth, NEVER};
+use super::truth::{Truth, ALWAYS, NEVER};
 use crate::event::{EventTime, Fingerprint};
 
 /// Length of an on-call shift.
@@ -30,6 +30,9 @@ pub struct ClusterIn {
 pub struct Span {
     pub cluster: u32,
     pub fp: u64,
+    /// The [`key_of`](super::truth::key_of) of the sender's own id for the alert, when that
+    /// is not our fingerprint: tried when the truth does not know the fingerprint.
+    pub sender: Option<u64>,
     pub first: i64,
     pub last: i64,
 }
@@ -56,7 +59,7 @@ impl Shifts {
         let mut lo = i64::MAX;
         let mut hi = i64::MIN;
         for t in times {
-            if t == NEVER {
+            if t == NEVER || t == ALWAYS {
                 continue;
             }
             let s = t.div_euclid(SHIFT_MS);
@@ -267,11 +270,15 @@ pub fn grouping(table: &FxHashMap<(u32, u32), u64>) -> Grouping {
 
 fn episode_name(t: &Truth, e: u32) -> String {
     let ep = &t.episodes[e as usize];
+    let from = if ep.start == ALWAYS {
+        "any time".to_string()
+    } else {
+        format!("from {}", EventTime(ep.start))
+    };
     format!(
-        "{} {} from {}",
+        "{} {} {from}",
         t.incidents[ep.incident as usize].id,
-        Fingerprint(ep.fp),
-        EventTime(ep.start)
+        t.alert_name(ep.fp),
     )
 }
 
@@ -284,6 +291,9 @@ pub fn compute(truth: &Truth, sys: &SystemIn, slack: i64, shifts: Shifts) -> Sys
     let mut unmatched_alert_examples = Vec::new();
     for s in &sys.spans {
         truth.match_alert(s.fp, s.first, s.last, slack, &mut out);
+        if let (true, Some(k)) = (out.is_empty(), s.sender) {
+            truth.match_alert(k, s.first, s.last, slack, &mut out);
+        }
         if out.is_empty() {
             unmatched_alerts += 1;
             if unmatched_alert_examples.len() < EXAMPLES {

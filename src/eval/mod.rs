@@ -5,7 +5,9 @@
 //! Matching: a cluster record's alert (`fingerprint`, `[first_seen, last_seen]`) belongs to
 //! every truth episode of that fingerprint whose `[starts_at, ends_at)` overlaps it (an
 //! alert that absorbed a flap spans several); if none overlaps, to the closest one within
-//! [`MATCH_SLACK_MS`]. The baseline's alerts are matched the same way, one span per firing
+//! [`MATCH_SLACK_MS`]. A truth that does not know the fingerprint may name the alert by its
+//! sender's id instead (the record's `source_id`: a PagerDuty `dedup_key`, Grafana's
+//! fingerprint); that is tried next. The baseline's alerts are matched the same way, one span per firing
 //! interval. Metrics (all in [`metrics::compute`]):
 //! - compression = 1 − pages / raw alert events (noisegate: records with `paged_at` plus their `folded_pages`, Σ
 //!   `raw_events`; baseline: notifications with firing alerts, firing/resolved events
@@ -105,6 +107,8 @@ struct RecordLine {
 #[derive(Deserialize)]
 struct RecordAlert {
     fingerprint: Fingerprint,
+    #[serde(default)]
+    source_id: Option<String>,
     first_seen: EventTime,
     last_seen: EventTime,
 }
@@ -121,6 +125,7 @@ fn load_clusters(path: &Path) -> anyhow::Result<SystemIn> {
             sys.spans.push(Span {
                 cluster: c,
                 fp: a.fingerprint.0,
+                sender: a.source_id.as_deref().map(truth::key_of),
                 first: a.first_seen.as_millis(),
                 last: a.last_seen.as_millis(),
             });

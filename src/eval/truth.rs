@@ -1,6 +1,16 @@
 //! The ground truth written by `noisegate gen --truth-out`: incidents and the alert episodes
 //! that belong to them, and the matcher from observed alerts (fingerprint + time span) to
 //! truth episodes.
+//!
+//! Lines carry `kind: "incident"` or `kind: "alert"`. A line without `kind` that has a
+//! `fingerprint` is an alert, and may say `actionable` itself: the simplest truth a team
+//! can export (each alert, its incident, whether it was acted on) needs no incident lines.
+//! An alert without `starts_at` matches its fingerprint at any time.
+//!
+//! An alert line's `fingerprint` is our fingerprint (16 hex digits, which is also
+//! Alertmanager's for an alert it sent unchanged) or the id the sending system knows the
+//! alert by (a PagerDuty `dedup_key`, Grafana's fingerprint): truth labelled from another
+//! tool's history names alerts that way, and cluster records carry that id as `source_id`.
 
 use std::path::Path;
 
@@ -8,39 +18,43 @@ use anyhow::{anyhow, bail};
 use rustc_hash::FxHashMap;
 use serde::Deserialize;
 
-use crate::event::{EventTime, Fingerprint};
+use crate::event::{fnv1a64, EventTime, Fingerprint};
 
 /// End of an episode that has not ended.
 pub const NEVER: i64 = i64::MAX;
+/// Start of an episode whose start the truth does not give.
+pub const ALWAYS: i64 = i64::MIN;
 
-/// One line of the truth file. Unknown fields and unknown kinds are ignored.
+/// One line of the truth file, every field optional until its kind is known. Unknown
+/// fields and unknown kinds are ignored.
 #[derive(Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-enum Line {
-    Incident(IncidentLine),
-    Alert(AlertLine),
-    #[serde(other)]
-    Other,
-}
-
-#[derive(Deserialize)]
-struct IncidentLine {
-    incident_id: String,
-    actionable: bool,
+struct Line {
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    incident_id: Option<String>,
+    #[serde(default)]
+    actionable: Option<bool>,
     #[serde(default)]
     started_at: Option<EventTime>,
     #[serde(default)]
     first_ack_at: Option<EventTime>,
     #[serde(default)]
     scenario: Option<String>,
+    #[serde(default)]
+    fingerprint: Option<String>,
+    #[serde(default)]
+    starts_at: Option<EventTime>,
+    #[serde(default)]
+    ends_at: Option<EventTime>,
 }
 
-#[derive(Deserialize)]
 struct AlertLine {
-    fingerprint: Fingerprint,
+    fingerprint: String,
     incident_id: String,
-    starts_at: EventTime,
-    #[serde(default)]
+    /// What the alert line says of its incident (lines without `kind`).
+    actionable: Option<bool>,
+    starts_at: Option<EventTime>,
     ends_at: Option<EventTime>,
 }
 
@@ -58,7 +72,13 @@ pub struct Incident {
     pub first_alert: Option<i64>,
 }
 
-/// One alert episode: a fingerprint firing over `[start, end)` for an incident.
+/// The matching key of an alert id: the fingerprint itself when it is one (16 hex
+/// digits), else a 64-bit hash of the id (a sender's id such as a PagerDuty `dedup_key`).
+pub fn key_of(id: &str) -> u64 {
+    Fingerprint::parse_hex(id).map_or_else(|| fnv1a64(id.as_bytes()), |f| f.0)
+}
+
+/// One alert episode: an alert (its [`key_of`]) firing over `[start, end)` for an incident.
 #[derive(Debug, Clone, Copy)]
 pub struct Episode {
     pub fp: u64,
@@ -83,6 +103,8 @@ pub struct Truth {
     pub incidents: Vec<Incident>,
     pub episodes: Vec<Episode>,
     index: FxHashMap<u64, FpIndex>,
+    /// The ids written in the file for keys that are not fingerprints (for messages).
+    names: FxHashMap<u64, Box<str>>,
 }
 
 impl Truth {
@@ -95,47 +117,119 @@ impl Truth {
         // Alerts may come before their incident's line: resolved at the end.
         let mut alerts: Vec<(u64, AlertLine)> = Vec::new();
         super::input::for_each_line(path, |line_no, bytes| {
-            let line: Line = serde_json::from_slice(bytes)
+            let l: Line = serde_json::from_slice(bytes)
                 .map_err(|e| anyhow!("{name}:{line_no}: bad truth line: {e}"))?;
-            match line {
-                Line::Incident(i) => {
+            let missing =
+                |key: &str, kind: &str| anyhow!("{name}:{line_no}: {kind} line without `{key}`");
+            match (l.kind.as_deref(), &l.fingerprint) {
+                (Some("incident"), _) => {
+                    let id = l
+                        .incident_id
+                        .ok_or_else(|| missing("incident_id", "incident"))?;
+                    let actionable = l
+                        .actionable
+                        .ok_or_else(|| missing("actionable", "incident"))?;
                     let idx = incidents.len() as u32;
-                    if let Some((_, first)) = by_id.insert(i.incident_id.clone(), (idx, line_no)) {
+                    if let Some((_, first)) = by_id.insert(id.clone(), (idx, line_no)) {
                         bail!(
-                            "{name}:{line_no}: incident {:?} is defined twice (first on line {first})",
-                            i.incident_id
+                            "{name}:{line_no}: incident {id:?} is defined twice (first on line {first})"
                         );
                     }
                     incidents.push(Incident {
-                        id: i.incident_id,
-                        actionable: i.actionable,
-                        storm: i.scenario.as_deref() == Some("storm"),
-                        first_ack: i.first_ack_at.map(EventTime::as_millis),
-                        started_at: i.started_at.map(EventTime::as_millis),
+                        id,
+                        actionable,
+                        storm: l.scenario.as_deref() == Some("storm"),
+                        first_ack: l.first_ack_at.map(EventTime::as_millis),
+                        started_at: l.started_at.map(EventTime::as_millis),
                         first_alert: None,
                     });
                 }
-                Line::Alert(a) => alerts.push((line_no, a)),
-                Line::Other => {}
+                (Some("alert"), _) | (None, Some(_)) => {
+                    let kind = if l.kind.is_some() {
+                        "alert"
+                    } else {
+                        "kind-less"
+                    };
+                    alerts.push((
+                        line_no,
+                        AlertLine {
+                            fingerprint: l
+                                .fingerprint
+                                .ok_or_else(|| missing("fingerprint", kind))?,
+                            incident_id: l
+                                .incident_id
+                                .ok_or_else(|| missing("incident_id", kind))?,
+                            // An alert line of kind "alert" leaves its incident to the
+                            // incident line.
+                            actionable: l.actionable.filter(|_| l.kind.is_none()),
+                            starts_at: l.starts_at,
+                            ends_at: l.ends_at,
+                        },
+                    ))
+                }
+                _ => {}
             }
             Ok(())
         })?;
+        // Incidents known only from their alerts' lines, in order of first mention.
+        for (line_no, a) in &alerts {
+            let Some(actionable) = a.actionable else {
+                continue;
+            };
+            match by_id.get(&a.incident_id) {
+                Some(&(inc, first)) if incidents[inc as usize].actionable != actionable => bail!(
+                    "{name}:{line_no}: alert says incident {:?} is {}actionable; line {first} said otherwise",
+                    a.incident_id,
+                    if actionable { "" } else { "not " }
+                ),
+                Some(_) => {}
+                None => {
+                    by_id.insert(a.incident_id.clone(), (incidents.len() as u32, *line_no));
+                    incidents.push(Incident {
+                        id: a.incident_id.clone(),
+                        actionable,
+                        storm: false,
+                        first_ack: None,
+                        started_at: None,
+                        first_alert: None,
+                    });
+                }
+            }
+        }
         let mut episodes = Vec::with_capacity(alerts.len());
+        let mut names = FxHashMap::default();
         for (line_no, a) in alerts {
             let Some(&(inc, _)) = by_id.get(&a.incident_id) else {
                 bail!(
-                    "{name}:{line_no}: alert names incident {:?}, which has no incident line",
+                    "{name}:{line_no}: alert names incident {:?}, which has no incident line \
+                     (or give the alert `actionable` itself, without `kind`)",
                     a.incident_id
                 );
             };
+            if a.fingerprint.trim().is_empty() {
+                bail!("{name}:{line_no}: alert has an empty fingerprint");
+            }
+            let fp = key_of(&a.fingerprint);
+            if Fingerprint::parse_hex(&a.fingerprint).is_none() {
+                names.insert(fp, a.fingerprint.into_boxed_str());
+            }
             episodes.push(Episode {
-                fp: a.fingerprint.0,
+                fp,
                 incident: inc,
-                start: a.starts_at.as_millis(),
+                start: a.starts_at.map_or(ALWAYS, EventTime::as_millis),
                 end: a.ends_at.map_or(NEVER, EventTime::as_millis),
             });
         }
-        Ok(Truth::new(incidents, episodes))
+        let mut truth = Truth::new(incidents, episodes);
+        truth.names = names;
+        Ok(truth)
+    }
+
+    /// An alert key as the truth file wrote it.
+    pub fn alert_name(&self, key: u64) -> String {
+        self.names
+            .get(&key)
+            .map_or_else(|| Fingerprint(key).to_string(), |n| n.to_string())
     }
 
     /// Builds the indexes (and each incident's first alert) from incidents and episodes.
@@ -144,7 +238,9 @@ impl Truth {
         for (i, e) in episodes.iter().enumerate() {
             index.entry(e.fp).or_default().ids.push(i as u32);
             let inc = &mut incidents[e.incident as usize];
-            inc.first_alert = Some(inc.first_alert.map_or(e.start, |t| t.min(e.start)));
+            if e.start != ALWAYS {
+                inc.first_alert = Some(inc.first_alert.map_or(e.start, |t| t.min(e.start)));
+            }
         }
         for ix in index.values_mut() {
             ix.ids
@@ -164,6 +260,7 @@ impl Truth {
             incidents,
             episodes,
             index,
+            names: FxHashMap::default(),
         }
     }
 
@@ -201,7 +298,7 @@ impl Truth {
                 .max(first.saturating_sub(e.end))
                 .max(0);
             if gap <= slack {
-                let cand = (gap, (e.start - first).abs(), id);
+                let cand = (gap, e.start.saturating_sub(first).saturating_abs(), id);
                 if best.is_none_or(|b| cand < b) {
                     best = Some(cand);
                 }
@@ -273,13 +370,24 @@ mod tests {
     }
 
     #[test]
+    fn alerts_are_keyed_by_fingerprint_or_by_the_senders_id() {
+        assert_eq!(key_of("00000000000000ff"), 0xff);
+        assert_eq!(key_of("00000000000000FF"), 0xff);
+        let k = key_of("checkout/latency");
+        assert_eq!(k, key_of("checkout/latency"));
+        assert_ne!(k, key_of("checkout/latency2"));
+        // 15 hex digits is not a fingerprint: hashed like any other id.
+        assert_ne!(key_of("00000000000000f"), 0xf);
+    }
+
+    #[test]
     fn bad_lines_name_file_and_line() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("truth.ndjson");
         std::fs::write(
             &p,
             "{\"kind\":\"incident\",\"incident_id\":\"a\",\"actionable\":true,\"extra\":1}\n\n\
-             {\"kind\":\"alert\",\"fingerprint\":\"zz\",\"incident_id\":\"a\",\"starts_at\":\"2024-01-01T00:00:00Z\"}\n",
+             {\"kind\":\"alert\",\"fingerprint\":7,\"incident_id\":\"a\",\"starts_at\":\"2024-01-01T00:00:00Z\"}\n",
         )
         .unwrap();
         let e = Truth::load(&p).unwrap_err().to_string();
@@ -291,6 +399,14 @@ mod tests {
         .unwrap();
         let e = Truth::load(&p).unwrap_err().to_string();
         assert!(e.contains("truth.ndjson:1") && e.contains("nope"), "{e}");
+        std::fs::write(
+            &p,
+            "{\"kind\":\"incident\",\"incident_id\":\"a\",\"actionable\":true}\n\
+             {\"kind\":\"alert\",\"fingerprint\":\" \",\"incident_id\":\"a\",\"starts_at\":\"2024-01-01T00:00:00Z\"}\n",
+        )
+        .unwrap();
+        let e = Truth::load(&p).unwrap_err().to_string();
+        assert!(e.contains("truth.ndjson:2") && e.contains("empty"), "{e}");
         std::fs::write(&p, "{\"kind\":\"future\",\"x\":1}\n").unwrap();
         assert_eq!(Truth::load(&p).unwrap().incidents.len(), 0);
     }
