@@ -356,11 +356,21 @@ fn several_inputs_are_replayed_as_one_stream_in_event_time() {
     }
 }
 
-#[test]
-fn records_name_each_alert_as_its_sender_does() {
-    // A record must lead back to the alert in the tool it came from: PagerDuty knows a
-    // trigger by its dedup_key, Grafana by its own fingerprint (over labels its webhook does
-    // not show). Alertmanager's fingerprint is ours, so it is not repeated.
+/// The Alertmanager, Grafana and PagerDuty v2 fixtures replayed together, and the ids each
+/// sender gives its alerts.
+struct SenderFixtures {
+    _dir: tempfile::TempDir,
+    input: PathBuf,
+    out: PathBuf,
+    /// Alertmanager's fingerprints, in payload order. The fixture's second alert is a
+    /// hand-edited copy of the first (same labels, another fingerprint): one alert to us,
+    /// known by the fingerprint Alertmanager computed.
+    am: Vec<String>,
+    grafana: Vec<String>,
+    pd_dedup_key: String,
+}
+
+fn replay_sender_fixtures() -> SenderFixtures {
     let dir = tempfile::tempdir().unwrap();
     let (am, grafana, pd) = (
         "zulip-webhook-fixtures/alertmanager/alert.json",
@@ -375,15 +385,6 @@ fn records_name_each_alert_as_its_sender_does() {
     .unwrap();
     let out = dir.path().join("out");
     support::noisegate_ok(|c| c.args(["replay", "--quiet", "--out"]).arg(&out).arg(&input));
-    let mut ids: HashMap<String, Option<String>> = HashMap::new();
-    for r in ndjson(&out.join("clusters.ndjson")) {
-        for a in r["alerts"].as_array().unwrap() {
-            ids.insert(
-                a["fingerprint"].as_str().unwrap().to_string(),
-                a.get("source_id").map(|s| s.as_str().unwrap().to_string()),
-            );
-        }
-    }
     let payload = |rel: &str| -> Value { serde_json::from_str(&fixture_line(rel)).unwrap() };
     let sender_ids = |rel: &str| -> Vec<String> {
         payload(rel)["alerts"]
@@ -393,27 +394,49 @@ fn records_name_each_alert_as_its_sender_does() {
             .map(|a| a["fingerprint"].as_str().unwrap().to_string())
             .collect()
     };
-    // The fixture's second alert is a hand-edited copy of the first (same labels, another
-    // fingerprint): one alert to us, known by the fingerprint Alertmanager computed.
-    let am_ids = sender_ids(am);
+    SenderFixtures {
+        input,
+        out,
+        am: sender_ids(am),
+        grafana: sender_ids(grafana),
+        pd_dedup_key: payload(pd)["dedup_key"].as_str().unwrap().to_string(),
+        _dir: dir,
+    }
+}
+
+#[test]
+fn records_name_each_alert_as_its_sender_does() {
+    // A record must lead back to the alert in the tool it came from: PagerDuty knows a
+    // trigger by its dedup_key, Grafana by its own fingerprint (over labels its webhook does
+    // not show). Alertmanager's fingerprint is ours, so it is not repeated.
+    let f = replay_sender_fixtures();
+    let mut ids: HashMap<String, Option<String>> = HashMap::new();
+    for r in ndjson(&f.out.join("clusters.ndjson")) {
+        for a in r["alerts"].as_array().unwrap() {
+            ids.insert(
+                a["fingerprint"].as_str().unwrap().to_string(),
+                a.get("source_id").map(|s| s.as_str().unwrap().to_string()),
+            );
+        }
+    }
     assert_eq!(
-        ids.get(&am_ids[0]),
+        ids.get(&f.am[0]),
         Some(&None),
         "Alertmanager's fingerprint is ours"
     );
     let found: Vec<&String> = ids.values().flatten().collect();
-    for g in sender_ids(grafana) {
+    for g in &f.grafana {
         assert!(
-            !ids.contains_key(&g),
+            !ids.contains_key(g),
             "Grafana's fingerprint {g} is not ours"
         );
         assert!(
-            found.contains(&&g),
+            found.contains(&g),
             "Grafana alert {g} is in a record: {ids:?}"
         );
     }
-    let key = payload(pd)["dedup_key"].as_str().unwrap().to_string();
-    assert!(found.contains(&&key), "PagerDuty dedup_key {key}: {ids:?}");
+    let key = &f.pd_dedup_key;
+    assert!(found.contains(&key), "PagerDuty dedup_key {key}: {ids:?}");
     assert_eq!(found.len(), 3 + 1, "only those carry a source_id: {ids:?}");
 }
 
@@ -422,34 +445,11 @@ fn eval_matches_truth_that_names_alerts_as_their_senders_do() {
     // Truth labelled from another tool's history names each alert the way that tool does:
     // Alertmanager's fingerprint, Grafana's, a PagerDuty dedup_key. Both noisegate's records
     // and the baseline must find every one of them; an id nobody sent stays unmatched.
-    let dir = tempfile::tempdir().unwrap();
-    let (am, grafana, pd) = (
-        "zulip-webhook-fixtures/alertmanager/alert.json",
-        "zulip-webhook-fixtures/grafana/alert-9-mixed.json",
-        "pagerduty-api-schema/enqueue_example_event.json",
-    );
-    let input = dir.path().join("in.ndjson");
-    std::fs::write(
-        &input,
-        [am, grafana, pd].map(fixture_line).join("\n") + "\n",
-    )
-    .unwrap();
-    let out = dir.path().join("out");
-    support::noisegate_ok(|c| c.args(["replay", "--quiet", "--out"]).arg(&out).arg(&input));
-    let payload = |rel: &str| -> Value { serde_json::from_str(&fixture_line(rel)).unwrap() };
-    let sender_ids = |rel: &str| -> Vec<String> {
-        payload(rel)["alerts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a["fingerprint"].as_str().unwrap().to_string())
-            .collect()
-    };
-    // The Alertmanager fixture's second alert is a hand-edited copy of the first (same
-    // labels, another fingerprint): one alert, known by the fingerprint Alertmanager computed.
-    let mut ids = vec![sender_ids(am)[0].clone()];
-    ids.extend(sender_ids(grafana));
-    ids.push(payload(pd)["dedup_key"].as_str().unwrap().to_string());
+    let f = replay_sender_fixtures();
+    let (dir, input, out) = (f.out.parent().unwrap(), &f.input, &f.out);
+    let mut ids = vec![f.am[0].clone()];
+    ids.extend(f.grafana.iter().cloned());
+    ids.push(f.pd_dedup_key.clone());
     // When each alert was first seen, by whichever id the record knows it.
     let mut seen: HashMap<String, String> = HashMap::new();
     for r in ndjson(&out.join("clusters.ndjson")) {
@@ -472,16 +472,16 @@ fn eval_matches_truth_that_names_alerts_as_their_senders_do() {
         r#"{{"kind":"alert","fingerprint":"nobody-sent-this","incident_id":"I","starts_at":"{}"}}"#,
         seen[&ids[0]]
     ));
-    let truth_file = dir.path().join("truth.ndjson");
+    let truth_file = dir.join("truth.ndjson");
     std::fs::write(&truth_file, truth.join("\n") + "\n").unwrap();
-    let report = dir.path().join("eval.json");
+    let report = dir.join("eval.json");
     support::noisegate_ok(|c| {
         c.args(["eval", "--truth"])
             .arg(&truth_file)
             .arg("--clusters")
             .arg(out.join("clusters.ndjson"))
             .arg("--input")
-            .arg(&input)
+            .arg(input)
             .arg("--out")
             .arg(&report)
     });

@@ -289,6 +289,7 @@ impl Default for DecodeOptions {
                 "app.kubernetes.io/name",
                 "app_kubernetes_io_name",
                 "app",
+                "job",
             ]
             .map(String::from)
             .to_vec(),
@@ -298,6 +299,11 @@ impl Default for DecodeOptions {
                 "prometheus-node-exporter",
                 "blackbox-exporter",
                 "prometheus-blackbox-exporter",
+                "node",
+                "node_exporter",
+                "blackbox",
+                "kubernetes-pods",
+                "kubernetes-service-endpoints",
             ]
             .map(String::from)
             .to_vec(),
