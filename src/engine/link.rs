@@ -1,10 +1,11 @@
 //! Lifecycle linking: which open cluster an acknowledge / resolve / lifecycle event is about.
 //!
 //! A key may name (checked in this order): a cluster id noisegate issued (the `dedup_key` of
-//! its own pages, echoed back by PagerDuty), a source's own incident key (an earlier
-//! PagerDuty v2 trigger's `dedup_key`), or an alert fingerprint (16 hex digits: how history
-//! exported from other tools refers to alerts). Last, the event's own fingerprint (an OTLP
-//! record whose status says `acknowledged`). Owns the key indexes; decides nothing.
+//! its own pages, echoed back by PagerDuty), a source's own key for an alert (an earlier
+//! PagerDuty v2 trigger's `dedup_key`, or the fingerprint its sender gave it where that is
+//! not ours: Grafana's), or our alert fingerprint (16 hex digits: how history exported from
+//! other tools refers to alerts). Last, the event's own fingerprint (an OTLP record whose
+//! status says `acknowledged`). Owns the key indexes; decides nothing.
 //!
 //! PagerDuty v3 sub-resource events (annotated, responder.*, status updates) carry only the
 //! incident id, not the incident key; once any event of an incident has linked by its key,

@@ -597,17 +597,26 @@ impl Engine {
                 self.st.links.add_source_key(key, &DedupKey(id.clone()));
             }
         }
-        // The alert the event names, if it names one of this cluster's by fingerprint.
+        // The alert the event names, if it names one of this cluster's by fingerprint (ours,
+        // or the one its sender gave it).
         let alerts = &self.st.alerts;
-        let named = ev
-            .dedup_key
-            .as_ref()
-            .and_then(|dk| Fingerprint::parse_hex(dk.as_str()))
-            .filter(|&fp| alerts.get(fp) == Some(key))
-            .or_else(|| (alerts.get(ev.fingerprint) == Some(key)).then_some(ev.fingerprint));
         let Some(c) = self.st.clusters.get_mut(&key) else {
             return;
         };
+        let named = ev
+            .dedup_key
+            .as_ref()
+            .and_then(|dk| {
+                Fingerprint::parse_hex(dk.as_str())
+                    .filter(|&fp| alerts.get(fp) == Some(key))
+                    .or_else(|| {
+                        c.alerts
+                            .iter()
+                            .find(|a| a.source_id.as_deref() == Some(dk.as_str()))
+                            .map(|a| a.fingerprint)
+                    })
+            })
+            .or_else(|| (alerts.get(ev.fingerprint) == Some(key)).then_some(ev.fingerprint));
         match ev.kind {
             EventKind::Acknowledged => {
                 c.acked_at = Some(c.acked_at.map_or(ev.time, |t| t.min(ev.time)));
@@ -692,6 +701,13 @@ impl Engine {
         self.st.alerts.insert(ev.fingerprint, key);
         if let Some(dk) = &ev.dedup_key {
             self.st.links.add_source_key(key, dk);
+        }
+        // The sender's own fingerprint, when it is not ours (Grafana's, over labels its
+        // webhook does not show): history exported from that tool names the alert by it.
+        if let Some(id) = ev.source_id.as_deref() {
+            if Fingerprint::parse_hex(id).is_some_and(|f| f != ev.fingerprint) {
+                self.st.links.add_source_key(key, &DedupKey(id.into()));
+            }
         }
         if let Some(a) = self
             .st
