@@ -399,7 +399,13 @@ fn a_truth_of_alert_lines_alone_is_enough() {
         line(1, "A", true),
         line(2, "A", true),
         line(3, "B", false),
-        line(4, "C", true),
+        // An incident may still come on a line of its own, also without `kind`.
+        format!(
+            r#"{{"incident_id":"C","actionable":true,"first_ack_at":"{}"}}"#,
+            ts(60 * HOUR)
+        ),
+        r#"{"exported_by":"some tool","version":2}"#.to_string(),
+        format!(r#"{{"fingerprint":"{}","incident_id":"C"}}"#, fp(4)),
     ];
     let clusters = [
         record(

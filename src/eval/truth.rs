@@ -2,10 +2,11 @@
 //! that belong to them, and the matcher from observed alerts (fingerprint + time span) to
 //! truth episodes.
 //!
-//! Lines carry `kind: "incident"` or `kind: "alert"`. A line without `kind` that has a
-//! `fingerprint` is an alert, and may say `actionable` itself: the simplest truth a team
-//! can export (each alert, its incident, whether it was acted on) needs no incident lines.
-//! An alert without `starts_at` matches its fingerprint at any time.
+//! Lines carry `kind: "incident"` or `kind: "alert"`. Without `kind`, a line with a
+//! `fingerprint` is an alert and one with only an `incident_id` an incident. An alert line
+//! without `kind` may say `actionable` itself: the simplest truth a team can export (each
+//! alert, its incident, whether it was acted on) needs no incident lines. An alert without
+//! `starts_at` matches its fingerprint at any time.
 //!
 //! An alert line's `fingerprint` is our fingerprint (16 hex digits, which is also
 //! Alertmanager's for an alert it sent unchanged) or the id the sending system knows the
@@ -122,7 +123,10 @@ impl Truth {
             let missing =
                 |key: &str, kind: &str| anyhow!("{name}:{line_no}: {kind} line without `{key}`");
             match (l.kind.as_deref(), &l.fingerprint) {
-                (Some("incident"), _) => {
+                (Some("incident"), _) | (None, None) => {
+                    if l.kind.is_none() && l.incident_id.is_none() {
+                        return Ok(()); // neither an alert nor an incident
+                    }
                     let id = l
                         .incident_id
                         .ok_or_else(|| missing("incident_id", "incident"))?;
