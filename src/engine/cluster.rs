@@ -58,10 +58,6 @@ pub struct AlertState {
     pub source_id: Option<Box<str>>,
 }
 
-fn source_id_of(ev: &AlertEvent) -> Option<Box<str>> {
-    ev.sender_id().map(Box::from)
-}
-
 impl AlertState {
     pub fn new(ev: &AlertEvent, hold_ms: i64) -> Self {
         let rule = RuleKey::of(&ev.alertname, ev.severity);
@@ -85,7 +81,7 @@ impl AlertState {
             rule,
             pair: rule.on(ev.service.as_deref()),
             anchoring: false,
-            source_id: source_id_of(ev),
+            source_id: ev.sender_id().map(Box::from),
         }
     }
 

@@ -7,8 +7,8 @@
 //! alert that absorbed a flap spans several); if none overlaps, to the closest one within
 //! [`MATCH_SLACK_MS`]. A truth that does not know the fingerprint may name the alert by its
 //! sender's id instead (the record's `source_id`: a PagerDuty `dedup_key`, Grafana's
-//! fingerprint); that is tried next. The baseline's alerts are matched the same way, one span per firing
-//! interval. Metrics (all in [`metrics::compute`]):
+//! fingerprint); that is tried next. The baseline's alerts are matched the same way, one
+//! span per firing interval. Metrics (all in [`metrics::compute`]):
 //! - compression = 1 − pages / raw alert events (noisegate: records with `paged_at` plus their `folded_pages`, Σ
 //!   `raw_events`; baseline: notifications with firing alerts, firing/resolved events
 //!   applied); in the storm: the same over clusters holding an episode of a
