@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 
 mod support;
-use support::{ndjson, noisegate_ok, replay};
+use support::{am_firing_line, ndjson, noisegate_ok, replay};
 
 fn config() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("config/noisegate.toml")
@@ -30,30 +30,16 @@ fn crash_loop(namespace: &str, pod: &str, container: &str, fp: &str, at: &str) -
         "service": "kube-state-metrics",
         "severity": "warning",
     });
-    json!({
-        "version": "4",
-        "status": "firing",
-        "receiver": "noisegate",
-        "groupKey": format!("{{}}:{{alertname=\"KubePodCrashLooping\", namespace=\"{namespace}\"}}"),
-        "groupLabels": {"alertname": "KubePodCrashLooping", "namespace": namespace},
-        "commonLabels": labels,
-        "commonAnnotations": {},
-        "externalURL": "http://alertmanager:9093",
-        "alerts": [{
-            "status": "firing",
-            "labels": labels,
-            "annotations": {
-                "description": format!("Pod {namespace}/{pod} ({container}) is in waiting state (reason: \"CrashLoopBackOff\")."),
-                "runbook_url": "https://runbooks.prometheus-operator.dev/runbooks/kubernetes/kubepodcrashlooping",
-                "summary": "Pod is crash looping.",
-            },
-            "startsAt": at,
-            "endsAt": "0001-01-01T00:00:00Z",
-            "generatorURL": "http://prometheus:9090/graph",
-            "fingerprint": fp,
-        }],
-    })
-    .to_string()
+    am_firing_line(
+        labels,
+        json!({
+            "description": format!("Pod {namespace}/{pod} ({container}) is in waiting state (reason: \"CrashLoopBackOff\")."),
+            "runbook_url": "https://runbooks.prometheus-operator.dev/runbooks/kubernetes/kubepodcrashlooping",
+            "summary": "Pod is crash looping.",
+        }),
+        at,
+        Some(fp),
+    )
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 
 mod support;
-use support::{ndjson, replay};
+use support::{am_firing_line, ndjson, replay};
 
 fn config() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("config/noisegate.toml")
@@ -22,28 +22,15 @@ fn alert(name: &str, summary: &str, job: &str, instance: &str, at: &str) -> Stri
         "job": job,
         "severity": "warning",
     });
-    json!({
-        "version": "4",
-        "status": "firing",
-        "receiver": "noisegate",
-        "groupKey": format!("{{}}:{{alertname=\"{name}\"}}"),
-        "groupLabels": {"alertname": name},
-        "commonLabels": labels,
-        "commonAnnotations": {},
-        "externalURL": "http://alertmanager:9093",
-        "alerts": [{
-            "status": "firing",
-            "labels": labels,
-            "annotations": {
-                "summary": format!("{summary} (instance {instance})"),
-                "description": format!("{summary} on {instance}\n  VALUE = 93\n  LABELS = map[instance:{instance} job:{job}]"),
-            },
-            "startsAt": at,
-            "endsAt": "0001-01-01T00:00:00Z",
-            "generatorURL": "http://prometheus:9090/graph",
-        }],
-    })
-    .to_string()
+    am_firing_line(
+        labels,
+        json!({
+            "summary": format!("{summary} (instance {instance})"),
+            "description": format!("{summary} on {instance}\n  VALUE = 93\n  LABELS = map[instance:{instance} job:{job}]"),
+        }),
+        at,
+        None,
+    )
 }
 
 #[test]

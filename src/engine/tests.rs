@@ -125,6 +125,16 @@ fn alert_on(
     }
 }
 
+/// The outcomes the rule `name` at `sev` has counted as acted on.
+fn actioned(h: &H, name: &str, sev: Severity) -> f64 {
+    h.e.st
+        .rules
+        .get(RuleKey::of(name, sev))
+        .expect("the rule has statistics")
+        .outcomes
+        .actioned
+}
+
 /// The value a record's `reasons` give `feature`.
 fn reason(r: &ClusterRecord, feature: Feature) -> f64 {
     r.reasons
@@ -1424,14 +1434,7 @@ fn a_cluster_is_one_outcome_shared_by_its_rules_but_the_acknowledged_ones() {
     }
     h.advance_to(30 * MIN);
     assert_eq!(h.records().len(), 1);
-    let actioned = |name| {
-        h.e.st
-            .rules
-            .get(RuleKey::of(name, Severity::Error))
-            .unwrap()
-            .outcomes
-            .actioned
-    };
+    let actioned = |name| actioned(&h, name, Severity::Error);
     assert_eq!(
         actioned("A"),
         1.0,
@@ -1720,14 +1723,7 @@ fn an_ack_naming_the_senders_own_fingerprint_links_and_credits_that_alert() {
     let r = h.records();
     assert_eq!(r.len(), 1);
     assert_eq!(r[0].acked_at, Some(EventTime(2 * MIN)));
-    let actioned = |name| {
-        h.e.st
-            .rules
-            .get(RuleKey::of(name, Severity::Error))
-            .unwrap()
-            .outcomes
-            .actioned
-    };
+    let actioned = |name| actioned(&h, name, Severity::Error);
     assert_eq!(actioned("A"), 1.0, "the alert the ack named");
     assert!((actioned("B") - 0.5).abs() < 1e-9, "B shares it");
 }

@@ -311,3 +311,38 @@ pub fn replay(config: &Path, input: &Path, out: &Path) -> std::process::Output {
             .arg(input)
     })
 }
+
+/// One Alertmanager webhook (v4) line notifying one firing alert with these labels (which
+/// must hold `alertname`) and annotations, grouped by `alertname`. `fingerprint` is the one
+/// Alertmanager would add, if the test wants it in the payload.
+pub fn am_firing_line(
+    labels: serde_json::Value,
+    annotations: serde_json::Value,
+    at: &str,
+    fingerprint: Option<&str>,
+) -> String {
+    let name = labels["alertname"].as_str().expect("labels hold alertname");
+    let mut alert = serde_json::json!({
+        "status": "firing",
+        "labels": labels,
+        "annotations": annotations,
+        "startsAt": at,
+        "endsAt": "0001-01-01T00:00:00Z",
+        "generatorURL": "http://prometheus:9090/graph",
+    });
+    if let Some(fp) = fingerprint {
+        alert["fingerprint"] = fp.into();
+    }
+    serde_json::json!({
+        "version": "4",
+        "status": "firing",
+        "receiver": "noisegate",
+        "groupKey": format!("{{}}:{{alertname=\"{name}\"}}"),
+        "groupLabels": {"alertname": name},
+        "commonLabels": labels,
+        "commonAnnotations": {},
+        "externalURL": "http://alertmanager:9093",
+        "alerts": [alert],
+    })
+    .to_string()
+}
