@@ -308,7 +308,7 @@ impl Default for DecodeOptions {
             .map(String::from)
             .to_vec(),
             team_labels: vec!["team".into()],
-            severity_labels: vec!["severity".into()],
+            severity_labels: vec!["severity".into(), "priority".into()],
             default_severity: Severity::Warning,
             otlp: OtlpMapping::default(),
         }
@@ -496,6 +496,33 @@ mod tests {
             of(&[("service", ""), ("app", "web")]).as_deref(),
             Some("web")
         );
+        // A plain Prometheus target: the scrape job is the service, unless it names an
+        // exporter; any label above it wins.
+        assert_eq!(
+            of(&[("job", "mysql"), ("instance", "db-1:9104")]).as_deref(),
+            Some("mysql")
+        );
+        assert_eq!(of(&[("job", "node"), ("instance", "web-3:9100")]), None);
+        assert_eq!(
+            of(&[("job", "mysql-exporter"), ("service", "orders-db")]).as_deref(),
+            Some("orders-db")
+        );
+    }
+
+    #[test]
+    fn severity_falls_back_to_priority() {
+        let o = DecodeOptions::default();
+        let of = |pairs: &[(&str, &str)]| {
+            o.severity_of(&crate::event::Labels::from_pairs(pairs.iter().copied()))
+        };
+        assert_eq!(of(&[("priority", "P1")]), Severity::Critical);
+        assert_eq!(of(&[("priority", "P2")]), Severity::Error);
+        assert_eq!(
+            of(&[("severity", "warning"), ("priority", "P1")]),
+            Severity::Warning,
+            "severity wins"
+        );
+        assert_eq!(of(&[]), o.default_severity);
     }
 
     #[test]
