@@ -3,16 +3,10 @@
 //! the shipped config: the `service` label of a kube-state-metrics alert names the exporter,
 //! not the failing workload, and must not make one incident of unrelated pods.
 
-use std::path::{Path, PathBuf};
-
 use serde_json::{json, Value};
 
 mod support;
-use support::{am_firing_line, ndjson, noisegate_ok, replay};
-
-fn config() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("config/noisegate.toml")
-}
+use support::{am_firing_line, ndjson, noisegate_ok, replay_lines, shipped_config};
 
 /// One Alertmanager webhook line with one firing `KubePodCrashLooping` alert as
 /// kube-state-metrics' ServiceMonitor labels it.
@@ -44,8 +38,6 @@ fn crash_loop(namespace: &str, pod: &str, container: &str, fp: &str, at: &str) -
 
 #[test]
 fn an_exporters_service_label_does_not_group_a_fleet() {
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("in.ndjson");
     let lines = [
         crash_loop(
             "payments",
@@ -62,9 +54,7 @@ fn an_exporters_service_label_does_not_group_a_fleet() {
             "2026-03-02T10:00:30Z",
         ),
     ];
-    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
-    let out = dir.path().join("out");
-    replay(&config(), &input, &out);
+    let (_dir, out) = replay_lines(&shipped_config(), &lines);
     let clusters = ndjson(&out.join("clusters.ndjson"));
     let services: Vec<&Value> = clusters.iter().map(|c| &c["services"]).collect();
     assert_eq!(
@@ -89,7 +79,7 @@ fn an_exporters_service_label_does_not_group_a_fleet() {
         c.args([
             "report", "--week", "2026-W10", "--format", "json", "--config",
         ])
-        .arg(config())
+        .arg(shipped_config())
         .arg("--clusters")
         .arg(&out)
     });

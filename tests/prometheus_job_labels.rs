@@ -3,16 +3,10 @@
 //! and nothing says `service`. The scrape job is then the service, through the shipped
 //! config, except where the job names an exporter (the node exporter's `node`).
 
-use std::path::{Path, PathBuf};
-
 use serde_json::{json, Value};
 
 mod support;
-use support::{am_firing_line, ndjson, replay};
-
-fn config() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("config/noisegate.toml")
-}
+use support::{am_firing_line, ndjson, replay_lines, shipped_config};
 
 /// One Alertmanager webhook line with one firing alert of an awesome-prometheus-alerts rule.
 fn alert(name: &str, summary: &str, job: &str, instance: &str, at: &str) -> String {
@@ -35,8 +29,6 @@ fn alert(name: &str, summary: &str, job: &str, instance: &str, at: &str) -> Stri
 
 #[test]
 fn the_scrape_job_names_the_service_when_nothing_else_does() {
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("in.ndjson");
     let lines = [
         alert(
             "MysqlTooManyConnections(>80%)",
@@ -60,9 +52,7 @@ fn the_scrape_job_names_the_service_when_nothing_else_does() {
             "2026-03-02T10:00:30Z",
         ),
     ];
-    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
-    let out = dir.path().join("out");
-    replay(&config(), &input, &out);
+    let (_dir, out) = replay_lines(&shipped_config(), &lines);
     let clusters = ndjson(&out.join("clusters.ndjson"));
     let summary: Vec<(Vec<&str>, &Value)> = clusters
         .iter()

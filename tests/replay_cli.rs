@@ -213,7 +213,7 @@ fn replay_is_byte_identical_across_runs_and_reads_gz_and_stdin() {
 
 #[test]
 fn check_config_names_the_key() {
-    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/noisegate.toml");
+    let shipped = support::shipped_config();
     let o = bin().arg("check-config").arg(&shipped).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 
@@ -254,7 +254,7 @@ fn a_replays_rules_json_warm_starts_the_next() {
         replay(config, input, out);
         ndjson(&out.join("clusters.ndjson"))
     };
-    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/noisegate.toml");
+    let shipped = support::shipped_config();
     clusters_of(&shipped, &week_a, &dir.path().join("out-a"));
     assert!(dir.path().join("out-a/rules.json").is_file());
 
@@ -327,7 +327,7 @@ fn several_inputs_are_replayed_as_one_stream_in_event_time() {
     std::fs::write(&a, alerts).unwrap();
     std::fs::write(&w, webhooks).unwrap();
 
-    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/noisegate.toml");
+    let shipped = support::shipped_config();
     let outputs = |inputs: &[&Path], out: &Path| {
         support::noisegate_ok(|c| {
             c.args(["replay", "--quiet", "--config"])

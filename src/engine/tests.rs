@@ -125,6 +125,35 @@ fn alert_on(
     }
 }
 
+/// One outage on service `api`: error alerts of rules `names` firing a second apart (each
+/// first passed to `sender`, which may set how its sender knows it), a human acknowledging
+/// `ack_key` at 2 minutes, every alert resolving at 10, the cluster closed by 30.
+fn acknowledged_outage(
+    names: &[&str],
+    ack_key: &str,
+    sender: impl Fn(usize, &mut AlertEvent),
+) -> H {
+    let mut h = H::new();
+    let ev = |name, kind, t| alert_on(name, "api", &[], Severity::Error, kind, t);
+    for (i, name) in names.iter().enumerate() {
+        let mut fire = ev(name, EventKind::Firing, i as i64 * 1000);
+        sender(i, &mut fire);
+        h.push(fire);
+    }
+    assert!(h.records().is_empty(), "nothing closed while it fires");
+    h.push(lifecycle(
+        EventKind::Acknowledged,
+        ack_key,
+        Actor::Human,
+        2 * MIN,
+    ));
+    for name in names {
+        h.push(ev(name, EventKind::Resolved, 10 * MIN));
+    }
+    h.advance_to(30 * MIN);
+    h
+}
+
 /// The outcomes the rule `name` at `sev` has counted as acted on.
 fn actioned(h: &H, name: &str, sev: Severity) -> f64 {
     h.e.st
@@ -1399,40 +1428,11 @@ fn silence_teaches_only_while_acknowledgements_are_heard() {
 
 #[test]
 fn a_cluster_is_one_outcome_shared_by_its_rules_but_the_acknowledged_ones() {
-    let mut h = H::new();
     // One acknowledged cluster holding four rules on one service.
-    for (i, name) in ["A", "B", "C", "D"].iter().enumerate() {
-        h.push(alert_on(
-            name,
-            "api",
-            &[],
-            Severity::Error,
-            EventKind::Firing,
-            i as i64 * 1000,
-        ));
-    }
-    let key = h.records().len();
-    assert_eq!(key, 0);
     let fp = alert_on("A", "api", &[], Severity::Error, EventKind::Firing, 0)
         .fingerprint
         .to_string();
-    h.push(lifecycle(
-        EventKind::Acknowledged,
-        &fp,
-        Actor::Human,
-        2 * MIN,
-    ));
-    for name in ["A", "B", "C", "D"] {
-        h.push(alert_on(
-            name,
-            "api",
-            &[],
-            Severity::Error,
-            EventKind::Resolved,
-            10 * MIN,
-        ));
-    }
-    h.advance_to(30 * MIN);
+    let h = acknowledged_outage(&["A", "B", "C", "D"], &fp, |_, _| {});
     assert_eq!(h.records().len(), 1);
     let actioned = |name| actioned(&h, name, Severity::Error);
     assert_eq!(
@@ -1687,38 +1687,11 @@ fn a_fresh_engine_starts_from_rules_learned_elsewhere() {
 fn an_ack_naming_the_senders_own_fingerprint_links_and_credits_that_alert() {
     // Grafana fingerprints over labels its webhook does not show, so its id for an alert is
     // not ours; history exported from Grafana acknowledges by that id.
-    let mut h = H::new();
-    for (i, name) in ["A", "B"].iter().enumerate() {
-        let mut ev = alert_on(
-            name,
-            "api",
-            &[],
-            Severity::Error,
-            EventKind::Firing,
-            i as i64 * 1000,
-        );
+    let h = acknowledged_outage(&["A", "B"], "000000000000abc0", |i, ev| {
         ev.source = Source::Grafana;
         ev.source_id = Some(format!("{:016x}", 0xabc0 + i).into());
         assert_ne!(ev.source_id.as_deref(), Some(&*ev.fingerprint.to_string()));
-        h.push(ev);
-    }
-    h.push(lifecycle(
-        EventKind::Acknowledged,
-        "000000000000abc0",
-        Actor::Human,
-        2 * MIN,
-    ));
-    for name in ["A", "B"] {
-        h.push(alert_on(
-            name,
-            "api",
-            &[],
-            Severity::Error,
-            EventKind::Resolved,
-            10 * MIN,
-        ));
-    }
-    h.advance_to(30 * MIN);
+    });
     assert_eq!(h.e.stats().lifecycle_linked, 1);
     let r = h.records();
     assert_eq!(r.len(), 1);

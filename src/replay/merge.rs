@@ -4,9 +4,10 @@
 //! one place, the PagerDuty webhooks with the acknowledgements from another. Read one after
 //! the other, every acknowledgement would reach the engine after the week it belongs to had
 //! closed, and nothing would be learned while it mattered. So each input is read by a thread
-//! of its own, its chunks are decoded by one pool of workers, and the main thread takes the next line from the input that is furthest behind in event
-//! time. Each input holds a few chunks ahead of the merge, so memory grows with the number
-//! of inputs: hundreds of files of one source are better concatenated first.
+//! of its own, its chunks are decoded by one pool of workers, and the main thread takes the
+//! next line from the input that is furthest behind in event time. Each input holds a few
+//! chunks ahead of the merge, so memory grows with the number of inputs: hundreds of files
+//! of one source are better concatenated first.
 //!
 //! An input's clock is the newest event time of its lines so far, and a line sorts at that
 //! clock once it is read: an Alertmanager re-send keeps its alert's `startsAt`, so its own

@@ -346,3 +346,19 @@ pub fn am_firing_line(
     })
     .to_string()
 }
+
+/// The shipped `config/noisegate.toml`.
+pub fn shipped_config() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("config/noisegate.toml")
+}
+
+/// Replays these NDJSON lines with `config` into a fresh directory; returns it (keep it
+/// alive) and the output directory.
+pub fn replay_lines(config: &Path, lines: &[String]) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.ndjson");
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    let out = dir.path().join("out");
+    replay(config, &input, &out);
+    (dir, out)
+}
