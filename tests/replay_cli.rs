@@ -212,6 +212,61 @@ fn replay_is_byte_identical_across_runs_and_reads_gz_and_stdin() {
 }
 
 #[test]
+fn payloads_saved_pretty_printed_or_as_an_array_replay_as_their_ndjson_does() {
+    // A webhook body saved to a file, a vendor's documented example, or `jq .` over a stream
+    // is pretty-printed; an export is often one JSON array. Each must replay as the payloads
+    // it holds, not as one dead letter per line.
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures");
+    let files: Vec<Vec<u8>> = GOOD
+        .iter()
+        .map(|g| std::fs::read(root.join(g)).unwrap())
+        .collect();
+    assert!(
+        files.iter().filter(|f| f.starts_with(b"{\n")).count() >= 3,
+        "the fixtures are pretty-printed as published"
+    );
+    let pretty = dir.path().join("pretty.json");
+    std::fs::write(&pretty, files.join(&b"\n"[..])).unwrap();
+    let compact = dir.path().join("compact.ndjson");
+    std::fs::write(&compact, GOOD.map(fixture_line).join("\n") + "\n").unwrap();
+    let array = dir.path().join("array.json");
+    let values: Vec<Value> = files
+        .iter()
+        .map(|f| serde_json::from_slice(f).unwrap())
+        .collect();
+    std::fs::write(&array, serde_json::to_string_pretty(&values).unwrap()).unwrap();
+
+    let run = |input: &Path, out: &str| {
+        let out = dir.path().join(out);
+        support::noisegate_ok(|c| c.args(["replay", "--quiet", "--out"]).arg(&out).arg(input));
+        let summary: Value =
+            serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+        let clusters = std::fs::read(out.join("clusters.ndjson")).unwrap();
+        let dead = std::fs::read_to_string(out.join("deadletter.ndjson")).unwrap();
+        (summary, clusters, dead)
+    };
+    let (want, want_clusters, dead) = run(&compact, "compact");
+    assert_eq!(want["events_in"], GOOD.len());
+    assert_eq!(want["events_invalid"], 0, "{dead}");
+    assert!(!want_clusters.is_empty());
+    for (input, name) in [(&pretty, "pretty"), (&array, "array")] {
+        let (got, clusters, dead) = run(input, name);
+        assert_eq!(got["events_invalid"], 0, "{name}: {dead}");
+        for key in [
+            "events_in",
+            "alert_events",
+            "events_by_format",
+            "clusters",
+            "pages",
+        ] {
+            assert_eq!(got[key], want[key], "{name}: {key}");
+        }
+        assert_eq!(clusters, want_clusters, "{name}: the same records");
+    }
+}
+
+#[test]
 fn check_config_names_the_key() {
     let shipped = support::shipped_config();
     let o = bin().arg("check-config").arg(&shipped).output().unwrap();

@@ -27,7 +27,7 @@ use std::sync::mpsc;
 use anyhow::Context as _;
 
 use super::{
-    decode_worker, decode_workers, fill_chunk, open_input, Chunk, Config, Job, Part, Sink,
+    decode_worker, decode_workers, framing::Framer, open_input, Chunk, Config, Job, Part, Sink,
     BATCH_LINES, CHUNKS_AHEAD_PER_WORKER,
 };
 
@@ -94,11 +94,12 @@ fn read_input(
             return;
         }
     };
-    let mut line_no = 0u64;
+    let mut framer = Framer::new(cfg.max_payload_bytes);
     loop {
         let mut chunk = Chunk::default();
-        let eof = match fill_chunk(&mut reader, &mut chunk, cfg.max_payload_bytes, &mut line_no)
-            .with_context(|| format!("reading {name} after line {line_no}"))
+        let eof = match framer
+            .fill(&mut reader, &mut chunk)
+            .with_context(|| format!("reading {name} after line {}", framer.line_no))
         {
             Ok(eof) => eof,
             Err(e) => {

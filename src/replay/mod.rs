@@ -27,7 +27,10 @@ use crate::engine::{Engine, EngineStats, Output};
 use crate::event::{AlertEvent, EventTime};
 use crate::record::Decision;
 
+mod framing;
 mod merge;
+
+use framing::Chunk;
 
 /// Lines per chunk: the unit of work of a decode worker, and the engine's batch.
 const BATCH_LINES: usize = 1024;
@@ -86,61 +89,6 @@ struct DeadLetter<'a> {
     raw_truncated_from: Option<usize>,
 }
 
-/// A line read with a length limit.
-enum Line {
-    Ok,
-    /// Longer than the limit: only a prefix is kept, `usize` is the full length.
-    TooLong(usize),
-    Eof,
-}
-
-/// Reads one `\n`-terminated line and appends it to `buf` (without the newline and a
-/// trailing `\r`), keeping at most `limit + 1` bytes of it so one huge line cannot exhaust
-/// memory; an oversize line keeps only its first [`OVERSIZE_PREFIX`] bytes. Appending
-/// straight into a chunk's buffer saves a copy per line; `memchr` finds the newline.
-fn read_line_bounded<R: BufRead + ?Sized>(
-    r: &mut R,
-    buf: &mut Vec<u8>,
-    limit: usize,
-) -> io::Result<Line> {
-    let start = buf.len();
-    let mut total = 0usize;
-    let mut any = false;
-    loop {
-        let chunk = r.fill_buf()?;
-        if chunk.is_empty() {
-            break;
-        }
-        any = true;
-        let (part, done) = match memchr::memchr(b'\n', chunk) {
-            Some(i) => (&chunk[..i], Some(i + 1)),
-            None => (chunk, None),
-        };
-        total += part.len();
-        let kept = buf.len() - start;
-        if kept <= limit {
-            let room = limit + 1 - kept;
-            buf.extend_from_slice(&part[..part.len().min(room)]);
-        }
-        let used = done.unwrap_or(chunk.len());
-        r.consume(used);
-        if done.is_some() {
-            break;
-        }
-    }
-    if !any {
-        return Ok(Line::Eof);
-    }
-    if total > limit {
-        buf.truncate(start + OVERSIZE_PREFIX.min(buf.len() - start));
-        return Ok(Line::TooLong(total));
-    }
-    if buf.len() > start && buf.last() == Some(&b'\r') {
-        buf.pop();
-    }
-    Ok(Line::Ok)
-}
-
 fn open_input(path: &Path) -> io::Result<Box<dyn BufRead + Send>> {
     if path.as_os_str() == "-" {
         return Ok(Box::new(BufReader::with_capacity(1 << 16, io::stdin())));
@@ -153,27 +101,6 @@ fn open_input(path: &Path) -> io::Result<Box<dyn BufRead + Send>> {
         Box::new(f)
     };
     Ok(Box::new(BufReader::with_capacity(1 << 16, inner)))
-}
-
-/// Lines read but not yet decoded: one buffer, with each line's span, from one input file.
-#[derive(Default)]
-struct Chunk {
-    bytes: Vec<u8>,
-    lines: Vec<LineRef>,
-}
-
-struct LineRef {
-    start: usize,
-    end: usize,
-    line_no: u64,
-    /// Full length of an oversize line (only a prefix is kept).
-    too_long: Option<usize>,
-}
-
-impl Chunk {
-    fn line(&self, l: &LineRef) -> &[u8] {
-        &self.bytes[l.start..l.end]
-    }
 }
 
 type LineResult = Result<(Format, decode::Decoded), DecodeError>;
@@ -407,40 +334,6 @@ pub fn run(
     Ok(s)
 }
 
-/// Reads lines of one input into `chunk` (appending) until it holds [`BATCH_LINES`] lines or
-/// the input ends; returns whether it ended. Blank lines are skipped; `line_no` counts every
-/// line, so dead letters name the line as an editor shows it.
-fn fill_chunk<R: BufRead + ?Sized>(
-    reader: &mut R,
-    chunk: &mut Chunk,
-    max_payload_bytes: usize,
-    line_no: &mut u64,
-) -> io::Result<bool> {
-    while chunk.lines.len() < BATCH_LINES {
-        let start = chunk.bytes.len();
-        let r = read_line_bounded(reader, &mut chunk.bytes, max_payload_bytes)?;
-        *line_no += 1;
-        let too_long = match r {
-            Line::Eof => return Ok(true),
-            Line::TooLong(size) => Some(size),
-            Line::Ok => {
-                if chunk.bytes[start..].iter().all(|b| b.is_ascii_whitespace()) {
-                    chunk.bytes.truncate(start);
-                    continue;
-                }
-                None
-            }
-        };
-        chunk.lines.push(LineRef {
-            start,
-            end: chunk.bytes.len(),
-            line_no: *line_no,
-            too_long,
-        });
-    }
-    Ok(false)
-}
-
 fn drain(engine: &mut Engine, w: &mut Writers, s: &mut Summary) -> anyhow::Result<()> {
     while let Some(o) = engine.poll_output() {
         match o {
@@ -535,40 +428,4 @@ pub fn print_summary(s: &Summary, out_dir: &Path) -> String {
         let _ = writeln!(t, "  invalid by reason  {:?}", s.invalid_by_reason);
     }
     t
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bounded_lines() {
-        let data = b"short\r\n0123456789abcdef\nlast";
-        let mut r = BufReader::with_capacity(4, &data[..]);
-        // Lines are appended after what the buffer already holds.
-        let mut buf = b"prev".to_vec();
-        assert!(matches!(
-            read_line_bounded(&mut r, &mut buf, 10).unwrap(),
-            Line::Ok
-        ));
-        assert_eq!(buf, b"prevshort");
-        buf.clear();
-        assert!(matches!(
-            read_line_bounded(&mut r, &mut buf, 10).unwrap(),
-            Line::TooLong(16)
-        ));
-        assert_eq!(buf, b"0123456789a");
-        buf.clear();
-        assert!(matches!(
-            read_line_bounded(&mut r, &mut buf, 10).unwrap(),
-            Line::Ok
-        ));
-        assert_eq!(buf, b"last");
-        buf.clear();
-        assert!(matches!(
-            read_line_bounded(&mut r, &mut buf, 10).unwrap(),
-            Line::Eof
-        ));
-        assert!(buf.is_empty());
-    }
 }
