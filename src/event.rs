@@ -25,6 +25,8 @@ pub enum Source {
     #[serde(rename = "pagerduty-v3")]
     PagerDutyV3,
     Otlp,
+    /// Alerts posted by Prometheus (or listed by Alertmanager's API) without a webhook.
+    Prometheus,
 }
 
 impl Source {
@@ -35,6 +37,7 @@ impl Source {
             Source::PagerDutyV2 => "pagerduty-v2",
             Source::PagerDutyV3 => "pagerduty-v3",
             Source::Otlp => "otlp",
+            Source::Prometheus => "prometheus",
         }
     }
 }

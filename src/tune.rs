@@ -303,7 +303,7 @@ pub fn run(history: &[PathBuf], cfg: &Config) -> anyhow::Result<TuneReport> {
     let mut duplicates = 0u64;
     for path in history {
         let name = path.display().to_string();
-        crate::eval::input::for_each_line(path, |line_no, bytes| {
+        crate::eval::input::for_each_record(path, |line_no, bytes| {
             let r: RecordLine = serde_json::from_slice(bytes)
                 .map_err(|e| anyhow!("{name}:{line_no}: bad cluster record: {e}"))?;
             let y = outcome(r.acked_at, r.resolved_at, r.resolved_by.as_deref());

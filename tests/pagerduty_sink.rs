@@ -436,6 +436,86 @@ fn a_real_alertmanager_pages_pagerduty_once_through_noisegate() {
 }
 
 #[test]
+fn a_real_prometheus_pages_through_noisegate_without_an_alertmanager() {
+    // Prometheus' own Alertmanager client (POST /api/v2/alerts, re-sending every
+    // resend-delay) pointed straight at noisegate: one page, re-sends deduplicated.
+    let pd = StandIn::start(|_| Answer::Accept);
+    let dir = tempfile::tempdir().unwrap();
+    let hook = format!("127.0.0.1:{}", free_port());
+    let metrics = format!("127.0.0.1:{}", free_port());
+    let cfg = config(dir.path(), &hook, &metrics, &pd, "");
+    let mut svc = Service::start(&cfg, &[]);
+    wait_port(&hook, Duration::from_secs(30));
+
+    std::fs::write(
+        dir.path().join("rules.yml"),
+        "groups:\n  - name: db\n    interval: 1s\n    rules:\n      - alert: DatabaseDown\n        \
+         expr: vector(1)\n        labels:\n          service: db\n          team: storage\n          \
+         severity: critical\n        annotations:\n          summary: db is down\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("prometheus.yml"),
+        format!(
+            "global:\n  evaluation_interval: 1s\nrule_files: [rules.yml]\nalerting:\n  \
+             alertmanagers:\n    - api_version: v2\n      static_configs:\n        - targets: ['{hook}']\n"
+        ),
+    )
+    .unwrap();
+    let prom_addr = format!("127.0.0.1:{}", free_port());
+    let prom = std::process::Command::new("prometheus")
+        .arg(format!(
+            "--config.file={}",
+            dir.path().join("prometheus.yml").display()
+        ))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.path().join("tsdb").display()
+        ))
+        .arg(format!("--web.listen-address={prom_addr}"))
+        .arg("--rules.alert.resend-delay=1s")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("prometheus (Debian package; .ci/run installs it)");
+    let _prom = KillOnDrop(prom);
+    wait_for(
+        "a page at the stand-in",
+        Duration::from_secs(90),
+        &svc,
+        || !pd.accepted().is_empty(),
+    );
+    let received = || {
+        let (_, m) = http_get(&metrics, "/metrics");
+        m.lines()
+            .filter(|l| l.starts_with("noisegate_events_received_total{"))
+            .filter(|l| l.contains("format=\"prometheus\""))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>()
+    };
+    let first = received();
+    assert!(first >= 1.0, "the page came from Prometheus' posts");
+    // Prometheus re-sends the firing alert every second: let it, several times.
+    wait_for("re-sends", Duration::from_secs(30), &svc, || {
+        received() >= first + 3.0
+    });
+    let got = pd.seen();
+    assert_eq!(got.len(), 1, "one incident, one request: {got:?}");
+    let b = &got[0].body;
+    assert_eq!(b["event_action"], "trigger");
+    assert_eq!(b["payload"]["class"], "DatabaseDown");
+    assert_eq!(b["payload"]["severity"], "critical");
+    assert_eq!(
+        b["payload"]["summary"]
+            .as_str()
+            .map(|s| s.contains("db is down")),
+        Some(true),
+        "{b}"
+    );
+    svc.stop();
+}
+
+#[test]
 fn a_pagerduty_rejection_is_logged_and_counted_not_retried_forever() {
     // 400: PagerDuty says the event is invalid (e.g. a wrong routing key). Retrying cannot
     // help, so it is counted and logged, and later pages still go out.

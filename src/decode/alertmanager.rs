@@ -64,7 +64,7 @@ pub(crate) struct AnnotationFields<'a> {
 }
 
 impl AnnotationFields<'_> {
-    fn into_annotations(self) -> Annotations {
+    pub(super) fn into_annotations(self) -> Annotations {
         Annotations {
             summary: self.summary.or(self.message).map(Text::into_owned),
             description: self.description.map(Text::into_owned),
@@ -98,11 +98,11 @@ struct Notification<'a> {
 }
 
 /// Alertmanager's "no end time" is Go's zero time; anything before 1970 means "unset".
-fn is_unset(t: EventTime) -> bool {
+pub(super) fn is_unset(t: EventTime) -> bool {
     t.as_millis() <= 0
 }
 
-fn parse_time(field: &str, i: usize, s: &str) -> Result<EventTime, DecodeError> {
+pub(super) fn parse_time(field: &str, i: usize, s: &str) -> Result<EventTime, DecodeError> {
     EventTime::parse_lenient(s).ok_or_else(|| {
         DecodeError::invalid(
             format!("alerts[{i}].{field}"),

@@ -12,6 +12,7 @@ pub mod grafana;
 pub mod otlp;
 pub mod pagerduty_v2;
 pub mod pagerduty_v3;
+pub mod prometheus;
 pub mod sniff;
 
 use std::fmt;
@@ -40,16 +41,19 @@ pub enum Format {
     OtlpProto,
     /// OTLP `ExportLogsServiceRequest`, OTLP/JSON encoding.
     OtlpJson,
+    /// Prometheus' alerts as it posts them to Alertmanager (`POST /api/v2/alerts`).
+    Prometheus,
 }
 
 impl Format {
-    pub const ALL: [Format; 6] = [
+    pub const ALL: [Format; 7] = [
         Format::Alertmanager,
         Format::Grafana,
         Format::PagerDutyV2,
         Format::PagerDutyV3,
         Format::OtlpProto,
         Format::OtlpJson,
+        Format::Prometheus,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -60,6 +64,7 @@ impl Format {
             Format::PagerDutyV3 => "pagerduty-v3",
             Format::OtlpProto => "otlp-proto",
             Format::OtlpJson => "otlp-json",
+            Format::Prometheus => "prometheus",
         }
     }
 }
@@ -289,6 +294,7 @@ impl Default for DecodeOptions {
                 "app.kubernetes.io/name",
                 "app_kubernetes_io_name",
                 "app",
+                "application",
                 "job",
             ]
             .map(String::from)
@@ -387,6 +393,7 @@ pub fn decode(
         Format::PagerDutyV3 => pagerduty_v3::decode(bytes, ctx, out),
         Format::OtlpProto => otlp::decode_proto(bytes, ctx, out),
         Format::OtlpJson => otlp::decode_json(bytes, ctx, out),
+        Format::Prometheus => prometheus::decode(bytes, ctx, out),
     };
     if r.is_err() {
         out.truncate(mark);
@@ -492,6 +499,11 @@ mod tests {
             None
         );
         assert_eq!(of(&[("service_name", "cart")]).as_deref(), Some("cart"));
+        // Micrometer's common tag (Spring Boot's `spring.application.name`).
+        assert_eq!(
+            of(&[("application", "billing"), ("job", "spring-apps")]).as_deref(),
+            Some("billing")
+        );
         assert_eq!(
             of(&[("service", ""), ("app", "web")]).as_deref(),
             Some("web")

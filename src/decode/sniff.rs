@@ -10,6 +10,7 @@
 //! | `alerts` | Alertmanager |
 //! | `event_action` or `routing_key` | PagerDuty Events v2 |
 //! | `event` | PagerDuty webhook v3 |
+//! | `labels` (or a top-level array) | Prometheus alerts (`POST /api/v2/alerts`) |
 //!
 //! Recognised but refused with a precise reason: PagerDuty v2 (legacy) webhooks
 //! (`messages`), OTLP traces and metrics.
@@ -38,6 +39,7 @@ struct Keys {
     event: bool,
     otlp_logs: bool,
     pd_legacy: bool,
+    labels: bool,
     otlp_other: Option<&'static str>,
     others: Vec<String>,
 }
@@ -67,6 +69,7 @@ impl<'de> Visitor<'de> for KeysVisitor {
                 "event" => k.event = true,
                 "resourceLogs" | "resource_logs" => k.otlp_logs = true,
                 "messages" => k.pd_legacy = true,
+                "labels" => k.labels = true,
                 "resourceSpans" | "resource_spans" => k.otlp_other = Some("traces"),
                 "resourceMetrics" | "resource_metrics" => k.otlp_other = Some("metrics"),
                 other => {
@@ -138,11 +141,8 @@ pub fn sniff(bytes: &[u8]) -> Result<Format, DecodeError> {
     match first {
         None => return Err(DecodeError::Empty),
         Some(b'{') => {}
-        Some(b'[') => {
-            return Err(DecodeError::UnknownFormat {
-                detail: "top-level JSON array; expected one payload object per line".into(),
-            })
-        }
+        // Prometheus posts its alerts to Alertmanager as one array.
+        Some(b'[') => return Ok(Format::Prometheus),
         Some(_) => {
             // Let the JSON parser say what is wrong (bad syntax, bare scalar, bad UTF-8).
             super::from_json::<serde_json::Value>(bytes)?;
@@ -181,6 +181,9 @@ pub fn sniff(bytes: &[u8]) -> Result<Format, DecodeError> {
     }
     if keys.event {
         return Ok(Format::PagerDutyV3);
+    }
+    if keys.labels {
+        return Ok(Format::Prometheus);
     }
     let detail = if keys.pd_legacy {
         "PagerDuty v2 (legacy) webhook `messages`: not supported, subscribe a v3 webhook instead"
@@ -362,7 +365,8 @@ mod tests {
             matches!(sniff(br#"{"foo": 1}"#), Err(DecodeError::UnknownFormat { ref detail }) if detail.contains("foo"))
         );
         assert_eq!(sniff(b"").unwrap_err(), DecodeError::Empty);
-        assert_eq!(sniff(b"[1]").unwrap_err().reason(), "unknown_format");
+        // A top-level array is Prometheus' alert list; its decoder says what is wrong.
+        assert_eq!(sniff(b"[1]"), Ok(Format::Prometheus));
         assert_eq!(sniff(b"42").unwrap_err().reason(), "unknown_format");
         assert_eq!(
             sniff(br#"{"alerts": [1,"#).unwrap_err().reason(),

@@ -403,6 +403,10 @@ impl Engine {
         };
         a.saw(ev.time);
         a.expires_at = match (a.expires_at, ev.ends_at) {
+            // Prometheus re-sends an alert with the end it means now: further ahead while it
+            // fires, the resolve time once it has resolved (an earlier end, which must win).
+            (Some(_), Some(new)) if ev.source == Source::Prometheus => Some(new),
+            // Log records of one alert may arrive out of order: the latest end counts.
             (Some(old), Some(new)) => Some(old.max(new)),
             (_, new) => new,
         };

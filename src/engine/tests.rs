@@ -464,6 +464,29 @@ fn point_in_time_alerts_expire_unless_sent_again() {
     assert_eq!(h.pages().len(), 2, "trigger and resolve");
 }
 
+#[test]
+fn a_prometheus_alert_resolves_at_the_end_it_was_last_sent_with() {
+    // Prometheus re-sends a firing alert with `endsAt` ahead of it and, once it resolved,
+    // with the resolve time: an earlier end that must win, where a log record's would not.
+    let mut h = H::new();
+    let sent = |ends: i64| {
+        let mut e = fire("DatabaseDown", Severity::Critical, 0);
+        e.source = Source::Prometheus;
+        e.ends_at = Some(EventTime(ends));
+        e
+    };
+    h.push(sent(4 * MIN))
+        .push(sent(5 * MIN))
+        .push(sent(2 * MIN))
+        .advance_to(3 * MIN);
+    assert_eq!(h.e.stats().expired, 1, "resolved at +2 min, not +5");
+    h.advance_to(20 * MIN);
+    let r = h.records();
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0].resolved_at, Some(EventTime(2 * MIN)));
+    assert_eq!(r[0].resolved_by, Some(ResolvedBy::Auto));
+}
+
 // ---- correlation ---------------------------------------------------------------------------
 
 fn topo_cfg(c: &mut EngineConfig) {

@@ -137,7 +137,7 @@ fn reduce(ev: &AlertEvent, keys: &mut Keys) -> Option<Ev> {
     })
 }
 
-/// Decodes the input stream(s) the way `replay` does (format sniffed per line, the event
+/// Decodes the input stream(s) the way `replay` does (framed and format-sniffed alike, the event
 /// time of last resort is the newest event time so far), skipping bad lines.
 pub fn read_inputs(
     inputs: &[PathBuf],
@@ -149,9 +149,9 @@ pub fn read_inputs(
     let mut max_time: Option<EventTime> = None;
     let mut buf: Vec<AlertEvent> = Vec::new();
     for path in inputs {
-        super::input::for_each_line(path, |_, line| {
+        super::input::for_each_payload(path, cfg.max_payload_bytes, |_, line, cut| {
             stats.payloads += 1;
-            if line.len() > cfg.max_payload_bytes {
+            if cut {
                 stats.bad_lines += 1;
                 return Ok(());
             }

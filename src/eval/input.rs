@@ -1,11 +1,13 @@
-//! Line-oriented file reading shared by `eval` and `tune`: plain or `.gz` files, `-` for
-//! stdin, one callback per non-blank line with its 1-based line number.
+//! File reading shared by `eval` and `tune`: plain or `.gz` files, `-` for stdin, one
+//! callback per payload (framed as `replay` frames them) with the line it starts on.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 
 use anyhow::Context as _;
+
+use crate::replay::framing::{Chunk, Framer};
 
 /// Opens a file for reading (`.gz` decompressed, `-` is stdin).
 pub(crate) fn open(path: &Path) -> io::Result<Box<dyn BufRead>> {
@@ -21,34 +23,37 @@ pub(crate) fn open(path: &Path) -> io::Result<Box<dyn BufRead>> {
     Ok(Box::new(BufReader::with_capacity(1 << 16, inner)))
 }
 
-/// Calls `f(line_number, bytes)` for every line that is not blank (without the newline and
-/// a trailing `\r`). I/O errors name the file; `f`'s errors are passed through unchanged.
-pub(crate) fn for_each_line(
+/// Calls `f(line_number, bytes, cut)` for every payload, framed as `replay` frames its
+/// inputs (NDJSON lines, pretty-printed documents, arrays of payloads: `replay::framing`),
+/// with the line it starts on; `cut` says it was longer than `limit` and only a prefix is
+/// given. I/O errors name the file; `f`'s errors are passed through unchanged.
+pub(crate) fn for_each_payload(
     path: &Path,
-    mut f: impl FnMut(u64, &[u8]) -> anyhow::Result<()>,
+    limit: usize,
+    mut f: impl FnMut(u64, &[u8], bool) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let name = path.display();
     let mut r = open(path).with_context(|| format!("opening {name}"))?;
-    let mut buf = Vec::with_capacity(4096);
-    let mut line_no = 0u64;
+    let mut framer = Framer::new(limit);
     loop {
-        buf.clear();
-        let n = r
-            .read_until(b'\n', &mut buf)
-            .with_context(|| format!("reading {name} after line {line_no}"))?;
-        if n == 0 {
+        let mut chunk = Chunk::default();
+        let eof = framer
+            .fill(&mut r, &mut chunk)
+            .with_context(|| format!("reading {name} after line {}", framer.line_no))?;
+        for l in &chunk.lines {
+            f(l.line_no, chunk.line(l), l.too_long.is_some())?;
+        }
+        if eof {
             return Ok(());
         }
-        line_no += 1;
-        if buf.last() == Some(&b'\n') {
-            buf.pop();
-        }
-        if buf.last() == Some(&b'\r') {
-            buf.pop();
-        }
-        if buf.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        f(line_no, &buf)?;
     }
+}
+
+/// [`for_each_payload`] without a size limit: our own records and the truth, where a
+/// cluster of ten thousand alerts is one long line and not an error.
+pub(crate) fn for_each_record(
+    path: &Path,
+    mut f: impl FnMut(u64, &[u8]) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    for_each_payload(path, usize::MAX / 2, |line_no, bytes, _| f(line_no, bytes))
 }

@@ -117,7 +117,7 @@ struct RecordAlert {
 fn load_clusters(path: &Path) -> anyhow::Result<SystemIn> {
     let name = path.display().to_string();
     let mut sys = SystemIn::default();
-    input::for_each_line(path, |line_no, bytes| {
+    input::for_each_record(path, |line_no, bytes| {
         let r: RecordLine = serde_json::from_slice(bytes)
             .map_err(|e| anyhow!("{name}:{line_no}: bad cluster record: {e}"))?;
         let c = sys.clusters.len() as u32;

@@ -6,7 +6,8 @@
 //! `fingerprint` is an alert and one with only an `incident_id` an incident. An alert line
 //! without `kind` may say `actionable` itself: the simplest truth a team can export (each
 //! alert, its incident, whether it was acted on) needs no incident lines. An alert without
-//! `starts_at` matches its fingerprint at any time.
+//! `starts_at` matches its fingerprint at any time. Times may be RFC 3339 or epoch numbers
+//! in any of the usual units, flags `true` or `1` or `"yes"`, as exports write them.
 //!
 //! An alert line's `fingerprint` is our fingerprint (16 hex digits, which is also
 //! Alertmanager's for an alert it sent unchanged) or the id the sending system knows the
@@ -34,20 +35,86 @@ struct Line {
     kind: Option<String>,
     #[serde(default)]
     incident_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "truth_bool")]
     actionable: Option<bool>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "truth_time")]
     started_at: Option<EventTime>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "truth_time")]
     first_ack_at: Option<EventTime>,
     #[serde(default)]
     scenario: Option<String>,
     #[serde(default)]
     fingerprint: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "truth_time")]
     starts_at: Option<EventTime>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "truth_time")]
     ends_at: Option<EventTime>,
+}
+
+/// A truth flag: `true`/`false`, or as spreadsheets and SQL exports write it (`1`/`0`,
+/// `"true"`, `"yes"`, `"no"`, any case). Anything else is an error, not a guess.
+fn truth_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Bool(bool),
+        Int(i64),
+        Text(String),
+    }
+    let bad = |what: String| serde::de::Error::custom(format!("not a true/false flag: {what}"));
+    match Option::<Raw>::deserialize(d)? {
+        None => Ok(None),
+        Some(Raw::Bool(b)) => Ok(Some(b)),
+        Some(Raw::Int(1)) => Ok(Some(true)),
+        Some(Raw::Int(0)) => Ok(Some(false)),
+        Some(Raw::Int(v)) => Err(bad(v.to_string())),
+        Some(Raw::Text(t)) => match t.trim().to_ascii_lowercase().as_str() {
+            "true" | "yes" | "y" | "1" => Ok(Some(true)),
+            "false" | "no" | "n" | "0" => Ok(Some(false)),
+            _ => Err(bad(format!("{t:?}"))),
+        },
+    }
+}
+
+/// A truth time: RFC 3339 text, or a number since the Unix epoch in seconds (fractions
+/// allowed), milliseconds, microseconds or nanoseconds, told apart by magnitude as log tools
+/// do: a time after 1973 in milliseconds is at least 10^11, and one before the year 5138 in
+/// seconds is less. Exports disagree on the unit (Python's `time.time()` and PagerDuty's
+/// analytics give seconds, JavaScript milliseconds, OpenTelemetry nanoseconds), and reading
+/// seconds as milliseconds would put every incident in January 1970 and match nothing.
+fn truth_time<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<EventTime>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Int(i64),
+        Float(f64),
+        Text(String),
+    }
+    let ms = |v: f64| -> Option<i64> {
+        let scaled = match v.abs() {
+            a if a < 1e11 => v * 1e3,
+            a if a < 1e14 => v,
+            a if a < 1e17 => v / 1e3,
+            _ => v / 1e6,
+        };
+        scaled.is_finite().then(|| scaled.round() as i64)
+    };
+    let t = match Option::<Raw>::deserialize(d)? {
+        None => return Ok(None),
+        // Integers exactly (an f64 would round nanoseconds), the rest as f64.
+        Some(Raw::Int(v)) if v.unsigned_abs() >= 100_000_000_000_000_000 => Some(v / 1_000_000),
+        Some(Raw::Int(v)) if v.unsigned_abs() >= 100_000_000_000_000 => Some(v / 1_000),
+        Some(Raw::Int(v)) if v.unsigned_abs() >= 100_000_000_000 => Some(v),
+        Some(Raw::Int(v)) => Some(v.saturating_mul(1000)),
+        Some(Raw::Float(v)) => ms(v),
+        Some(Raw::Text(s)) => {
+            return EventTime::parse_rfc3339(&s).map(Some).ok_or_else(|| {
+                serde::de::Error::custom(format!("not an RFC 3339 time or epoch number: {s:?}"))
+            })
+        }
+    };
+    t.map(|ms| Some(EventTime(ms)))
+        .ok_or_else(|| serde::de::Error::custom("time is not a finite number"))
 }
 
 struct AlertLine {
@@ -117,7 +184,7 @@ impl Truth {
         let mut by_id: FxHashMap<String, (u32, u64)> = FxHashMap::default();
         // Alerts may come before their incident's line: resolved at the end.
         let mut alerts: Vec<(u64, AlertLine)> = Vec::new();
-        super::input::for_each_line(path, |line_no, bytes| {
+        super::input::for_each_record(path, |line_no, bytes| {
             let l: Line = serde_json::from_slice(bytes)
                 .map_err(|e| anyhow!("{name}:{line_no}: bad truth line: {e}"))?;
             let missing =
@@ -413,5 +480,54 @@ mod tests {
         assert!(e.contains("truth.ndjson:2") && e.contains("empty"), "{e}");
         std::fs::write(&p, "{\"kind\":\"future\",\"x\":1}\n").unwrap();
         assert_eq!(Truth::load(&p).unwrap().incidents.len(), 0);
+    }
+
+    #[test]
+    fn times_and_flags_are_read_as_exports_write_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("truth.ndjson");
+        // One instant, 2026-11-03T02:14:00.500Z, written six ways.
+        let forms = [
+            "\"2026-11-03T02:14:00.500Z\"",
+            "1793672040.5",
+            "1793672040500",
+            "1793672040500000",
+            "1793672040500000000",
+            "\"2026-11-03T03:14:00.500+01:00\"",
+        ];
+        let flags = ["true", "1", "\"yes\"", "\"TRUE\"", "\"y\"", "\"1\""];
+        let text: String = forms
+            .iter()
+            .zip(flags)
+            .enumerate()
+            .map(|(i, (t, f))| {
+                format!("{{\"incident_id\":\"i{i}\",\"actionable\":{f},\"first_ack_at\":{t}}}\n")
+            })
+            .collect();
+        std::fs::write(&p, text).unwrap();
+        let t = Truth::load(&p).unwrap();
+        assert_eq!(t.incidents.len(), forms.len());
+        for i in &t.incidents {
+            assert_eq!(i.first_ack, Some(1_793_672_040_500), "{}", i.id);
+            assert!(i.actionable, "{}", i.id);
+        }
+        // Whole seconds stay exact, and so does "false" as 0.
+        std::fs::write(
+            &p,
+            "{\"incident_id\":\"a\",\"actionable\":0,\"first_ack_at\":1793672040}\n",
+        )
+        .unwrap();
+        let t = Truth::load(&p).unwrap();
+        assert_eq!(t.incidents[0].first_ack, Some(1_793_672_040_000));
+        assert!(!t.incidents[0].actionable);
+        for bad in ["\"maybe\"", "2"] {
+            std::fs::write(
+                &p,
+                format!("{{\"incident_id\":\"a\",\"actionable\":{bad}}}\n"),
+            )
+            .unwrap();
+            let e = Truth::load(&p).unwrap_err().to_string();
+            assert!(e.contains("truth.ndjson:1") && e.contains("flag"), "{e}");
+        }
     }
 }

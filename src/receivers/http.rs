@@ -64,6 +64,12 @@ pub async fn serve(
             "/api/v1/grafana",
             post(|s, h, b| handle(s, h, b, Format::Grafana, "/api/v1/grafana")),
         )
+        // Prometheus' own Alertmanager client posts here: `alerting.alertmanagers` can
+        // point at noisegate directly.
+        .route(
+            "/api/v2/alerts",
+            post(|s, h, b| handle(s, h, b, Format::Prometheus, "/api/v2/alerts")),
+        )
         .route(
             "/api/v1/pagerduty/events",
             post(|s, h, b| handle(s, h, b, Format::PagerDutyV2, "/api/v1/pagerduty/events")),

@@ -14,7 +14,8 @@
 //! A document that never closes is cut where the next one evidently starts, at a line
 //! beginning with `{` or `[` in column 0 (pretty printers indent everything nested), or at
 //! the end of the input; what was cut is dead-lettered, so a broken document costs itself
-//! and nothing after it. Owns framing and the line limit; decodes nothing.
+//! and nothing after it. Owns framing and the line limit; decodes nothing. `eval` and `tune`
+//! read their inputs through it too, so they see the payloads replay saw.
 
 use std::io::{self, BufRead};
 
@@ -24,23 +25,23 @@ use super::{BATCH_LINES, OVERSIZE_PREFIX};
 
 /// Payloads read but not yet decoded: one buffer, with each payload's span, from one input.
 #[derive(Default)]
-pub(super) struct Chunk {
-    pub(super) bytes: Vec<u8>,
-    pub(super) lines: Vec<LineRef>,
+pub(crate) struct Chunk {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) lines: Vec<LineRef>,
 }
 
 /// One payload of a chunk (a line, a document, or an element of an array).
-pub(super) struct LineRef {
+pub(crate) struct LineRef {
     start: usize,
     end: usize,
     /// The line it starts on, as an editor numbers them.
-    pub(super) line_no: u64,
+    pub(crate) line_no: u64,
     /// Full length of an oversize payload (only a prefix is kept).
-    pub(super) too_long: Option<usize>,
+    pub(crate) too_long: Option<usize>,
 }
 
 impl Chunk {
-    pub(super) fn line(&self, l: &LineRef) -> &[u8] {
+    pub(crate) fn line(&self, l: &LineRef) -> &[u8] {
         &self.bytes[l.start..l.end]
     }
 }
@@ -168,17 +169,17 @@ enum Framing {
 }
 
 /// Splits one input into payloads, chunk by chunk.
-pub(super) struct Framer {
+pub(crate) struct Framer {
     framing: Framing,
     max_payload_bytes: usize,
     /// Lines read so far.
-    pub(super) line_no: u64,
+    pub(crate) line_no: u64,
     /// A line read while closing a document that starts the next one (resync).
     carry: Option<(Vec<u8>, u64)>,
 }
 
 impl Framer {
-    pub(super) fn new(max_payload_bytes: usize) -> Framer {
+    pub(crate) fn new(max_payload_bytes: usize) -> Framer {
         Framer {
             framing: Framing::Undecided,
             max_payload_bytes,
@@ -190,7 +191,7 @@ impl Framer {
     /// Reads payloads into `chunk` (appending) until it holds [`BATCH_LINES`] of them or the
     /// input ends; returns whether it ended. Blank lines are skipped; `line_no` counts every
     /// line, so dead letters name the line as an editor shows it.
-    pub(super) fn fill<R: BufRead + ?Sized>(
+    pub(crate) fn fill<R: BufRead + ?Sized>(
         &mut self,
         reader: &mut R,
         chunk: &mut Chunk,

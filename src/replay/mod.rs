@@ -27,7 +27,7 @@ use crate::engine::{Engine, EngineStats, Output};
 use crate::event::{AlertEvent, EventTime};
 use crate::record::Decision;
 
-mod framing;
+pub(crate) mod framing;
 mod merge;
 
 use framing::Chunk;
