@@ -267,6 +267,62 @@ fn payloads_saved_pretty_printed_or_as_an_array_replay_as_their_ndjson_does() {
 }
 
 #[test]
+fn an_alertmanager_api_snapshot_replays_with_alertmanagers_fingerprints() {
+    // `curl alertmanager:9093/api/v2/alerts > snapshot.json` against a real Alertmanager
+    // (Debian prometheus-alertmanager): the alerts firing there become noisegate's alerts,
+    // each under Alertmanager's own fingerprint.
+    let dir = tempfile::tempdir().unwrap();
+    // Its webhook goes nowhere: only its API is used.
+    let nowhere = format!("127.0.0.1:{}", support::free_port());
+    let (_am, am) = support::start_alertmanager(dir.path(), &nowhere);
+    let started = chrono::Utc::now() - chrono::Duration::minutes(3);
+    let alerts = serde_json::json!([
+        {"labels": {"alertname": "DatabaseDown", "service": "db", "severity": "critical"},
+         "annotations": {"summary": "db is down"}, "startsAt": started.to_rfc3339()},
+        {"labels": {"alertname": "ReplicationLag", "service": "db", "severity": "warning"},
+         "annotations": {"summary": "replica 2 is 40 s behind"}, "startsAt": started.to_rfc3339()}
+    ]);
+    support::post_to_alertmanager(&am, &alerts.to_string(), 1);
+    let (code, snapshot) = support::http_get(&am, "/api/v2/alerts");
+    assert_eq!(code, 200, "{snapshot}");
+    let listed: Vec<Value> = serde_json::from_str(&snapshot).unwrap();
+    assert_eq!(listed.len(), 2, "{snapshot}");
+    let input = dir.path().join("snapshot.json");
+    std::fs::write(&input, &snapshot).unwrap();
+
+    let out = dir.path().join("out");
+    support::noisegate_ok(|c| c.args(["replay", "--quiet", "--out"]).arg(&out).arg(&input));
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["events_invalid"], 0, "{summary}");
+    assert_eq!(summary["events_by_format"]["prometheus"], 2, "{summary}");
+    let mut got: Vec<(String, String)> = ndjson(&out.join("clusters.ndjson"))
+        .iter()
+        .flat_map(|c| c["alerts"].as_array().unwrap().clone())
+        .map(|a| {
+            // A differing sender fingerprint would be shown as `source_id`.
+            assert!(a.get("source_id").is_none_or(Value::is_null), "{a}");
+            (
+                a["alertname"].as_str().unwrap().to_string(),
+                a["fingerprint"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    let mut want: Vec<(String, String)> = listed
+        .iter()
+        .map(|a| {
+            (
+                a["labels"]["alertname"].as_str().unwrap().to_string(),
+                a["fingerprint"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    want.sort();
+    assert_eq!(got, want);
+}
+
+#[test]
 fn check_config_names_the_key() {
     let shipped = support::shipped_config();
     let o = bin().arg("check-config").arg(&shipped).output().unwrap();
