@@ -161,6 +161,29 @@ events_url = "http://{pd}/v2/enqueue"
     p
 }
 
+/// `noisegate run` on webhooks alone (metrics on too), paging `pd`, once it listens.
+struct OnWebhooks {
+    dir: tempfile::TempDir,
+    svc: Service,
+    hook: String,
+    metrics: String,
+}
+
+fn run_on_webhooks(pd: &StandIn) -> OnWebhooks {
+    let dir = tempfile::tempdir().unwrap();
+    let hook = format!("127.0.0.1:{}", free_port());
+    let metrics = format!("127.0.0.1:{}", free_port());
+    let cfg = config(dir.path(), &hook, &metrics, pd, "");
+    let svc = Service::start(&cfg, &[]);
+    wait_port(&hook, Duration::from_secs(30));
+    OnWebhooks {
+        dir,
+        svc,
+        hook,
+        metrics,
+    }
+}
+
 /// Rewrites the config file at `cfg` through `f`.
 fn amend(cfg: &std::path::Path, f: impl FnOnce(String) -> String) {
     let text = std::fs::read_to_string(cfg).unwrap();
@@ -381,11 +404,12 @@ fn a_flaky_rate_limited_pagerduty_gets_every_page_once_within_the_limit() {
 #[test]
 fn a_real_alertmanager_pages_pagerduty_once_through_noisegate() {
     let pd = StandIn::start(|_| Answer::Accept);
-    let dir = tempfile::tempdir().unwrap();
-    let hook = format!("127.0.0.1:{}", free_port());
-    let cfg = config(dir.path(), &hook, "", &pd, "");
-    let mut svc = Service::start(&cfg, &[]);
-    wait_port(&hook, Duration::from_secs(30));
+    let OnWebhooks {
+        dir,
+        mut svc,
+        hook,
+        metrics: _,
+    } = run_on_webhooks(&pd);
 
     // Without Kafka there is no dead-letter topic: a refused body is answered with its
     // reason and logged with it.
@@ -440,12 +464,12 @@ fn a_real_prometheus_pages_through_noisegate_without_an_alertmanager() {
     // Prometheus' own Alertmanager client (POST /api/v2/alerts, re-sending every
     // resend-delay) pointed straight at noisegate: one page, re-sends deduplicated.
     let pd = StandIn::start(|_| Answer::Accept);
-    let dir = tempfile::tempdir().unwrap();
-    let hook = format!("127.0.0.1:{}", free_port());
-    let metrics = format!("127.0.0.1:{}", free_port());
-    let cfg = config(dir.path(), &hook, &metrics, &pd, "");
-    let mut svc = Service::start(&cfg, &[]);
-    wait_port(&hook, Duration::from_secs(30));
+    let OnWebhooks {
+        dir,
+        mut svc,
+        hook,
+        metrics,
+    } = run_on_webhooks(&pd);
 
     std::fs::write(
         dir.path().join("rules.yml"),
@@ -526,12 +550,13 @@ fn a_pagerduty_rejection_is_logged_and_counted_not_retried_forever() {
             Answer::Accept
         }
     });
-    let dir = tempfile::tempdir().unwrap();
-    let hook = format!("127.0.0.1:{}", free_port());
-    let metrics = format!("127.0.0.1:{}", free_port());
-    let cfg = config(dir.path(), &hook, &metrics, &pd, "");
-    let mut svc = Service::start(&cfg, &[]);
-    wait_port(&hook, Duration::from_secs(30));
+    // The config and state live in `_dir`: kept until the end.
+    let OnWebhooks {
+        dir: _dir,
+        mut svc,
+        hook,
+        metrics,
+    } = run_on_webhooks(&pd);
     let (code, _) = post_am_webhook(&hook, &am_webhook(&[("DatabaseDown", "ledger", "red")]));
     assert_eq!(code, 200);
     wait_for("the rejection", Duration::from_secs(30), &svc, || {

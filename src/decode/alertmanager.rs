@@ -73,19 +73,38 @@ impl AnnotationFields<'_> {
     }
 }
 
+/// One alert as Alertmanager lays it out, in its webhook and in its API. `S` is what its
+/// `status` is read as: the webhook's `"firing"`/`"resolved"`, or nothing at all where the
+/// API has an object there (`prometheus.rs`).
 #[derive(Deserialize)]
-struct Alert<'a> {
+pub(super) struct Alert<'a, S> {
+    #[serde(default = "Option::default")]
+    pub(super) status: Option<S>,
+    pub(super) labels: LabelMap,
     #[serde(borrow, default)]
-    status: Option<Text<'a>>,
-    labels: LabelMap,
-    #[serde(borrow, default)]
-    annotations: Option<AnnotationFields<'a>>,
+    pub(super) annotations: Option<AnnotationFields<'a>>,
     #[serde(borrow, default, rename = "startsAt")]
-    starts_at: Option<Text<'a>>,
+    pub(super) starts_at: Option<Text<'a>>,
     #[serde(borrow, default, rename = "endsAt")]
-    ends_at: Option<Text<'a>>,
+    pub(super) ends_at: Option<Text<'a>>,
     #[serde(borrow, default)]
-    fingerprint: Option<Text<'a>>,
+    pub(super) fingerprint: Option<Text<'a>>,
+}
+
+impl<S> Alert<'_, S> {
+    /// `startsAt` and `endsAt` of alert `i`, Go's zero time read as unset.
+    pub(super) fn times(
+        &self,
+        i: usize,
+    ) -> Result<(Option<EventTime>, Option<EventTime>), DecodeError> {
+        let parse = |field: &str, t: &Option<Text<'_>>| {
+            t.as_deref()
+                .map(|s| parse_time(field, i, s))
+                .transpose()
+                .map(|t| t.filter(|t| !is_unset(*t)))
+        };
+        Ok((parse("startsAt", &self.starts_at)?, parse("endsAt", &self.ends_at)?))
+    }
 }
 
 #[derive(Deserialize)]
@@ -94,15 +113,15 @@ struct Notification<'a> {
     #[serde(borrow, default)]
     status: Option<Text<'a>>,
     #[serde(borrow)]
-    alerts: Vec<Alert<'a>>,
+    alerts: Vec<Alert<'a, Text<'a>>>,
 }
 
 /// Alertmanager's "no end time" is Go's zero time; anything before 1970 means "unset".
-pub(super) fn is_unset(t: EventTime) -> bool {
+fn is_unset(t: EventTime) -> bool {
     t.as_millis() <= 0
 }
 
-pub(super) fn parse_time(field: &str, i: usize, s: &str) -> Result<EventTime, DecodeError> {
+fn parse_time(field: &str, i: usize, s: &str) -> Result<EventTime, DecodeError> {
     EventTime::parse_lenient(s).ok_or_else(|| {
         DecodeError::invalid(
             format!("alerts[{i}].{field}"),
@@ -140,7 +159,7 @@ impl<'de> Deserialize<'de> for Sniffed<'de> {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Sniffed<'de>, A::Error> {
                 let mut status: Option<Option<Text<'de>>> = None;
-                let mut alerts: Option<Vec<Alert<'de>>> = None;
+                let mut alerts: Option<Vec<Alert<'de, Text<'de>>>> = None;
                 let mut grafana_key = false;
                 let mut version_one = false;
                 while let Some(key) = m.next_key::<Text<'de>>()? {
@@ -235,19 +254,9 @@ fn map_notification(
                 return Err(DecodeError::missing(format!("alerts[{i}].status")));
             }
         };
-        let starts = a
-            .starts_at
-            .as_deref()
-            .map(|s| parse_time("startsAt", i, s))
-            .transpose();
-        let ends = a
-            .ends_at
-            .as_deref()
-            .map(|s| parse_time("endsAt", i, s))
-            .transpose();
-        let (starts, ends) = match (starts, ends) {
-            (Ok(s), Ok(e)) => (s.filter(|t| !is_unset(*t)), e.filter(|t| !is_unset(*t))),
-            (Err(e), _) | (_, Err(e)) => {
+        let (starts, ends) = match a.times(i) {
+            Ok(t) => t,
+            Err(e) => {
                 out.truncate(mark);
                 return Err(e);
             }

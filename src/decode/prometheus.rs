@@ -18,31 +18,13 @@
 //! nor the severity/service/team label names.
 
 use serde::de::IgnoredAny;
-use serde::Deserialize;
 
-use super::alertmanager::{is_unset, parse_time, AnnotationFields, LabelMap};
-use super::{from_json, Ctx, DecodeError, Decoded, Text};
+use super::{from_json, Ctx, DecodeError, Decoded};
 use crate::event::{Actor, AlertEvent, EventKind, Labels, Source, Str};
 
-#[derive(Deserialize)]
-struct Alert<'a> {
-    labels: LabelMap,
-    #[serde(borrow, default)]
-    annotations: Option<AnnotationFields<'a>>,
-    #[serde(borrow, default, rename = "startsAt")]
-    starts_at: Option<Text<'a>>,
-    #[serde(borrow, default, rename = "endsAt")]
-    ends_at: Option<Text<'a>>,
-    /// Alertmanager's API gives its fingerprint; Prometheus does not.
-    #[serde(borrow, default)]
-    fingerprint: Option<Text<'a>>,
-    /// A webhook alert's status is a string and Alertmanager's API's an object: neither is
-    /// read, `endsAt` says it (see the module doc). Named so a webhook's alerts object
-    /// pasted here does not fail on it.
-    #[serde(default)]
-    #[allow(dead_code)]
-    status: Option<IgnoredAny>,
-}
+/// A webhook alert's status is a string and Alertmanager's API's an object: neither is
+/// read, `endsAt` says it (see the module doc).
+type Alert<'a> = super::alertmanager::Alert<'a, IgnoredAny>;
 
 pub fn decode(
     bytes: &[u8],
@@ -58,19 +40,9 @@ pub fn decode(
     let mark = out.len();
     out.reserve(alerts.len());
     for (i, a) in alerts.into_iter().enumerate() {
-        let times = (
-            a.starts_at
-                .as_deref()
-                .map(|s| parse_time("startsAt", i, s))
-                .transpose(),
-            a.ends_at
-                .as_deref()
-                .map(|s| parse_time("endsAt", i, s))
-                .transpose(),
-        );
-        let (starts, ends) = match times {
-            (Ok(s), Ok(e)) => (s.filter(|t| !is_unset(*t)), e.filter(|t| !is_unset(*t))),
-            (Err(e), _) | (_, Err(e)) => {
+        let (starts, ends) = match a.times(i) {
+            Ok(t) => t,
+            Err(e) => {
                 out.truncate(mark);
                 return Err(e);
             }
