@@ -103,7 +103,10 @@ impl<S> Alert<'_, S> {
                 .transpose()
                 .map(|t| t.filter(|t| !is_unset(*t)))
         };
-        Ok((parse("startsAt", &self.starts_at)?, parse("endsAt", &self.ends_at)?))
+        Ok((
+            parse("startsAt", &self.starts_at)?,
+            parse("endsAt", &self.ends_at)?,
+        ))
     }
 }
 
