@@ -236,10 +236,34 @@ fn payloads_saved_pretty_printed_or_as_an_array_replay_as_their_ndjson_does() {
         .map(|f| serde_json::from_slice(f).unwrap())
         .collect();
     std::fs::write(&array, serde_json::to_string_pretty(&values).unwrap()).unwrap();
+    // As `json.dump(list)` writes it: one line, longer than the payload limit, which
+    // applies to each of its payloads and not to the array.
+    let one_line = dir.path().join("one-line.json");
+    std::fs::write(&one_line, serde_json::to_string(&values).unwrap()).unwrap();
+    let limit = values
+        .iter()
+        .map(|v| serde_json::to_string(v).unwrap().len())
+        .max()
+        .unwrap()
+        .max(1024)
+        + 1;
+    let whole = std::fs::metadata(&one_line).unwrap().len() as usize;
+    assert!(
+        whole > limit,
+        "the one-line array is over the payload limit"
+    );
+    let tight = dir.path().join("tight.toml");
+    std::fs::write(&tight, format!("[input]\nmax_payload_bytes = {limit}\n")).unwrap();
 
     let run = |input: &Path, out: &str| {
         let out = dir.path().join(out);
-        support::noisegate_ok(|c| c.args(["replay", "--quiet", "--out"]).arg(&out).arg(input));
+        support::noisegate_ok(|c| {
+            c.args(["replay", "--quiet", "--out"]).arg(&out).arg(input);
+            if input == one_line {
+                c.arg("--config").arg(&tight);
+            }
+            c
+        });
         let summary: Value =
             serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
         let clusters = std::fs::read(out.join("clusters.ndjson")).unwrap();
@@ -250,7 +274,11 @@ fn payloads_saved_pretty_printed_or_as_an_array_replay_as_their_ndjson_does() {
     assert_eq!(want["events_in"], GOOD.len());
     assert_eq!(want["events_invalid"], 0, "{dead}");
     assert!(!want_clusters.is_empty());
-    for (input, name) in [(&pretty, "pretty"), (&array, "array")] {
+    for (input, name) in [
+        (&pretty, "pretty"),
+        (&array, "array"),
+        (&one_line, "one line"),
+    ] {
         let (got, clusters, dead) = run(input, name);
         assert_eq!(got["events_invalid"], 0, "{name}: {dead}");
         for key in [

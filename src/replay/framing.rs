@@ -2,20 +2,23 @@
 //! JSON arrays of payloads.
 //!
 //! NDJSON (one payload per line) is what Kafka dumps, `jq -c` and our own outputs are, and
-//! stays the fast path: a line is a payload. But the payloads people keep by hand are
-//! pretty-printed, one per file as a webhook body was saved or as `jq .` prints a stream:
-//! read line by line, every line of them would be dead-lettered. So an input whose first
-//! non-blank line opens a JSON value it does not close (`{`, `[`, `{"receiver": "x",`) is
-//! read as documents: each payload runs until its brackets balance (so is the rest of an
-//! NDJSON input from a line that is a lone `{` or `[`). A top-level array,
-//! in either framing, is a list of payloads (an export of webhook bodies, `jq -s`), each
-//! element decoded and dead-lettered on its own.
+//! stays the fast path: a line is a payload, found with `memchr`. But payloads kept by hand
+//! are pretty-printed, one per file as a webhook body was saved or as `jq .` prints a
+//! stream, and exports are often one JSON array (`jq -s`, `json.dump(list)`, an API's
+//! list), sometimes a single line of gigabytes. Read line by line, the first would be
+//! dead-lettered line by line and the second as one oversize line. So an input that starts
+//! with `[`, or whose first line opens a value it does not close (`{`, `{"receiver": "x",`),
+//! or that reaches a line holding only `{` or `[`, is from there on framed byte by byte by
+//! its brackets (outside strings): each top-level object is a payload, and each element of
+//! a top-level array is one, with the payload limit applying to each element, never to the
+//! array. An NDJSON line that is an array is split the same way.
 //!
-//! A document that never closes is cut where the next one evidently starts, at a line
-//! beginning with `{` or `[` in column 0 (pretty printers indent everything nested), or at
-//! the end of the input; what was cut is dead-lettered, so a broken document costs itself
-//! and nothing after it. Owns framing and the line limit; decodes nothing. `eval` and `tune`
-//! read their inputs through it too, so they see the payloads replay saw.
+//! A value that never closes is cut where the next one evidently starts, at a `{` or `[` in
+//! column 0 (pretty printers indent everything nested), or at the end of the input; what
+//! was cut is dead-lettered, so a broken document costs itself and nothing after it. Each
+//! payload is numbered by the line it starts on. Owns framing and the payload limit;
+//! decodes nothing. `eval` and `tune` read their inputs through it too, so they see the
+//! payloads replay saw.
 
 use std::io::{self, BufRead};
 
@@ -101,61 +104,22 @@ fn read_line_bounded<R: BufRead + ?Sized>(
     Ok(Line::Ok)
 }
 
-/// Bracket depth of JSON text read so far, outside strings.
-#[derive(Default)]
-struct Depth {
-    open: u32,
-    in_string: bool,
-    escaped: bool,
-}
-
-impl Depth {
-    fn feed(&mut self, line: &[u8]) {
-        for &b in line {
-            if self.in_string {
-                match b {
-                    _ if self.escaped => self.escaped = false,
-                    b'\\' => self.escaped = true,
-                    b'"' => self.in_string = false,
-                    _ => {}
-                }
-                continue;
-            }
-            match b {
-                b'"' => self.in_string = true,
-                b'{' | b'[' => self.open += 1,
-                b'}' | b']' => self.open = self.open.saturating_sub(1),
-                _ => {}
-            }
-        }
-        // JSON strings cannot hold a raw newline: one open at a line's end is a broken
-        // payload, and must not turn the brackets of the lines after it into text.
-        self.in_string = false;
-        self.escaped = false;
-    }
-}
-
-fn trimmed(line: &[u8]) -> &[u8] {
-    line.trim_ascii()
-}
-
-/// Whether a first line opens a JSON value that continues on the next lines.
+/// Whether a first line opens a JSON value that continues on the next lines: it starts
+/// with a bracket, ends with an opening bracket or a comma, and leaves a bracket open.
 fn opens_document(line: &[u8]) -> bool {
-    let t = trimmed(line);
+    let t = line.trim_ascii();
     let (Some(first), Some(last)) = (t.first(), t.last()) else {
         return false;
     };
     if !matches!(first, b'{' | b'[') || !matches!(last, b'{' | b'[' | b',') {
         return false;
     }
-    let mut d = Depth::default();
-    d.feed(t);
-    d.open > 0
-}
-
-/// Whether a line starts a new top-level value of a pretty-printed stream.
-fn starts_top_level(line: &[u8]) -> bool {
-    matches!(line.first(), Some(b'{' | b'['))
+    let mut s = Scan::default();
+    let mut sink = Chunk::default();
+    t.iter().for_each(|&b| {
+        s.step(b, &mut sink, usize::MAX);
+    });
+    s.cur.is_some() || s.in_array
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -164,8 +128,180 @@ enum Framing {
     Undecided,
     /// One payload per line.
     Lines,
-    /// Multi-line JSON values.
-    Documents,
+    /// JSON values framed by their brackets, byte by byte.
+    Values,
+}
+
+/// The payload being read in [`Framing::Values`].
+struct Cur {
+    start: usize,
+    line_no: u64,
+    /// Bytes so far (only those up to the limit are kept).
+    size: usize,
+    /// Bracket depth it started at: 0 for a top-level value, 1 for an array's element.
+    base: u32,
+}
+
+/// Byte-level state of [`Framing::Values`]: JSON brackets outside strings, and the payload
+/// being read.
+#[derive(Default)]
+struct Scan {
+    depth: u32,
+    in_string: bool,
+    escaped: bool,
+    /// The top-level value is an array: its elements are the payloads.
+    in_array: bool,
+    cur: Option<Cur>,
+    /// Newlines seen: the next byte is on line `newlines + 1`.
+    newlines: u64,
+    /// The next byte starts a line.
+    line_start: bool,
+}
+
+impl Scan {
+    /// Takes one byte; returns whether a payload was completed (pushed to `chunk`).
+    fn step(&mut self, b: u8, chunk: &mut Chunk, limit: usize) -> bool {
+        let col0 = std::mem::replace(&mut self.line_start, b == b'\n');
+        let line = self.newlines + 1;
+        if b == b'\n' {
+            self.newlines += 1;
+        }
+        let mut done = false;
+        if let Some(cur) = &self.cur {
+            // Pretty printers indent everything nested: a bracket in column 0 inside an
+            // unfinished value is the next value starting, and the broken one is cut here.
+            if col0 && matches!(b, b'{' | b'[') && self.depth > cur.base {
+                self.depth = cur.base;
+                self.in_string = false;
+                self.finish(chunk, limit);
+                done = true;
+            }
+        }
+        if self.cur.is_none() {
+            if b.is_ascii_whitespace() {
+                return done;
+            }
+            if self.in_array && self.depth == 1 {
+                match b {
+                    b',' => return done,
+                    b']' => {
+                        self.in_array = false;
+                        self.depth = 0;
+                        return done;
+                    }
+                    _ => {}
+                }
+            } else if self.depth == 0 && b == b'[' {
+                self.in_array = true;
+                self.depth = 1;
+                return done;
+            }
+            self.cur = Some(Cur {
+                start: chunk.bytes.len(),
+                line_no: line,
+                size: 0,
+                base: self.depth,
+            });
+        }
+        let Some(cur) = self.cur.as_mut() else {
+            return done;
+        };
+        let base = cur.base;
+        let mut end_before = false;
+        let mut end_after = false;
+        if self.in_string {
+            match b {
+                _ if self.escaped => self.escaped = false,
+                b'\\' => self.escaped = true,
+                b'"' => self.in_string = false,
+                // JSON strings hold no raw newline: a broken payload, whose brackets must not
+                // turn into text.
+                b'\n' => self.in_string = false,
+                _ => {}
+            }
+        } else {
+            match b {
+                b'"' => self.in_string = true,
+                b'{' | b'[' => self.depth += 1,
+                b'}' | b']' if self.depth > base => {
+                    self.depth -= 1;
+                    end_after = self.depth == base;
+                }
+                // A scalar (or junk) ends where its array goes on or ends, or at its line's end.
+                b',' | b']' | b'}' if self.in_array && self.depth == 1 => end_before = true,
+                b'\n' if self.depth == base => end_before = true,
+                _ => {}
+            }
+        }
+        if !end_before {
+            cur.size += 1;
+            if cur.size <= limit {
+                chunk.bytes.push(b);
+            }
+        }
+        if end_before || end_after {
+            self.finish(chunk, limit);
+            done = true;
+            if end_before && self.in_array && b == b']' {
+                self.in_array = false;
+                self.depth = 0;
+            }
+        }
+        done
+    }
+
+    /// Takes the run of bytes at the start of `buf` that cannot end, cut or change the
+    /// nesting of the payload being read (text inside a string, indentation, numbers), in
+    /// one copy; returns its length (0: let [`Self::step`] take the next byte).
+    fn run(&mut self, buf: &[u8], chunk: &mut Chunk, limit: usize) -> usize {
+        let Some(cur) = self.cur.as_mut() else {
+            return 0;
+        };
+        if self.escaped {
+            return 0;
+        }
+        let n = if self.in_string {
+            memchr::memchr3(b'"', b'\\', b'\n', buf).unwrap_or(buf.len())
+        } else {
+            buf.iter()
+                .position(|&b| matches!(b, b'"' | b'{' | b'}' | b'[' | b']' | b',' | b'\n'))
+                .unwrap_or(buf.len())
+        };
+        if n > 0 {
+            let room = limit.saturating_sub(cur.size).min(n);
+            chunk.bytes.extend_from_slice(&buf[..room]);
+            cur.size += n;
+            self.line_start = false;
+        }
+        n
+    }
+
+    /// Ends the payload being read (if any) and pushes it.
+    fn finish(&mut self, chunk: &mut Chunk, limit: usize) {
+        let Some(cur) = self.cur.take() else {
+            return;
+        };
+        let mut end = chunk.bytes.len();
+        while end > cur.start && chunk.bytes[end - 1].is_ascii_whitespace() {
+            end -= 1;
+        }
+        chunk.bytes.truncate(end);
+        let too_long = (cur.size > limit).then_some(cur.size);
+        if too_long.is_some() {
+            chunk
+                .bytes
+                .truncate(cur.start + OVERSIZE_PREFIX.min(end - cur.start));
+        }
+        if chunk.bytes.len() > cur.start {
+            chunk.lines.push(LineRef {
+                start: cur.start,
+                end: chunk.bytes.len(),
+                line_no: cur.line_no,
+                too_long,
+            });
+        }
+        self.escaped = false;
+    }
 }
 
 /// Splits one input into payloads, chunk by chunk.
@@ -174,8 +310,7 @@ pub(crate) struct Framer {
     max_payload_bytes: usize,
     /// Lines read so far.
     pub(crate) line_no: u64,
-    /// A line read while closing a document that starts the next one (resync).
-    carry: Option<(Vec<u8>, u64)>,
+    scan: Scan,
 }
 
 impl Framer {
@@ -184,7 +319,7 @@ impl Framer {
             framing: Framing::Undecided,
             max_payload_bytes,
             line_no: 0,
-            carry: None,
+            scan: Scan::default(),
         }
     }
 
@@ -196,23 +331,17 @@ impl Framer {
         reader: &mut R,
         chunk: &mut Chunk,
     ) -> io::Result<bool> {
+        if self.framing == Framing::Undecided && self.starts_with_array(reader)? {
+            self.switch_to_values(chunk, chunk.bytes.len());
+        }
         while chunk.lines.len() < BATCH_LINES {
+            if self.framing == Framing::Values {
+                return self.fill_values(reader, chunk);
+            }
             let start = chunk.bytes.len();
-            let line_no;
-            let r = match self.carry.take() {
-                Some((line, no)) => {
-                    chunk.bytes.extend_from_slice(&line);
-                    line_no = no;
-                    Line::Ok
-                }
-                None => {
-                    let r = read_line_bounded(reader, &mut chunk.bytes, self.max_payload_bytes)?;
-                    self.line_no += 1;
-                    line_no = self.line_no;
-                    r
-                }
-            };
-            let mut too_long = match r {
+            let r = read_line_bounded(reader, &mut chunk.bytes, self.max_payload_bytes)?;
+            self.line_no += 1;
+            let too_long = match r {
                 Line::Eof => return Ok(true),
                 Line::TooLong(size) => Some(size),
                 Line::Ok => {
@@ -224,85 +353,109 @@ impl Framer {
                 }
             };
             let line = &chunk.bytes[start..];
-            self.framing = match self.framing {
-                Framing::Undecided if too_long.is_none() && opens_document(line) => {
-                    Framing::Documents
-                }
-                Framing::Undecided => Framing::Lines,
-                // No payload is a lone bracket: that is a pretty-printed one starting.
-                Framing::Lines if matches!(trimmed(line), b"{" | b"[") => Framing::Documents,
-                f => f,
-            };
-            let mut eof = false;
-            if self.framing == Framing::Documents && too_long.is_none() {
-                (too_long, eof) = self.rest_of_document(reader, chunk, start)?;
+            let opens = too_long.is_none()
+                && match self.framing {
+                    Framing::Undecided => opens_document(line),
+                    // No payload is a lone bracket: that is a pretty-printed one starting.
+                    _ => matches!(line.trim_ascii(), b"{" | b"["),
+                };
+            self.framing = Framing::Lines;
+            if opens {
+                self.switch_to_values(chunk, start);
+                continue;
             }
             match too_long {
                 Some(size) => chunk.lines.push(LineRef {
                     start,
                     end: chunk.bytes.len(),
-                    line_no,
+                    line_no: self.line_no,
                     too_long: Some(size),
                 }),
-                None => push_payloads(chunk, start, line_no),
-            }
-            if eof {
-                return Ok(true);
+                None => push_payloads(chunk, start, self.line_no),
             }
         }
         Ok(false)
     }
 
-    /// Reads the lines of the document whose first line is `chunk.bytes[start..]`, until its
-    /// brackets balance, the next document evidently starts, or the input ends. Returns the
-    /// full size when it is over the limit (only a prefix is kept), and whether the input
-    /// ended.
-    fn rest_of_document<R: BufRead + ?Sized>(
+    /// Whether the input's first non-blank byte opens an array (skipping the blank lines
+    /// before it). An array of payloads may be one line of gigabytes: it is framed byte by
+    /// byte, never read as a line.
+    fn starts_with_array<R: BufRead + ?Sized>(&mut self, reader: &mut R) -> io::Result<bool> {
+        loop {
+            let buf = reader.fill_buf()?;
+            let Some(i) = buf.iter().position(|b| !b.is_ascii_whitespace()) else {
+                if buf.is_empty() {
+                    return Ok(false);
+                }
+                let (n, len) = (memchr::memchr_iter(b'\n', buf).count(), buf.len());
+                self.line_no += n as u64;
+                reader.consume(len);
+                continue;
+            };
+            // Whitespace before it on its own line stays, so the line is read whole.
+            let skip = buf[..i]
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |p| p + 1);
+            let n = memchr::memchr_iter(b'\n', &buf[..skip]).count();
+            let first = buf[i];
+            self.line_no += n as u64;
+            reader.consume(skip);
+            return Ok(first == b'[');
+        }
+    }
+
+    /// Switches to [`Framing::Values`], re-reading the line at `chunk.bytes[start..]` (the
+    /// last one read, if any) as its first bytes.
+    fn switch_to_values(&mut self, chunk: &mut Chunk, start: usize) {
+        let line = chunk.bytes.split_off(start);
+        let had_line = !line.is_empty();
+        if had_line {
+            self.line_no -= 1;
+        }
+        self.framing = Framing::Values;
+        self.scan.newlines = self.line_no;
+        self.scan.line_start = true;
+        for &b in line.iter().chain(had_line.then_some(&b'\n')) {
+            self.scan.step(b, chunk, self.max_payload_bytes);
+        }
+        self.line_no = self.scan.newlines;
+    }
+
+    /// [`Framing::Values`]: bytes through the scanner until the chunk is full or the input
+    /// ends.
+    fn fill_values<R: BufRead + ?Sized>(
         &mut self,
         reader: &mut R,
         chunk: &mut Chunk,
-        start: usize,
-    ) -> io::Result<(Option<usize>, bool)> {
-        let mut depth = Depth::default();
-        depth.feed(&chunk.bytes[start..]);
-        let mut size = chunk.bytes.len() - start;
-        let mut line = Vec::new();
-        while depth.open > 0 {
-            line.clear();
-            let r = read_line_bounded(reader, &mut line, self.max_payload_bytes)?;
-            self.line_no += 1;
-            match r {
-                Line::Eof => return Ok((over(size, self.max_payload_bytes), true)),
-                Line::TooLong(n) => {
-                    // Its brackets cannot be followed through a cut line: end the document
-                    // here; the lines after it are dead-lettered one by one.
-                    return Ok((Some(size + 1 + n), false));
+    ) -> io::Result<bool> {
+        let limit = self.max_payload_bytes;
+        loop {
+            let buf = reader.fill_buf()?;
+            if buf.is_empty() {
+                self.scan.finish(chunk, limit);
+                self.line_no = self.scan.newlines;
+                return Ok(true);
+            }
+            let mut used = 0;
+            while used < buf.len() {
+                let n = self.scan.run(&buf[used..], chunk, limit);
+                if n > 0 {
+                    used += n;
+                    continue;
                 }
-                Line::Ok => {}
+                used += 1;
+                if self.scan.step(buf[used - 1], chunk, limit) && chunk.lines.len() >= BATCH_LINES {
+                    break;
+                }
             }
-            if starts_top_level(&line) {
-                self.carry = Some((std::mem::take(&mut line), self.line_no));
-                break;
-            }
-            depth.feed(&line);
-            size += 1 + line.len();
-            if size <= self.max_payload_bytes {
-                chunk.bytes.push(b'\n');
-                chunk.bytes.extend_from_slice(&line);
+            reader.consume(used);
+            self.line_no = self.scan.newlines;
+            if chunk.lines.len() >= BATCH_LINES {
+                return Ok(false);
             }
         }
-        let too_long = over(size, self.max_payload_bytes);
-        if too_long.is_some() {
-            chunk
-                .bytes
-                .truncate(start + OVERSIZE_PREFIX.min(chunk.bytes.len() - start));
-        }
-        Ok((too_long, false))
     }
-}
-
-fn over(size: usize, limit: usize) -> Option<usize> {
-    (size > limit).then_some(size)
 }
 
 /// Pushes the payload at `chunk.bytes[start..]`: itself, or, when it is a JSON array, each
@@ -454,8 +607,9 @@ mod tests {
         let lines = "[{\"a\":1},{\"b\":2}]\n[]\n[{\"c\":\n";
         assert_eq!(
             texts(&frame(lines, 1 << 10)),
-            // The empty array holds no payload; the broken one is a payload to dead-letter.
-            vec![(1, "{\"a\":1}"), (1, "{\"b\":2}"), (3, "[{\"c\":")]
+            // The empty array holds no payload; the broken one's element is a payload to
+            // dead-letter.
+            vec![(1, "{\"a\":1}"), (1, "{\"b\":2}"), (3, "{\"c\":")]
         );
     }
 
@@ -466,11 +620,21 @@ mod tests {
         let f = frame(&format!("{doc}\n{{\n  \"d\": 1\n}}\n"), 64);
         assert_eq!(f.len(), 2);
         assert_eq!(f[0].2, Some(doc.len()));
-        assert!(doc.starts_with(&f[0].1) && f[0].1.len() < 64);
+        assert!(doc.starts_with(&f[0].1) && f[0].1.len() <= 64);
         assert_eq!(
             (f[1].0, f[1].1.as_str(), f[1].2),
             (6, "{\n  \"d\": 1\n}", None)
         );
+    }
+
+    #[test]
+    fn a_one_line_array_larger_than_the_limit_frames_its_elements() {
+        // json.dump(list) writes a week as one line; only each payload has a limit.
+        let items: Vec<String> = (0..100).map(|i| format!("{{\"n\":{i}}}")).collect();
+        let f = frame(&format!("  [{}]", items.join(",")), 64);
+        assert_eq!(f.len(), 100);
+        assert!(f.iter().all(|(line, _, cut)| *line == 1 && cut.is_none()));
+        assert_eq!(f[99].1, "{\"n\":99}");
     }
 
     fn json_object() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
@@ -493,26 +657,44 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        // Whether the stream starts compact (NDJSON) or pretty, pretty objects after it frame.
-        fn pretty_printed_objects_frame_back_into_themselves(
+        // Objects frame back into themselves however they are laid out: a stream starting
+        // compact (NDJSON) or pretty, or one array, pretty, on one line, or one per line.
+        fn objects_frame_back_into_themselves(
             docs in proptest::collection::vec(json_object(), 1..6),
-            pretty_first in proptest::bool::ANY,
+            layout in 0..5u8,
         ) {
-            let text: Vec<String> = docs
-                .iter()
-                .enumerate()
-                .map(|(i, d)| if i == 0 && !pretty_first {
-                    serde_json::to_string(d).unwrap()
-                } else {
-                    serde_json::to_string_pretty(d).unwrap()
-                })
-                .collect();
-            let framed = frame(&(text.join("\n") + "\n"), 1 << 20);
+            let compact = |d: &serde_json::Value| serde_json::to_string(d).unwrap();
+            let pretty = |d: &serde_json::Value| serde_json::to_string_pretty(d).unwrap();
+            let all = serde_json::Value::from(docs.clone());
+            let text = match layout {
+                0 | 1 => docs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, d)| if i == 0 && layout == 0 { compact(d) } else { pretty(d) })
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                2 => pretty(&all),
+                3 => compact(&all),
+                _ => format!("[\n{}\n]", docs.iter().map(compact).collect::<Vec<_>>().join(",\n")),
+            };
+            let framed = frame(&(text + "\n"), 1 << 20);
             let got: Vec<serde_json::Value> = framed
                 .iter()
                 .map(|(_, t, _)| serde_json::from_str(t).unwrap())
                 .collect();
             proptest::prop_assert_eq!(got, docs);
+        }
+
+        #[test]
+        fn any_bytes_with_arrays_frame_in_order(data in "[\\[\\]{},\"\\\\a1 \n]{0,200}", limit in 8usize..64) {
+            let framed = frame(&data, limit);
+            let mut last = 0;
+            for (line, text, cut) in &framed {
+                proptest::prop_assert!(*line >= last, "line numbers go forward");
+                last = *line;
+                proptest::prop_assert!(!text.trim().is_empty());
+                proptest::prop_assert!(cut.is_some() || text.len() <= limit);
+            }
         }
 
         #[test]
