@@ -89,7 +89,8 @@ impl Default for RawLabels {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawInput {
-    /// Largest accepted payload (one NDJSON line, one Kafka message), in bytes.
+    /// Largest accepted payload (one NDJSON line, document or array element in replay; one
+    /// Kafka message or HTTP body), in bytes.
     pub max_payload_bytes: usize,
     /// `noisegate run` appends every dead letter here as one NDJSON line (beside the Kafka
     /// deadletter topic, if any): the store for deployments without Kafka. "" (default): off.
