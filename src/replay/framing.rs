@@ -381,6 +381,11 @@ impl Framer {
     /// before it). An array of payloads may be one line of gigabytes: it is framed byte by
     /// byte, never read as a line.
     fn starts_with_array<R: BufRead + ?Sized>(&mut self, reader: &mut R) -> io::Result<bool> {
+        // Windows editors save JSON with a UTF-8 byte order mark, which no JSON parser
+        // takes: it says nothing but the encoding, which is UTF-8 anyway.
+        if self.line_no == 0 && reader.fill_buf()?.starts_with(b"\xef\xbb\xbf") {
+            reader.consume(3);
+        }
         loop {
             let buf = reader.fill_buf()?;
             let Some(i) = buf.iter().position(|b| !b.is_ascii_whitespace()) else {
@@ -625,6 +630,24 @@ mod tests {
             (f[1].0, f[1].1.as_str(), f[1].2),
             (6, "{\n  \"d\": 1\n}", None)
         );
+    }
+
+    #[test]
+    fn a_byte_order_mark_and_windows_line_ends_are_not_part_of_a_payload() {
+        let f = frame("\u{feff}{\r\n  \"a\": 1\r\n}\r\n{\"b\":2}\r\n", 1 << 10);
+        let parsed: Vec<(u64, serde_json::Value)> = f
+            .iter()
+            .map(|(n, t, _)| (*n, serde_json::from_str(t).unwrap()))
+            .collect();
+        assert_eq!(
+            parsed,
+            vec![
+                (1, serde_json::json!({"a": 1})),
+                (4, serde_json::json!({"b": 2}))
+            ]
+        );
+        let f = frame("\u{feff}{\"a\":1}\r\n", 1 << 10);
+        assert_eq!(texts(&f), vec![(1, "{\"a\":1}")]);
     }
 
     #[test]
