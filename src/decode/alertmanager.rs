@@ -92,6 +92,39 @@ pub(super) struct Alert<'a, S> {
 }
 
 impl<S> Alert<'_, S> {
+    /// The event of this alert; a resolve is the automation's (a human acknowledges
+    /// elsewhere).
+    pub(super) fn into_event(
+        self,
+        opts: &super::DecodeOptions,
+        source: Source,
+        kind: EventKind,
+        time: EventTime,
+        ends_at: Option<EventTime>,
+    ) -> AlertEvent {
+        let labels = Labels::from_vec(self.labels.0);
+        let actor = (kind == EventKind::Resolved).then_some(Actor::Automation);
+        AlertEvent {
+            source,
+            kind,
+            time,
+            fingerprint: labels.fingerprint(),
+            source_id: self.fingerprint.map(|f| Str::from(&*f)),
+            dedup_key: None,
+            alertname: labels.get("alertname").map(Str::from).unwrap_or_default(),
+            severity: opts.severity_of(&labels),
+            service: opts.service_of(&labels),
+            team: opts.team_of(&labels),
+            annotations: self
+                .annotations
+                .map(AnnotationFields::into_annotations)
+                .unwrap_or_default(),
+            labels,
+            actor,
+            ends_at,
+        }
+    }
+
     /// `startsAt` and `endsAt` of alert `i`, Go's zero time read as unset.
     pub(super) fn times(
         &self,
@@ -279,29 +312,7 @@ fn map_notification(
                 }
             )));
         };
-        let labels = Labels::from_vec(a.labels.0);
-        let fingerprint = labels.fingerprint();
-        let alertname = labels.get("alertname").map(Str::from).unwrap_or_default();
-        let actor = (kind == EventKind::Resolved).then_some(Actor::Automation);
-        out.push(AlertEvent {
-            source,
-            kind,
-            time,
-            fingerprint,
-            source_id: a.fingerprint.map(|f| Str::from(&*f)),
-            dedup_key: None,
-            alertname,
-            severity: opts.severity_of(&labels),
-            service: opts.service_of(&labels),
-            team: opts.team_of(&labels),
-            annotations: a
-                .annotations
-                .map(AnnotationFields::into_annotations)
-                .unwrap_or_default(),
-            labels,
-            actor,
-            ends_at: None,
-        });
+        out.push(a.into_event(opts, source, kind, time, None));
     }
     Ok(Decoded {
         events: out.len() - mark,

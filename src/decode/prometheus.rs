@@ -20,7 +20,7 @@
 use serde::de::IgnoredAny;
 
 use super::{from_json, Ctx, DecodeError, Decoded};
-use crate::event::{Actor, AlertEvent, EventKind, Labels, Source, Str};
+use crate::event::{AlertEvent, EventKind, Source};
 
 /// A webhook alert's status is a string and Alertmanager's API's an object: neither is
 /// read, `endsAt` says it (see the module doc).
@@ -57,27 +57,7 @@ pub fn decode(
             Some(e) if e <= now => (EventKind::Resolved, e.max(time), None),
             e => (EventKind::Firing, time, e),
         };
-        let actor = (kind == EventKind::Resolved).then_some(Actor::Automation);
-        let labels = Labels::from_vec(a.labels.0);
-        out.push(AlertEvent {
-            source: Source::Prometheus,
-            kind,
-            time,
-            fingerprint: labels.fingerprint(),
-            source_id: a.fingerprint.map(|f| Str::from(&*f)),
-            dedup_key: None,
-            alertname: labels.get("alertname").map(Str::from).unwrap_or_default(),
-            severity: opts.severity_of(&labels),
-            service: opts.service_of(&labels),
-            team: opts.team_of(&labels),
-            annotations: a
-                .annotations
-                .map(|n| n.into_annotations())
-                .unwrap_or_default(),
-            labels,
-            actor,
-            ends_at,
-        });
+        out.push(a.into_event(opts, Source::Prometheus, kind, time, ends_at));
     }
     Ok(Decoded {
         events: out.len() - mark,
@@ -89,7 +69,7 @@ pub fn decode(
 mod tests {
     use super::*;
     use crate::decode::{sniff::sniff, DecodeOptions, Format};
-    use crate::event::{EventTime, Severity};
+    use crate::event::{Actor, EventTime, Labels, Severity};
 
     fn run(bytes: &str, received_at: Option<&str>) -> Result<Vec<AlertEvent>, DecodeError> {
         let opts = DecodeOptions::default();

@@ -86,35 +86,28 @@ fn truth_time<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<EventTime
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Raw {
-        Int(i64),
-        Float(f64),
+        // An f64 holds any of these to well under a millisecond.
+        Number(f64),
         Text(String),
     }
-    let ms = |v: f64| -> Option<i64> {
-        let scaled = match v.abs() {
-            a if a < 1e11 => v * 1e3,
-            a if a < 1e14 => v,
-            a if a < 1e17 => v / 1e3,
-            _ => v / 1e6,
-        };
-        scaled.is_finite().then(|| scaled.round() as i64)
-    };
-    let t = match Option::<Raw>::deserialize(d)? {
-        None => return Ok(None),
-        // Integers exactly (an f64 would round nanoseconds), the rest as f64.
-        Some(Raw::Int(v)) if v.unsigned_abs() >= 100_000_000_000_000_000 => Some(v / 1_000_000),
-        Some(Raw::Int(v)) if v.unsigned_abs() >= 100_000_000_000_000 => Some(v / 1_000),
-        Some(Raw::Int(v)) if v.unsigned_abs() >= 100_000_000_000 => Some(v),
-        Some(Raw::Int(v)) => Some(v.saturating_mul(1000)),
-        Some(Raw::Float(v)) => ms(v),
-        Some(Raw::Text(s)) => {
-            return EventTime::parse_rfc3339(&s).map(Some).ok_or_else(|| {
-                serde::de::Error::custom(format!("not an RFC 3339 time or epoch number: {s:?}"))
-            })
+    match Option::<Raw>::deserialize(d)? {
+        None => Ok(None),
+        Some(Raw::Number(v)) => {
+            let ms = match v.abs() {
+                a if a < 1e11 => v * 1e3,
+                a if a < 1e14 => v,
+                a if a < 1e17 => v / 1e3,
+                _ => v / 1e6,
+            };
+            // In range: i64 milliseconds reach far past any calendar year.
+            (ms.is_finite() && ms.abs() < 9e18)
+                .then(|| Some(EventTime(ms.round() as i64)))
+                .ok_or_else(|| serde::de::Error::custom(format!("time out of range: {v}")))
         }
-    };
-    t.map(|ms| Some(EventTime(ms)))
-        .ok_or_else(|| serde::de::Error::custom("time is not a finite number"))
+        Some(Raw::Text(s)) => EventTime::parse_rfc3339(&s).map(Some).ok_or_else(|| {
+            serde::de::Error::custom(format!("not an RFC 3339 time or epoch number: {s:?}"))
+        }),
+    }
 }
 
 struct AlertLine {
