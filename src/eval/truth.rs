@@ -476,6 +476,30 @@ mod tests {
     }
 
     #[test]
+    fn a_truth_exported_as_one_json_array_reads_as_its_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("truth.json");
+        std::fs::write(
+            &p,
+            "[\n  {\n    \"incident_id\": \"a\",\n    \"actionable\": true,\n    \"first_ack_at\": 1793672040\n  },\n  \
+             {\"fingerprint\": \"0000000000000001\", \"incident_id\": \"a\"}\n]\n",
+        )
+        .unwrap();
+        let t = Truth::load(&p).unwrap();
+        assert_eq!(t.incidents.len(), 1);
+        assert_eq!(t.incidents[0].first_ack, Some(1_793_672_040_000));
+        assert!(t.incidents[0].actionable);
+        // A broken element is an error naming the line it starts on.
+        std::fs::write(
+            &p,
+            "[\n  {\"incident_id\": \"a\", \"actionable\": true},\n  {\"incident_id\": 7}\n]\n",
+        )
+        .unwrap();
+        let e = Truth::load(&p).unwrap_err().to_string();
+        assert!(e.contains("truth.json:3"), "{e}");
+    }
+
+    #[test]
     fn times_and_flags_are_read_as_exports_write_them() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("truth.ndjson");
