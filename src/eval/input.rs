@@ -1,27 +1,12 @@
 //! File reading shared by `eval` and `tune`: plain or `.gz` files, `-` for stdin, one
 //! callback per payload (framed as `replay` frames them) with the line it starts on.
 
-use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 
 use anyhow::Context as _;
 
 use crate::replay::framing::{Chunk, Framer};
-
-/// Opens a file for reading (`.gz` decompressed, `-` is stdin).
-pub(crate) fn open(path: &Path) -> io::Result<Box<dyn BufRead>> {
-    if path.as_os_str() == "-" {
-        return Ok(Box::new(BufReader::with_capacity(1 << 16, io::stdin())));
-    }
-    let f = File::open(path)?;
-    let inner: Box<dyn Read> = if path.extension().is_some_and(|e| e == "gz") {
-        Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(f)))
-    } else {
-        Box::new(f)
-    };
-    Ok(Box::new(BufReader::with_capacity(1 << 16, inner)))
-}
+use crate::replay::open_input;
 
 /// Calls `f(line_number, bytes, cut)` for every payload, framed as `replay` frames its
 /// inputs (NDJSON lines, pretty-printed documents, arrays of payloads: `replay::framing`),
@@ -33,7 +18,7 @@ pub(crate) fn for_each_payload(
     mut f: impl FnMut(u64, &[u8], bool) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let name = path.display();
-    let mut r = open(path).with_context(|| format!("opening {name}"))?;
+    let mut r = open_input(path).with_context(|| format!("opening {name}"))?;
     let mut framer = Framer::new(limit);
     loop {
         let mut chunk = Chunk::default();

@@ -11,7 +11,7 @@
 //! or that reaches a line holding only `{` or `[`, is from there on framed byte by byte by
 //! its brackets (outside strings): each top-level object is a payload, and each element of
 //! a top-level array is one, with the payload limit applying to each element, never to the
-//! array. An NDJSON line that is an array is split the same way.
+//! array. So is an NDJSON input from a line that is an array.
 //!
 //! A value that never closes is cut where the next one evidently starts, at a `{` or `[` in
 //! column 0 (pretty printers indent everything nested), or at the end of the input; what
@@ -21,8 +21,6 @@
 //! payloads replay saw.
 
 use std::io::{self, BufRead};
-
-use serde_json::value::RawValue;
 
 use super::{BATCH_LINES, OVERSIZE_PREFIX};
 
@@ -357,22 +355,23 @@ impl Framer {
                 && match self.framing {
                     Framing::Undecided => opens_document(line),
                     // No payload is a lone bracket: that is a pretty-printed one starting.
-                    _ => matches!(line.trim_ascii(), b"{" | b"["),
+                    // An array is a list of payloads, split by the same scanner.
+                    _ => {
+                        matches!(line.trim_ascii(), b"{" | b"[")
+                            || line.trim_ascii_start().first() == Some(&b'[')
+                    }
                 };
             self.framing = Framing::Lines;
             if opens {
                 self.switch_to_values(chunk, start);
                 continue;
             }
-            match too_long {
-                Some(size) => chunk.lines.push(LineRef {
-                    start,
-                    end: chunk.bytes.len(),
-                    line_no: self.line_no,
-                    too_long: Some(size),
-                }),
-                None => push_payloads(chunk, start, self.line_no),
-            }
+            chunk.lines.push(LineRef {
+                start,
+                end: chunk.bytes.len(),
+                line_no: self.line_no,
+                too_long,
+            });
         }
         Ok(false)
     }
@@ -461,46 +460,6 @@ impl Framer {
             }
         }
     }
-}
-
-/// Pushes the payload at `chunk.bytes[start..]`: itself, or, when it is a JSON array, each
-/// of its elements (numbered by the line each starts on). An array that does not parse is
-/// one payload, for the decoder to dead-letter with its reason.
-fn push_payloads(chunk: &mut Chunk, start: usize, line_no: u64) {
-    let end = chunk.bytes.len();
-    let text = &chunk.bytes[start..end];
-    if text.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
-        if let Ok(items) = serde_json::from_slice::<Vec<&RawValue>>(text) {
-            let base = text.as_ptr() as usize;
-            let spans: Vec<(usize, usize)> = items
-                .iter()
-                .map(|v| {
-                    let at = v.get().as_ptr() as usize - base;
-                    (at, at + v.get().len())
-                })
-                .collect();
-            let mut line = line_no;
-            let mut seen = 0;
-            for (at, to) in spans {
-                line += memchr::memchr_iter(b'\n', &chunk.bytes[start + seen..start + at]).count()
-                    as u64;
-                seen = at;
-                chunk.lines.push(LineRef {
-                    start: start + at,
-                    end: start + to,
-                    line_no: line,
-                    too_long: None,
-                });
-            }
-            return;
-        }
-    }
-    chunk.lines.push(LineRef {
-        start,
-        end,
-        line_no,
-        too_long: None,
-    });
 }
 
 #[cfg(test)]

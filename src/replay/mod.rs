@@ -89,7 +89,8 @@ struct DeadLetter<'a> {
     raw_truncated_from: Option<usize>,
 }
 
-fn open_input(path: &Path) -> io::Result<Box<dyn BufRead + Send>> {
+/// Opens an input for reading: a file (`.gz` decompressed), or stdin for `-`.
+pub(crate) fn open_input(path: &Path) -> io::Result<Box<dyn BufRead + Send>> {
     if path.as_os_str() == "-" {
         return Ok(Box::new(BufReader::with_capacity(1 << 16, io::stdin())));
     }
