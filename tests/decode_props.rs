@@ -75,6 +75,18 @@ fn check_all(bytes: &[u8]) {
         assert_eq!(auto, sniffed);
         assert_eq!(out, two_pass);
     }
+    // A forwarder's batch splits into spans of the input, in order, or is left whole.
+    for f in std::iter::once(None).chain(Format::ALL.map(Some)) {
+        if let Some(parts) = decode::batch::payloads(f, bytes) {
+            assert!(!parts.is_empty());
+            let mut at = 0;
+            for p in parts {
+                let off = p.as_ptr() as usize - bytes.as_ptr() as usize;
+                assert!(off >= at && off + p.len() <= bytes.len());
+                at = off + p.len();
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -441,6 +441,8 @@ fn poison_messages_are_dead_lettered_with_reasons_and_the_service_goes_on() {
         enc(&[0xff, 0xfe, 0x07, 0x00, 0x13]),
         enc(big.as_bytes()),
         enc(br#"{"routing_key":"r","event_action":"trigger"}"#),
+        // A forwarder's batch: the good webhook is taken, the bad event dead-lettered alone.
+        enc(format!(r#"[{good}, {{"routing_key":"r","event_action":"trigger"}}]"#).as_bytes()),
         enc(good.as_bytes()),
     ];
     let f = dir.path().join("poison.b64");
@@ -470,16 +472,25 @@ fn poison_messages_are_dead_lettered_with_reasons_and_the_service_goes_on() {
         .iter()
         .map(|m| m.headers["noisegate.reason"].as_str())
         .collect();
-    assert_eq!(dl.len(), 4, "{dl:?}");
+    assert_eq!(dl.len(), 5, "{dl:?}");
     assert_eq!(reasons[0], "unknown_format", "{dl:?}");
     assert_eq!(reasons[1], "unknown_format", "{dl:?}");
     assert_eq!(reasons[2], "too_large", "{dl:?}");
     assert_eq!(reasons[3], "missing_field", "{dl:?}");
+    assert_eq!(reasons[4], "missing_field", "{dl:?}");
     let offsets: Vec<&str> = dl
         .iter()
         .map(|m| m.headers["noisegate.source_offset"].as_str())
         .collect();
-    assert_eq!(offsets, ["1", "2", "3", "4"]);
+    assert_eq!(offsets, ["1", "2", "3", "4", "5"]);
+    assert_eq!(
+        dl[4].value.as_deref(),
+        Some(r#"{"routing_key":"r","event_action":"trigger"}"#)
+    );
+    assert!(
+        dl[4].headers["noisegate.error"].starts_with("payload 2 of 2 in the array: "),
+        "{dl:?}"
+    );
     assert!(dl
         .iter()
         .all(|m| m.headers["noisegate.source_topic"] == t.input

@@ -655,3 +655,59 @@ fn without_kafka_refused_payloads_go_to_the_dead_letter_file() {
     assert!(lines[0]["received_at"].as_str().unwrap().starts_with("20"));
     assert!(!lines[0]["error"].as_str().unwrap().is_empty());
 }
+
+/// Vector's `http` sink (JSON codec) and relay scripts post a batch of webhooks as one
+/// array: each is taken on its own, and a bad one is dead-lettered alone.
+#[test]
+fn a_forwarders_array_of_webhooks_is_taken_payload_by_payload() {
+    let pd = StandIn::start(|_| Answer::Accept);
+    let dir = tempfile::tempdir().unwrap();
+    let hook = format!("127.0.0.1:{}", free_port());
+    let metrics = format!("127.0.0.1:{}", free_port());
+    let cfg = config(dir.path(), &hook, &metrics, &pd, "");
+    amend(&cfg, |t| {
+        format!("[input]\ndeadletter_file = \"dl/deadletter.ndjson\"\n{t}")
+    });
+    let mut svc = Service::start(&cfg, &[]);
+    wait_port(&hook, Duration::from_secs(30));
+    let bad = r#"{"alerts": 5}"#;
+    let batch = format!(
+        "[{},\n{bad},\n{}]",
+        am_webhook(&[("DatabaseDown", "ledger", "red")]),
+        am_webhook(&[
+            ("DiskFull", "search", "blue"),
+            ("DiskFull", "search-2", "blue")
+        ]),
+    );
+    let (code, body) = post_am_webhook(&hook, &batch);
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("payload 2 of 3"), "{body}");
+    wait_for("the page", Duration::from_secs(30), &svc, || {
+        !pd.accepted().is_empty()
+    });
+    // All three alerts of the good payloads reached the engine.
+    let (_, text) = http_get(&metrics, "/metrics");
+    assert_eq!(metric(&text, "noisegate_alert_events_total"), 3.0, "{text}");
+    assert_eq!(
+        metric(
+            &text,
+            "noisegate_events_received_total{source=\"http\",format=\"alertmanager\"}"
+        ),
+        2.0,
+        "{text}"
+    );
+    svc.stop();
+    let text = std::fs::read_to_string(dir.path().join("dl/deadletter.ndjson")).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert_eq!(lines[0]["reason"], "wrong_type");
+    assert_eq!(lines[0]["raw"], bad);
+    let error = lines[0]["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("payload 2 of 3 in the array: "),
+        "{error}"
+    );
+}

@@ -8,6 +8,7 @@
 //! No decoder may panic on any input; `tests/decode_props.rs` and `fuzz/` hold them to it.
 
 pub mod alertmanager;
+pub mod batch;
 pub mod grafana;
 pub mod otlp;
 pub mod pagerduty_v2;
@@ -101,6 +102,15 @@ pub enum DecodeError {
     Unsupported { format: Format, detail: String },
     #[error("invalid protobuf: {detail}")]
     InvalidProtobuf { detail: String },
+    /// One payload of a message that is an array of payloads ([`batch`]); the others were
+    /// decoded, or refused, on their own.
+    #[error("payload {index} of {of} in the array: {inner}")]
+    InArray {
+        /// 1-based, as a person counts them.
+        index: usize,
+        of: usize,
+        inner: Box<DecodeError>,
+    },
 }
 
 impl DecodeError {
@@ -118,6 +128,7 @@ impl DecodeError {
             DecodeError::UnknownFormat { .. } => "unknown_format",
             DecodeError::Unsupported { .. } => "unsupported",
             DecodeError::InvalidProtobuf { .. } => "invalid_protobuf",
+            DecodeError::InArray { inner, .. } => inner.reason(),
         }
     }
 

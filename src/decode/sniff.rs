@@ -12,6 +12,9 @@
 //! | `event` | PagerDuty webhook v3 |
 //! | `labels` (or a top-level array) | Prometheus alerts (`POST /api/v2/alerts`) |
 //!
+//! (A top-level array whose first element is a payload of another format is a forwarder's
+//! batch of payloads: receivers split it first, see [`super::batch`].)
+//!
 //! Recognised but refused with a precise reason: PagerDuty v2 (legacy) webhooks
 //! (`messages`), OTLP traces and metrics.
 //!

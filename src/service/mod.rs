@@ -596,8 +596,10 @@ impl Loop {
         }
     }
 
-    /// One payload from any source: decode; events to the engine and its outputs out, or
-    /// the payload to the dead letters. Returns what the sender is told.
+    /// One message from any source: decode; events to the engine and its outputs out, or
+    /// the payload to the dead letters. A message that is a JSON array of payloads (a
+    /// forwarder's batch, see [`decode::batch`]) is each of its payloads in turn. Returns
+    /// what the sender is told.
     async fn ingest(
         &mut self,
         source: &'static str,
@@ -608,8 +610,51 @@ impl Loop {
     ) -> anyhow::Result<Result<usize, DecodeError>> {
         self.s.messages += 1;
         self.dirty = true;
+        let Some(parts) = decode::batch::payloads(format, raw) else {
+            return self
+                .ingest_payload(source, format, raw, origin, cause_ms, None)
+                .await;
+        };
+        // A forwarder's batch: each payload is taken or dead-lettered on its own, and the
+        // sender hears of the first refused one.
+        let of = parts.len();
+        let (mut events, mut refused) = (0, None);
+        for (i, part) in parts.into_iter().enumerate() {
+            let at = Some((i + 1, of));
+            match self
+                .ingest_payload(source, format, part, origin, cause_ms, at)
+                .await?
+            {
+                Ok(n) => events += n,
+                Err(e) => {
+                    refused.get_or_insert(e);
+                }
+            }
+        }
+        Ok(refused.map_or(Ok(events), Err))
+    }
+
+    /// [`Self::ingest`] for one payload; `at` is its place (1-based, of how many) when the
+    /// message was an array of payloads.
+    async fn ingest_payload(
+        &mut self,
+        source: &'static str,
+        format: Option<decode::Format>,
+        raw: &[u8],
+        origin: &Origin<'_>,
+        cause_ms: Option<i64>,
+        at: Option<(usize, usize)>,
+    ) -> anyhow::Result<Result<usize, DecodeError>> {
         self.events.clear();
-        match self.decode(format, raw) {
+        let decoded = self.decode(format, raw).map_err(|e| match at {
+            Some((index, of)) => DecodeError::InArray {
+                index,
+                of,
+                inner: Box::new(e),
+            },
+            None => e,
+        });
+        match decoded {
             Ok((f, d)) => {
                 self.s.alert_events += d.events as u64;
                 self.s.records_ignored += d.ignored as u64;
