@@ -19,6 +19,7 @@ use crate::record::{ClusterRecord, Decision, Page, PageAction};
 pub const EVENTS_RECEIVED: &str = "noisegate_events_received_total";
 pub const EVENTS_INVALID: &str = "noisegate_events_invalid_total";
 pub const ALERT_EVENTS: &str = "noisegate_alert_events_total";
+pub const ALERTS_TRUNCATED: &str = "noisegate_alerts_truncated_total";
 pub const DEDUPLICATED: &str = "noisegate_events_deduplicated_total";
 pub const ACTIVE_ALERTS: &str = "noisegate_active_alerts";
 pub const OPEN_CLUSTERS: &str = "noisegate_open_clusters";
@@ -67,6 +68,10 @@ fn describe() {
     describe_counter!(
         EVENTS_RECEIVED,
         "Input payloads decoded, by source and format."
+    );
+    describe_counter!(
+        ALERTS_TRUNCATED,
+        "Alerts senders left out of their notifications (Alertmanager's and Grafana's truncatedAlerts, over a receiver's max_alerts): never received. Raise max_alerts."
     );
     describe_counter!(
         EVENTS_INVALID,
@@ -248,6 +253,7 @@ impl Window {
 /// The service's handles.
 pub struct Metrics {
     alert_events: Counter,
+    truncated: Counter,
     deduplicated: Counter,
     active_alerts: Gauge,
     open_clusters: Gauge,
@@ -280,6 +286,7 @@ impl Metrics {
     pub fn new(max_label_values: usize) -> Metrics {
         let m = Metrics {
             alert_events: counter!(ALERT_EVENTS),
+            truncated: counter!(ALERTS_TRUNCATED),
             deduplicated: counter!(DEDUPLICATED),
             active_alerts: gauge!(ACTIVE_ALERTS),
             open_clusters: gauge!(OPEN_CLUSTERS),
@@ -320,6 +327,11 @@ impl Metrics {
             .entry((source, format))
             .or_insert_with(|| counter!(EVENTS_RECEIVED, "source" => source, "format" => format))
             .increment(n);
+    }
+
+    /// Alerts a sender said it left out of a notification.
+    pub fn truncated(&mut self, n: u64) {
+        self.truncated.increment(n);
     }
 
     /// A dead-lettered payload.

@@ -21,6 +21,7 @@ const METRICS: &[&str] = &[
     "noisegate_events_received_total",
     "noisegate_events_invalid_total",
     "noisegate_alert_events_total",
+    "noisegate_alerts_truncated_total",
     "noisegate_events_deduplicated_total",
     "noisegate_active_alerts",
     "noisegate_open_clusters",
@@ -66,6 +67,7 @@ const ALERTS: &[&str] = &[
     "NoisegateDown",
     "NoisegatePagerDutySinkFailing",
     "NoisegateNotHearingAcknowledgements",
+    "NoisegateAlertsTruncatedBySender",
 ];
 
 /// Where docker-compose.yml mounts the rules file in the Prometheus container.
@@ -667,6 +669,26 @@ tests:
         alertname: NoisegateNotHearingAcknowledgements
         exp_alerts:
           - exp_labels: {severity: warning, component: noisegate, job: noisegate, instance: "ng:9464"}
+
+  - interval: 1m
+    input_series:
+      # Three alerts left out at 5m: fires at once, and clears once 15 minutes have passed.
+      # An instance that never had any does not fire.
+      - series: 'noisegate_alerts_truncated_total{job="noisegate",instance="ng:9464"}'
+        values: '0x4 3x30'
+      - series: 'noisegate_alerts_truncated_total{job="noisegate",instance="ok:9464"}'
+        values: '0x34'
+    alert_rule_test:
+      - eval_time: 4m
+        alertname: NoisegateAlertsTruncatedBySender
+        exp_alerts: []
+      - eval_time: 6m
+        alertname: NoisegateAlertsTruncatedBySender
+        exp_alerts:
+          - exp_labels: {severity: warning, component: noisegate, job: noisegate, instance: "ng:9464"}
+      - eval_time: 25m
+        alertname: NoisegateAlertsTruncatedBySender
+        exp_alerts: []
 "#;
 
 #[test]

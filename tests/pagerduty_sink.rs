@@ -711,3 +711,52 @@ fn a_forwarders_array_of_webhooks_is_taken_payload_by_payload() {
         "{error}"
     );
 }
+
+/// A real Alertmanager whose webhook is capped at `max_alerts` sends the rest only as a
+/// count: noisegate cannot see those alerts, so it says how many it missed.
+#[test]
+fn alerts_a_real_alertmanager_left_out_over_max_alerts_are_counted() {
+    let pd = StandIn::start(|_| Answer::Accept);
+    let OnWebhooks {
+        dir,
+        mut svc,
+        hook,
+        metrics,
+    } = run_on_webhooks(&pd);
+    let (_am, am_addr) = start_alertmanager_with(dir.path(), &hook, "        max_alerts: 1\n");
+    // One group (grouped by alertname) of three alerts: one is sent, two are counted.
+    let alerts = serde_json::json!([
+        {"labels": {"alertname": "DiskFull", "service": "db", "instance": "a", "severity": "critical"}},
+        {"labels": {"alertname": "DiskFull", "service": "db", "instance": "b", "severity": "critical"}},
+        {"labels": {"alertname": "DiskFull", "service": "db", "instance": "c", "severity": "critical"}}
+    ])
+    .to_string();
+    post_to_alertmanager(&am_addr, &alerts, 1);
+    wait_for(
+        "alerts counted as left out",
+        Duration::from_secs(60),
+        &svc,
+        || {
+            let (_, m) = http_get(&metrics, "/metrics");
+            metric(&m, "noisegate_alerts_truncated_total") >= 2.0
+        },
+    );
+    let (_, m) = http_get(&metrics, "/metrics");
+    // Each notification holds one alert and counts the other two.
+    let notifications = metric(
+        &m,
+        "noisegate_events_received_total{source=\"http\",format=\"alertmanager\"}",
+    );
+    assert!(notifications >= 1.0, "{m}");
+    assert_eq!(
+        metric(&m, "noisegate_alerts_truncated_total"),
+        2.0 * notifications,
+        "{m}"
+    );
+    assert!(
+        svc.log().contains("raise the sender's max_alerts"),
+        "{}",
+        svc.log()
+    );
+    svc.stop();
+}

@@ -351,6 +351,27 @@ fn an_alertmanager_api_snapshot_replays_with_alertmanagers_fingerprints() {
 }
 
 #[test]
+fn alerts_a_sender_left_out_are_counted_in_the_summary() {
+    // Grafana's published v8 example says it left one alert out (`truncatedAlerts: 1`).
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("grafana.json");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/fixtures/zulip-webhook-fixtures/grafana/alert_v8.json"),
+        &input,
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = replay(&small_limit_config(dir.path()), &input, &out);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("left out by sender"), "{stdout}");
+    let s: Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(s["alerts_truncated"], 1, "{s}");
+    assert_eq!(s["events_invalid"], 0, "{s}");
+}
+
+#[test]
 fn check_config_names_the_key() {
     let shipped = support::shipped_config();
     let o = bin().arg("check-config").arg(&shipped).output().unwrap();

@@ -150,6 +150,29 @@ struct Notification<'a> {
     status: Option<Text<'a>>,
     #[serde(borrow)]
     alerts: Vec<Alert<'a, Text<'a>>>,
+    /// How many alerts the sender left out (`max_alerts`); anything but a count reads as 0,
+    /// so a field we only report on never costs the alerts that did arrive.
+    #[serde(
+        default,
+        rename = "truncatedAlerts",
+        deserialize_with = "lenient_count"
+    )]
+    truncated: usize,
+}
+
+fn lenient_count<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    de::DeserializeSeed::deserialize(LenientCount, d)
+}
+
+struct LenientCount;
+
+impl<'de> de::DeserializeSeed<'de> for LenientCount {
+    type Value = usize;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<usize, D::Error> {
+        let v = serde_json::Value::deserialize(d)?;
+        Ok(v.as_u64()
+            .map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX)))
+    }
 }
 
 /// Alertmanager's "no end time" is Go's zero time; anything before 1970 means "unset".
@@ -198,6 +221,7 @@ impl<'de> Deserialize<'de> for Sniffed<'de> {
                 let mut alerts: Option<Vec<Alert<'de, Text<'de>>>> = None;
                 let mut grafana_key = false;
                 let mut version_one = false;
+                let mut truncated = 0;
                 while let Some(key) = m.next_key::<Text<'de>>()? {
                     match key.as_str() {
                         "status" if status.is_none() => status = Some(m.next_value()?),
@@ -211,6 +235,7 @@ impl<'de> Deserialize<'de> for Sniffed<'de> {
                             let v: serde_json::Value = m.next_value()?;
                             version_one = v.as_str() == Some("1");
                         }
+                        "truncatedAlerts" => truncated = m.next_value_seed(LenientCount)?,
                         "resourceLogs" | "resource_logs" => {
                             return Err(de::Error::custom("an OTLP logs key"))
                         }
@@ -224,6 +249,7 @@ impl<'de> Deserialize<'de> for Sniffed<'de> {
                     n: Notification {
                         status: status.flatten(),
                         alerts,
+                        truncated,
                     },
                     grafana: grafana_key || version_one,
                 })
@@ -317,6 +343,7 @@ fn map_notification(
     Ok(Decoded {
         events: out.len() - mark,
         ignored: 0,
+        truncated: n.truncated,
     })
 }
 
@@ -367,6 +394,40 @@ mod tests {
         assert_eq!(ev.len(), 1);
         assert!(ev[0].source_id.is_none());
         assert!(ev[0].time.as_millis() > 0);
+    }
+
+    #[test]
+    fn alerts_the_sender_left_out_are_counted_and_a_bad_count_costs_nothing() {
+        let opts = DecodeOptions::default();
+        let ctx = Ctx {
+            opts: &opts,
+            received_at: None,
+        };
+        let body = |count: &str| {
+            format!(
+                r#"{{"receiver":"r","status":"firing","truncatedAlerts":{count},"alerts":[{{"status":"firing",
+                "labels":{{"alertname":"A"}},"annotations":{{}},"startsAt":"2024-01-01T00:00:00Z"}}]}}"#
+            )
+        };
+        for (count, want) in [("3", 3), ("0", 0), ("null", 0), ("\"3\"", 0), ("-1", 0)] {
+            let b = body(count);
+            // The one-pass path (sniffing) and the decoder alone agree.
+            let mut out = Vec::new();
+            let (f, d) = crate::decode::decode_auto(b.as_bytes(), &ctx, &mut out).unwrap();
+            assert_eq!(
+                (f, d.events, d.truncated),
+                (Format::Alertmanager, 1, want),
+                "{count}"
+            );
+            let mut out = Vec::new();
+            let d = decode(b.as_bytes(), &ctx, &mut out).unwrap();
+            assert_eq!((d.events, d.truncated), (1, want), "{count}");
+        }
+        // Grafana's webhook carries the same field (this published example left one out).
+        let mut out = Vec::new();
+        let g = fixture("zulip-webhook-fixtures/grafana/alert_v8.json");
+        let (f, d) = crate::decode::decode_auto(&g, &ctx, &mut out).unwrap();
+        assert_eq!((f, d.truncated), (Format::Grafana, 1));
     }
 
     #[test]

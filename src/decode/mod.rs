@@ -386,6 +386,10 @@ pub struct Decoded {
     /// Parts of the message that are valid but are not alerts (an OTLP log record without a
     /// rule name): skipped on purpose, counted so the loss is visible.
     pub ignored: usize,
+    /// Alerts the sender says it left out (Alertmanager's and Grafana's `truncatedAlerts`,
+    /// once a notification holds more than the receiver's `max_alerts`): never seen here,
+    /// counted so the operator can raise the limit.
+    pub truncated: usize,
 }
 
 /// Decodes one message of a known format, appending its events to `out`. On error `out` is

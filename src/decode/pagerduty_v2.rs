@@ -83,6 +83,7 @@ pub fn decode(
     Ok(Decoded {
         events: 1,
         ignored: 0,
+        truncated: 0,
     })
 }
 
@@ -552,7 +553,8 @@ mod tests {
                     d,
                     Decoded {
                         events: 1,
-                        ignored: 0
+                        ignored: 0,
+                        truncated: 0
                     }
                 );
                 assert_eq!(out.len(), 1);

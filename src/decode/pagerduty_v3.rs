@@ -72,6 +72,7 @@ pub fn decode(
     Ok(Decoded {
         events: 1,
         ignored: 0,
+        truncated: 0,
     })
 }
 
@@ -299,7 +300,8 @@ mod tests {
                     d,
                     Decoded {
                         events: 1,
-                        ignored: 0
+                        ignored: 0,
+                        truncated: 0
                     }
                 );
                 assert_eq!(out.len(), 1);

@@ -62,6 +62,7 @@ pub fn decode(
     Ok(Decoded {
         events: out.len() - mark,
         ignored: 0,
+        truncated: 0,
     })
 }
 

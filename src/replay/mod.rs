@@ -48,6 +48,9 @@ pub struct Summary {
     pub alert_events: u64,
     /// Valid parts of payloads that are not alerts (OTLP log records without a rule name).
     pub records_ignored: u64,
+    /// Alerts senders said they left out of their notifications (Alertmanager's and
+    /// Grafana's `truncatedAlerts`, over a receiver's `max_alerts`): never in the input.
+    pub alerts_truncated: u64,
     /// Distinct alerts (label sets per episode) across all cluster records.
     pub alerts: u64,
     pub clusters: u64,
@@ -224,6 +227,7 @@ impl Sink<'_> {
             Ok((format, d)) => {
                 s.alert_events += d.events as u64;
                 s.records_ignored += d.ignored as u64;
+                s.alerts_truncated += d.truncated as u64;
                 // No `entry(String)`: that would allocate a key per payload.
                 match s.events_by_format.get_mut(format.as_str()) {
                     Some(n) => *n += 1,
@@ -427,6 +431,13 @@ pub fn print_summary(s: &Summary, out_dir: &Path) -> String {
     );
     if !s.invalid_by_reason.is_empty() {
         let _ = writeln!(t, "  invalid by reason  {:?}", s.invalid_by_reason);
+    }
+    if s.alerts_truncated > 0 {
+        let _ = writeln!(
+            t,
+            "  left out by sender {:>10}   (truncatedAlerts: raise the receiver's max_alerts)",
+            s.alerts_truncated
+        );
     }
     t
 }

@@ -61,6 +61,8 @@ pub struct RunSummary {
     pub deadletters: u64,
     pub alert_events: u64,
     pub records_ignored: u64,
+    /// Alerts senders said they left out (`truncatedAlerts`).
+    pub alerts_truncated: u64,
     pub invalid_by_reason: BTreeMap<String, u64>,
     pub checkpoints: u64,
     pub restored: bool,
@@ -139,6 +141,7 @@ struct Loop {
     held: Vec<(u64, Reply, usize)>,
     /// Dead letters logged without a topic: when last, and how many since went unlogged.
     last_deadletter_log: Option<Instant>,
+    last_truncated_log: Option<Instant>,
     /// `[input] deadletter_file`.
     dlfile: Option<crate::exporters::deadletter_file::DeadLetterFile>,
     deadletters_unlogged: u64,
@@ -303,6 +306,7 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
         latency: hdrhistogram::Histogram::new(3).context("latency histogram")?,
         held: Vec::new(),
         last_deadletter_log: None,
+        last_truncated_log: None,
         dlfile: match &cfg.deadletter_file {
             Some((p, max)) => Some(
                 crate::exporters::deadletter_file::DeadLetterFile::open(p, *max).with_context(
@@ -659,6 +663,9 @@ impl Loop {
                 self.s.alert_events += d.events as u64;
                 self.s.records_ignored += d.ignored as u64;
                 self.metrics.received(source, f.as_str(), 1);
+                if d.truncated > 0 {
+                    self.truncated(origin, d.truncated);
+                }
                 for ev in &self.events {
                     self.metrics.rule_events(&ev.alertname, 1);
                 }
@@ -715,6 +722,26 @@ impl Loop {
                     .context("queueing a dead letter")?;
                 Ok(Err(e))
             }
+        }
+    }
+
+    /// A notification that says the sender left alerts out: counted, and said in the log
+    /// (once a minute at most), since only the sender's `max_alerts` can bring them back.
+    fn truncated(&mut self, origin: &Origin<'_>, n: usize) {
+        self.s.alerts_truncated += n as u64;
+        self.metrics.truncated(n as u64);
+        let now = Instant::now();
+        if self
+            .last_truncated_log
+            .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(60))
+        {
+            tracing::warn!(
+                source = origin.topic,
+                left_out = n,
+                total = self.s.alerts_truncated,
+                "a notification left alerts out (truncatedAlerts): raise the sender's max_alerts"
+            );
+            self.last_truncated_log = Some(now);
         }
     }
 

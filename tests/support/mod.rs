@@ -181,6 +181,16 @@ pub fn post_to_alertmanager(am_addr: &str, alerts: &str, times: usize) {
 /// `http://{hook}/api/v1/alertmanager`, grouping by alertname with 1 s waits; returns it and
 /// its API address once it listens.
 pub fn start_alertmanager(dir: &Path, hook: &str) -> (KillOnDrop, String) {
+    start_alertmanager_with(dir, hook, "")
+}
+
+/// [`start_alertmanager`] with `webhook_extra` (YAML lines at the webhook config's indent,
+/// each ending in a newline) added to the webhook config.
+pub fn start_alertmanager_with(
+    dir: &Path,
+    hook: &str,
+    webhook_extra: &str,
+) -> (KillOnDrop, String) {
     let am_addr = format!("127.0.0.1:{}", free_port());
     let am_cfg = dir.join("alertmanager.yml");
     std::fs::write(
@@ -189,7 +199,7 @@ pub fn start_alertmanager(dir: &Path, hook: &str) -> (KillOnDrop, String) {
             "route:\n  receiver: noisegate\n  group_by: [alertname]\n  group_wait: 1s\n  \
              group_interval: 1s\n  repeat_interval: 1h\nreceivers:\n  - name: noisegate\n    \
              webhook_configs:\n      - url: http://{hook}/api/v1/alertmanager\n        \
-             send_resolved: true\n"
+             send_resolved: true\n{webhook_extra}"
         ),
     )
     .unwrap();

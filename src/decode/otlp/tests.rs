@@ -125,7 +125,8 @@ fn one(req: &ExportLogsServiceRequest, opts: &DecodeOptions) -> AlertEvent {
         r,
         Ok(Decoded {
             events: 1,
-            ignored: 0
+            ignored: 0,
+            truncated: 0
         })
     );
     events.remove(0)
@@ -199,7 +200,8 @@ fn check_python_capture(r: Result<Decoded, DecodeError>, events: &[AlertEvent]) 
         r,
         Ok(Decoded {
             events: 4,
-            ignored: 2
+            ignored: 2,
+            truncated: 0
         }),
         "health check and exception are not alerts"
     );
@@ -361,7 +363,8 @@ fn official_logs_example_is_not_an_alert_until_configured() {
         (
             Ok(Decoded {
                 events: 0,
-                ignored: 1
+                ignored: 1,
+                truncated: 0
             }),
             vec![]
         )
@@ -375,7 +378,8 @@ fn official_logs_example_is_not_an_alert_until_configured() {
         r,
         Ok(Decoded {
             events: 1,
-            ignored: 0
+            ignored: 0,
+            truncated: 0
         })
     );
     let e = &events[0];
@@ -409,7 +413,8 @@ fn official_events_example_uses_event_name() {
         r,
         Ok(Decoded {
             events: 1,
-            ignored: 0
+            ignored: 0,
+            truncated: 0
         })
     );
     let e = &events[0];
@@ -521,7 +526,8 @@ fn status_synonyms_case_and_unknown() {
         decode_all(&req, &ctx(&opts)).0,
         Ok(Decoded {
             events: 0,
-            ignored: 1
+            ignored: 1,
+            truncated: 0
         })
     );
 }
@@ -602,7 +608,8 @@ fn rule_name_lookup_order() {
         decode_all(&req, &ctx(&opts)).0,
         Ok(Decoded {
             events: 1,
-            ignored: 2
+            ignored: 2,
+            truncated: 0
         })
     );
 }
@@ -790,7 +797,8 @@ fn event_time_fallbacks() {
         res,
         Ok(Decoded {
             events: 1,
-            ignored: 0
+            ignored: 0,
+            truncated: 0
         })
     );
     assert_eq!(events[0].time, EventTime::from_millis(42));
@@ -941,7 +949,8 @@ fn json_accepts_proto_names_numbers_and_nulls() {
         r1,
         Ok(Decoded {
             events: 1,
-            ignored: 0
+            ignored: 0,
+            truncated: 0
         })
     );
     assert_eq!((r1, &e1), (r2, &e2));
@@ -1104,7 +1113,8 @@ fn non_canonical_encodings_read_like_prost() {
         r,
         Ok(Decoded {
             events: 1,
-            ignored: 0
+            ignored: 0,
+            truncated: 0
         })
     );
     assert_eq!(events[0].labels.get("env"), Some("prod"));
