@@ -164,6 +164,10 @@ pub struct RawEngine {
     /// or `--reset-state`): a `rules.json` that `noisegate replay` wrote after replaying past
     /// traffic with its acknowledgements. Relative to this file. "" starts from the priors.
     pub learned_rules: String,
+    /// Changes (PagerDuty Change Events) to a cluster's services or team from this long
+    /// before it opened show on its page and record.
+    #[serde(with = "humantime_serde")]
+    pub change_lookback: Duration,
 }
 
 impl Default for RawEngine {
@@ -174,6 +178,7 @@ impl Default for RawEngine {
             max_active_alerts: 1_000_000,
             max_rules: 100_000,
             learned_rules: String::new(),
+            change_lookback: Duration::from_secs(3600),
         }
     }
 }
@@ -679,6 +684,8 @@ pub struct Config {
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
     pub allowed_lateness_ms: i64,
+    /// How long before a cluster opened a change to its services still shows on it.
+    pub change_lookback_ms: i64,
     pub close_quiet_ms: i64,
     pub max_active_alerts: usize,
     pub max_rules: usize,
@@ -1066,6 +1073,7 @@ impl Config {
         let lateness = ms("engine.allowed_lateness", raw.engine.allowed_lateness)?;
         let resolve_timeout = ms("otlp.resolve_timeout", raw.otlp.resolve_timeout)?;
         let close_quiet = ms("engine.close_quiet", raw.engine.close_quiet)?;
+        let change_lookback = ms("engine.change_lookback", raw.engine.change_lookback)?;
         if raw.engine.max_rules == 0 {
             return Err(inv("engine.max_rules", "must be at least 1".into()));
         }
@@ -1340,6 +1348,10 @@ impl Config {
                     },
                     resolve_timeout_ms: (resolve_timeout > 0).then_some(resolve_timeout),
                 },
+                routing_scopes: routing_scopes(
+                    &raw.pagerduty.service_routing_keys,
+                    &raw.pagerduty.team_routing_keys,
+                ),
             },
             max_payload_bytes: raw.input.max_payload_bytes,
             deadletter_file: if raw.input.deadletter_file.as_os_str().is_empty() {
@@ -1357,6 +1369,7 @@ impl Config {
             },
             engine: EngineConfig {
                 allowed_lateness_ms: lateness,
+                change_lookback_ms: change_lookback,
                 close_quiet_ms: close_quiet,
                 max_active_alerts: raw.engine.max_active_alerts,
                 max_rules: raw.engine.max_rules,
@@ -1377,6 +1390,44 @@ impl Config {
             pagerduty_sink,
         })
     }
+}
+
+/// Which service or team each configured routing key pages, for Change Events sent to it.
+/// A key shared by several services names none of them (it still names its team).
+fn routing_scopes(
+    services: &std::collections::BTreeMap<String, String>,
+    teams: &std::collections::BTreeMap<String, String>,
+) -> Vec<crate::decode::RoutingScope> {
+    use crate::decode::{routing_key_hash, RoutingScope};
+    use std::collections::{BTreeMap, BTreeSet};
+    // Per key: every service and every team it pages.
+    let mut by_key: BTreeMap<u64, (BTreeSet<&str>, BTreeSet<&str>)> = BTreeMap::new();
+    for (service, key) in services {
+        by_key
+            .entry(routing_key_hash(key))
+            .or_default()
+            .0
+            .insert(service);
+    }
+    for (team, key) in teams {
+        by_key
+            .entry(routing_key_hash(key))
+            .or_default()
+            .1
+            .insert(team);
+    }
+    let only = |names: &BTreeSet<&str>| match names.len() {
+        1 => names.first().map(|n| (*n).into()),
+        _ => None,
+    };
+    by_key
+        .into_iter()
+        .map(|(key_hash, (services, teams))| RoutingScope {
+            key_hash,
+            service: only(&services),
+            team: only(&teams),
+        })
+        .collect()
 }
 
 /// A secret from where `v` points ("env:VAR" or "file:PATH"); "" is none. The error is the
@@ -1568,6 +1619,7 @@ mod tests {
         assert_eq!(c.engine.close_quiet_ms, d.engine.close_quiet_ms);
         assert_eq!(c.engine.max_active_alerts, d.engine.max_active_alerts);
         assert_eq!(c.engine.max_rules, d.engine.max_rules);
+        assert_eq!(c.engine.change_lookback_ms, d.engine.change_lookback_ms);
         assert_eq!(c.engine.hold.by_severity_ms, d.engine.hold.by_severity_ms);
         assert_eq!(c.engine.score.weights, d.engine.score.weights);
         assert_eq!(c.engine.score.bias, d.engine.score.bias);
@@ -1660,6 +1712,33 @@ mod tests {
             e.contains("engine.learned_rules") && e.contains("not a rules.json"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn change_events_find_their_scope_by_the_routing_key_they_were_sent_to() {
+        let c = Config::parse(
+            "[engine]\nchange_lookback = \"30m\"\n\
+             [pagerduty.service_routing_keys]\ncheckout = \"K1\"\nsearch = \"K2\"\nsearch-api = \"K2\"\nsearch-ui = \"K2\"\n\
+             [pagerduty.team_routing_keys]\npayments = \"K1\"\n",
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(c.engine.change_lookback_ms, 30 * 60_000);
+        let scope = |k: &str| {
+            c.decode
+                .routing_scopes
+                .iter()
+                .find(|s| s.key_hash == crate::decode::routing_key_hash(k))
+                .map(|s| (s.service.as_deref(), s.team.as_deref()))
+        };
+        assert_eq!(scope("K1"), Some((Some("checkout"), Some("payments"))));
+        // Shared by several services: it names none of them.
+        assert_eq!(scope("K2"), Some((None, None)));
+        assert_eq!(scope("K3"), None);
+        // The keys themselves are not kept.
+        assert!(!format!("{:?}", c.decode).contains("K1"));
+        let e = err("[engine]\nchange_lookback = \"a while\"\n");
+        assert!(e.contains("engine.change_lookback"), "{e}");
     }
 
     #[test]

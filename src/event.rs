@@ -49,7 +49,8 @@ impl fmt::Display for Source {
 }
 
 /// What happened. `Firing` and `Resolved` are about one alert instance (its fingerprint);
-/// `Acknowledged` and `Lifecycle` are about an incident named by [`AlertEvent::dedup_key`].
+/// `Acknowledged` and `Lifecycle` are about an incident named by [`AlertEvent::dedup_key`];
+/// `Change` is about a service ([`AlertEvent::service`], [`AlertEvent::team`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
@@ -61,6 +62,9 @@ pub enum EventKind {
     Acknowledged,
     /// Any other incident lifecycle step (escalated, reassigned, annotated, ...).
     Lifecycle(LifecycleAction),
+    /// A change to a service (a deploy, a config rollout: a PagerDuty Change Event). Not an
+    /// alert: context the engine shows on the clusters of the service or team it names.
+    Change,
 }
 
 impl EventKind {
@@ -70,6 +74,7 @@ impl EventKind {
             EventKind::Resolved => "resolved",
             EventKind::Acknowledged => "acknowledged",
             EventKind::Lifecycle(_) => "lifecycle",
+            EventKind::Change => "change",
         }
     }
 }

@@ -20,6 +20,8 @@ pub const EVENTS_RECEIVED: &str = "noisegate_events_received_total";
 pub const EVENTS_INVALID: &str = "noisegate_events_invalid_total";
 pub const ALERT_EVENTS: &str = "noisegate_alert_events_total";
 pub const ALERTS_TRUNCATED: &str = "noisegate_alerts_truncated_total";
+pub const CHANGE_EVENTS: &str = "noisegate_change_events_total";
+pub const CHANGE_SCOPES_SHED: &str = "noisegate_change_scopes_shed_total";
 pub const DEDUPLICATED: &str = "noisegate_events_deduplicated_total";
 pub const ACTIVE_ALERTS: &str = "noisegate_active_alerts";
 pub const OPEN_CLUSTERS: &str = "noisegate_open_clusters";
@@ -72,6 +74,14 @@ fn describe() {
     describe_counter!(
         ALERTS_TRUNCATED,
         "Alerts senders left out of their notifications (Alertmanager's and Grafana's truncatedAlerts, over a receiver's max_alerts): never received. Raise max_alerts."
+    );
+    describe_counter!(
+        CHANGE_EVENTS,
+        "Change events (PagerDuty Change Events: deploys, rollouts) handled, by result: logged (shown on the clusters of the service or team it names) or unscoped (it names none noisegate knows; shown nowhere)."
+    );
+    describe_counter!(
+        CHANGE_SCOPES_SHED,
+        "Services or teams whose recent changes were forgotten to keep the change log within its cap."
     );
     describe_counter!(
         EVENTS_INVALID,
@@ -254,6 +264,9 @@ impl Window {
 pub struct Metrics {
     alert_events: Counter,
     truncated: Counter,
+    /// Change events: logged, unscoped.
+    changes: [Counter; 2],
+    change_scopes_shed: Counter,
     deduplicated: Counter,
     active_alerts: Gauge,
     open_clusters: Gauge,
@@ -287,6 +300,11 @@ impl Metrics {
         let m = Metrics {
             alert_events: counter!(ALERT_EVENTS),
             truncated: counter!(ALERTS_TRUNCATED),
+            changes: [
+                counter!(CHANGE_EVENTS, "result" => "logged"),
+                counter!(CHANGE_EVENTS, "result" => "unscoped"),
+            ],
+            change_scopes_shed: counter!(CHANGE_SCOPES_SHED),
             deduplicated: counter!(DEDUPLICATED),
             active_alerts: gauge!(ACTIVE_ALERTS),
             open_clusters: gauge!(OPEN_CLUSTERS),
@@ -370,6 +388,11 @@ impl Metrics {
             .increment(d(s.resolved_in_hold, self.last.resolved_in_hold));
         self.outcomes_unheard
             .increment(d(s.outcomes_unheard, self.last.outcomes_unheard));
+        let unscoped = d(s.changes_unscoped, self.last.changes_unscoped);
+        self.changes[0].increment(d(s.changes, self.last.changes).saturating_sub(unscoped));
+        self.changes[1].increment(unscoped);
+        self.change_scopes_shed
+            .increment(d(s.change_scopes_shed, self.last.change_scopes_shed));
         self.active_alerts.set(active_alerts as f64);
         self.open_clusters.set(open_clusters as f64);
         let now = Instant::now();

@@ -170,6 +170,28 @@ pub struct ClusterRecord {
     /// `folded_pages + (paged_at is set)`.
     #[serde(default)]
     pub folded_pages: u32,
+    /// Changes (deploys, rollouts: PagerDuty Change Events) to its services or team from
+    /// `engine.change_lookback` before it opened until it closed, oldest first: what an
+    /// on-call engineer asks first. Context only: a change never moves the score.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<ChangeRef>,
+}
+
+/// One change as records and pages show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeRef {
+    pub time: EventTime,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    pub summary: String,
+    /// The change event's `source` (a CI system, a deploy tool).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Its first link (the build, the pull request).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
 }
 
 /// PagerDuty Events API v2 `event_action` noisegate sends.
@@ -278,6 +300,18 @@ impl From<&ClusterRecord> for proto::ClusterRecord {
                 Some(ResolvedBy::Auto) => proto::ResolvedBy::Auto,
             } as i32,
             folded_pages: r.folded_pages,
+            changes: r
+                .changes
+                .iter()
+                .map(|c| proto::Change {
+                    time: Some(ts(c.time)),
+                    service: c.service.clone(),
+                    team: c.team.clone(),
+                    summary: c.summary.clone(),
+                    source: c.source.clone(),
+                    link: c.link.clone(),
+                })
+                .collect(),
         }
     }
 }
@@ -344,6 +378,14 @@ mod tests {
             resolved_at: None,
             resolved_by: None,
             folded_pages: 0,
+            changes: vec![ChangeRef {
+                time: EventTime(1_699_999_900_000),
+                service: Some("api".into()),
+                team: None,
+                summary: "Deploy api v2".into(),
+                source: Some("argo".into()),
+                link: None,
+            }],
         }
     }
 
@@ -373,6 +415,8 @@ mod tests {
         assert_eq!(v["opened_at"], "2023-11-14T22:13:20.123Z");
         assert_eq!(v["alerts"][0]["labels"]["service"], "api");
         assert_eq!(v["reasons"][0]["feature"], "severity");
+        assert_eq!(v["changes"][0]["summary"], "Deploy api v2");
+        assert!(v["changes"][0].get("link").is_none());
         assert!(v["resolved_by"].is_null());
         let back: ClusterRecord = serde_json::from_value(v).unwrap();
         assert_eq!(back, sample());
@@ -388,6 +432,12 @@ mod tests {
         assert_eq!(
             q.alerts[0].labels.get("service").map(String::as_str),
             Some("api")
+        );
+        assert_eq!(q.changes[0].summary, "Deploy api v2");
+        assert_eq!(q.changes[0].service.as_deref(), Some("api"));
+        assert_eq!(
+            q.changes[0].time.as_ref().map(|t| t.seconds),
+            Some(1_699_999_900)
         );
     }
 

@@ -53,7 +53,7 @@ fn check_all(bytes: &[u8]) {
             let mut out = Vec::new();
             match decode::decode(f, bytes, &ctx, &mut out) {
                 Ok(d) => {
-                    assert_eq!(d.events, out.len());
+                    assert_eq!(d.events + d.changes, out.len());
                     for ev in &out {
                         assert_eq!(ev.fingerprint.to_string().len(), 16);
                     }

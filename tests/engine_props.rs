@@ -54,6 +54,33 @@ fn ev(alert: u8, sev: u8, firing: bool, t: i64) -> AlertEvent {
     }
 }
 
+/// A deploy to one of the services (or, with none, to a team no alert has), at `t` give or
+/// take a few minutes: a change tool's clock is its own.
+fn change(alert: u8, t: i64) -> AlertEvent {
+    let service = [None, Some("api"), Some("db"), Some("web"), Some("cache")][(alert % 5) as usize];
+    let summary = format!("deploy {alert}");
+    let labels = Labels::from_pairs([("source", "ci")]);
+    AlertEvent {
+        source: Source::PagerDutyV2,
+        kind: EventKind::Change,
+        time: EventTime(t + (i64::from(alert % 11) - 5) * 60_000),
+        fingerprint: Labels::from_pairs([("summary", summary.as_str())]).fingerprint(),
+        source_id: None,
+        dedup_key: None,
+        alertname: Default::default(),
+        severity: Severity::Info,
+        service: service.map(Into::into),
+        team: service.is_none().then(|| "ops".into()),
+        annotations: Annotations {
+            summary: Some(summary),
+            ..Default::default()
+        },
+        labels,
+        actor: None,
+        ends_at: None,
+    }
+}
+
 fn stream() -> impl Strategy<Value = Vec<AlertEvent>> {
     prop::collection::vec(
         (
@@ -61,18 +88,31 @@ fn stream() -> impl Strategy<Value = Vec<AlertEvent>> {
             any::<u8>(),
             prop::bool::weighted(0.7),
             0i64..120_000,
+            prop::bool::weighted(0.05),
         ),
         1..300,
     )
     .prop_map(|v| {
         let mut t = 1_700_000_000_000i64;
         v.into_iter()
-            .map(|(a, s, f, dt)| {
+            .map(|(a, s, f, dt, c)| {
                 t += dt;
-                ev(a, s, f, t)
+                if c {
+                    change(a, t)
+                } else {
+                    ev(a, s, f, t)
+                }
             })
             .collect()
     })
+}
+
+fn alerts_only(events: &[AlertEvent]) -> Vec<AlertEvent> {
+    events
+        .iter()
+        .filter(|e| e.kind != EventKind::Change)
+        .cloned()
+        .collect()
 }
 
 fn run(events: &[AlertEvent], batch: usize) -> (Vec<ClusterRecord>, Vec<Page>, u64) {
@@ -130,6 +170,7 @@ proptest! {
     #[test]
     fn no_event_lost_from_the_records(events in stream()) {
         let (recs, _, n) = run(&events, 16);
+        let events = alerts_only(&events);
         prop_assert_eq!(n, events.len() as u64);
         let raw: u64 = recs.iter().map(|r| r.raw_events).sum();
         let per_alert: u64 = recs.iter().flat_map(|r| &r.alerts).map(|a| a.events).sum();
@@ -155,6 +196,30 @@ proptest! {
         let other = run(&events, b);
         prop_assert_eq!(serde_json::to_string(&a.0).unwrap(), serde_json::to_string(&other.0).unwrap());
         prop_assert_eq!(serde_json::to_string(&a.1).unwrap(), serde_json::to_string(&other.1).unwrap());
+    }
+
+    #[test]
+    fn changes_decide_nothing(events in stream()) {
+        // Changes are context: without them, every page and record is the same but for the
+        // changes it shows.
+        let (mut r1, p1, _) = run(&events, 16);
+        let (r2, p2, _) = run(&alerts_only(&events), 16);
+        for r in &mut r1 {
+            r.changes.clear();
+        }
+        prop_assert_eq!(serde_json::to_string(&r1).unwrap(), serde_json::to_string(&r2).unwrap());
+        let strip = |p: &[Page]| {
+            p.iter()
+                .map(|p| {
+                    let mut v = serde_json::to_value(p).unwrap();
+                    if let Some(d) = v.pointer_mut("/payload/custom_details").and_then(|d| d.as_object_mut()) {
+                        d.remove("recent_changes");
+                    }
+                    v
+                })
+                .collect::<Vec<_>>()
+        };
+        prop_assert_eq!(strip(&p1), strip(&p2));
     }
 
     #[test]

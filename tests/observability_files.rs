@@ -22,6 +22,8 @@ const METRICS: &[&str] = &[
     "noisegate_events_invalid_total",
     "noisegate_alert_events_total",
     "noisegate_alerts_truncated_total",
+    "noisegate_change_events_total",
+    "noisegate_change_scopes_shed_total",
     "noisegate_events_deduplicated_total",
     "noisegate_active_alerts",
     "noisegate_open_clusters",

@@ -760,3 +760,53 @@ fn alerts_a_real_alertmanager_left_out_over_max_alerts_are_counted() {
     );
     svc.stop();
 }
+
+/// A deploy sent as a PagerDuty Change Event shows on the page of the outage that follows
+/// it on the same service.
+#[test]
+fn a_page_shows_the_deploy_that_preceded_it() {
+    let pd = StandIn::start(|_| Answer::Accept);
+    let OnWebhooks {
+        dir: _dir,
+        mut svc,
+        hook,
+        metrics,
+    } = run_on_webhooks(&pd);
+    let deploy = serde_json::json!({
+        "routing_key": "R-ledger",
+        "payload": {
+            "summary": "Deploy ledger v4.2.0",
+            "timestamp": now_rfc3339(),
+            "source": "argo-cd",
+            "custom_details": {"service": "ledger", "revision": "4f2a9c1"}
+        },
+        "links": [{"href": "https://argo.example/ledger/42", "text": "rollout"}]
+    })
+    .to_string();
+    let (code, body) = http_post(
+        &hook,
+        "/api/v1/pagerduty/events",
+        "application/json",
+        &deploy,
+    );
+    assert_eq!(code, 200, "{body}");
+    let (code, _) = post_am_webhook(&hook, &am_webhook(&[("DatabaseDown", "ledger", "red")]));
+    assert_eq!(code, 200);
+    wait_for("the page", Duration::from_secs(30), &svc, || {
+        !pd.accepted().is_empty()
+    });
+    let page = &pd.accepted()[0].body;
+    let changes = &page["payload"]["custom_details"]["recent_changes"];
+    assert_eq!(changes[0]["summary"], "Deploy ledger v4.2.0", "{page}");
+    assert_eq!(changes[0]["service"], "ledger");
+    assert_eq!(changes[0]["source"], "argo-cd");
+    assert_eq!(changes[0]["link"], "https://argo.example/ledger/42");
+    let (_, m) = http_get(&metrics, "/metrics");
+    assert_eq!(
+        metric(&m, "noisegate_change_events_total{result=\"logged\"}"),
+        1.0,
+        "{m}"
+    );
+    assert_eq!(metric(&m, "noisegate_alert_events_total"), 1.0, "{m}");
+    svc.stop();
+}

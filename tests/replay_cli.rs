@@ -372,6 +372,63 @@ fn alerts_a_sender_left_out_are_counted_in_the_summary() {
 }
 
 #[test]
+fn change_events_replay_as_context_on_the_clusters_they_precede() {
+    // PagerDuty's published change events name no service: counted, shown nowhere. One
+    // that names `api` shows on the record of the outage on `api` ten minutes later.
+    let mut lines: Vec<String> = [
+        "pagerduty-developer-docs/events-api-v2/change_events_01_example_request_payload.json",
+        "pagerduty-api-schema/change_enqueue_example_build-change-event.json",
+        "pagerduty-api-schema/change_enqueue_example_git-change-event.json",
+    ]
+    .map(fixture_line)
+    .to_vec();
+    lines.push(
+        serde_json::json!({
+            "routing_key": "R-api",
+            "payload": {"summary": "Deploy api v7", "timestamp": "2026-12-07T09:50:00Z",
+                        "source": "ci", "custom_details": {"service": "api"}}
+        })
+        .to_string(),
+    );
+    lines.push(
+        serde_json::json!({
+            "version": "4", "status": "firing", "receiver": "r", "groupKey": "g",
+            "alerts": [{"status": "firing", "startsAt": "2026-12-07T10:00:00Z",
+                        "endsAt": "0001-01-01T00:00:00Z",
+                        "labels": {"alertname": "ApiDown", "service": "api", "severity": "critical"},
+                        "annotations": {"summary": "api is down"}}]
+        })
+        .to_string(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.ndjson");
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    let out = dir.path().join("out");
+    let o = replay(&small_limit_config(dir.path()), &input, &out);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("change events"), "{stdout}");
+    let s: Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(s["events_invalid"], 0, "{s}");
+    assert_eq!(s["change_events"], 4, "{s}");
+    assert_eq!(s["alert_events"], 1, "{s}");
+    assert_eq!(s["engine"]["changes_unscoped"], 3, "{s}");
+    let recs = ndjson(&out.join("clusters.ndjson"));
+    assert_eq!(recs.len(), 1);
+    assert_eq!(
+        recs[0]["changes"][0]["summary"], "Deploy api v7",
+        "{}",
+        recs[0]
+    );
+    assert_eq!(recs[0]["changes"].as_array().unwrap().len(), 1);
+    let pages = ndjson(&out.join("pages.ndjson"));
+    assert_eq!(
+        pages[0]["payload"]["custom_details"]["recent_changes"][0]["summary"],
+        "Deploy api v7"
+    );
+}
+
+#[test]
 fn check_config_names_the_key() {
     let shipped = support::shipped_config();
     let o = bin().arg("check-config").arg(&shipped).output().unwrap();

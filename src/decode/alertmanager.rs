@@ -344,6 +344,7 @@ fn map_notification(
         events: out.len() - mark,
         ignored: 0,
         truncated: n.truncated,
+        changes: 0,
     })
 }
 

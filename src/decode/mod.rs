@@ -293,6 +293,24 @@ pub struct DecodeOptions {
     /// Severity when nothing in the payload says.
     pub default_severity: Severity,
     pub otlp: OtlpMapping,
+    /// What a PagerDuty routing key is configured to page ([`RoutingScope`]): a Change
+    /// Event sent to the same integration is about that service or team.
+    pub routing_scopes: Vec<RoutingScope>,
+}
+
+/// The service or team a PagerDuty routing key pages (`[pagerduty] service_routing_keys`,
+/// `team_routing_keys`). The key is kept only as a hash ([`routing_key_hash`]): it is a
+/// credential, and options are logged and compared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoutingScope {
+    pub key_hash: u64,
+    pub service: Option<Str>,
+    pub team: Option<Str>,
+}
+
+/// The hash a routing key is matched by (FNV-1a, as fingerprints are).
+pub fn routing_key_hash(key: &str) -> u64 {
+    crate::event::Fingerprint::of_sorted([("routing_key", key.trim())]).0
 }
 
 impl Default for DecodeOptions {
@@ -328,6 +346,7 @@ impl Default for DecodeOptions {
             severity_labels: vec!["severity".into(), "priority".into()],
             default_severity: Severity::Warning,
             otlp: OtlpMapping::default(),
+            routing_scopes: Vec::new(),
         }
     }
 }
@@ -378,10 +397,10 @@ pub struct Ctx<'a> {
     pub received_at: Option<EventTime>,
 }
 
-/// What a successful decode produced.
+/// What a successful decode produced. `events + changes` events were appended.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Decoded {
-    /// Events appended to the output.
+    /// Alert and lifecycle events appended to the output.
     pub events: usize,
     /// Parts of the message that are valid but are not alerts (an OTLP log record without a
     /// rule name): skipped on purpose, counted so the loss is visible.
@@ -390,6 +409,9 @@ pub struct Decoded {
     /// once a notification holds more than the receiver's `max_alerts`): never seen here,
     /// counted so the operator can raise the limit.
     pub truncated: usize,
+    /// Change events appended to the output (PagerDuty Change Events): context, not
+    /// alerts, so not counted in `events`.
+    pub changes: usize,
 }
 
 /// Decodes one message of a known format, appending its events to `out`. On error `out` is

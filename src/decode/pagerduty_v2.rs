@@ -2,9 +2,10 @@
 //! or `resolve` event) → exactly one [`AlertEvent`].
 //!
 //! Owns: the mapping from an Events API v2 event to the event model — kind, time, severity,
-//! labels, annotations, and the alert's identity ([`Fingerprint`]). Refuses Change Events
-//! (`/v2/change/enqueue` bodies: `payload` but no `event_action`) as `Unsupported`: they record
-//! deploys, they are not alerts.
+//! labels, annotations, and the alert's identity ([`Fingerprint`]). Also reads Change Events
+//! (`/v2/change/enqueue` bodies: `payload` but no `event_action`): a deploy or rollout, which
+//! becomes an [`EventKind::Change`] about the service or team it names (see [`change`]), never
+//! an alert.
 //!
 //! Must not: do I/O or read the clock (a missing time comes from [`Ctx::received_at`]); panic
 //! on any input; decide what an event means for an incident (the engine owns dedup and
@@ -62,7 +63,7 @@ use std::marker::PhantomData;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
-use super::{from_json, Ctx, DecodeError, Decoded, Format, Text};
+use super::{from_json, Ctx, DecodeError, Decoded, Text};
 use crate::event::{
     Actor, AlertEvent, Annotations, DedupKey, EventKind, EventTime, Fingerprint, Labels, Severity,
     Source, Str,
@@ -79,11 +80,13 @@ pub fn decode(
 ) -> Result<Decoded, DecodeError> {
     let body: Body<'_> = from_json(bytes)?;
     let event = to_event(&body, ctx)?;
+    let change = event.kind == EventKind::Change;
     out.push(event);
     Ok(Decoded {
-        events: 1,
+        events: usize::from(!change),
         ignored: 0,
         truncated: 0,
+        changes: usize::from(change),
     })
 }
 
@@ -273,15 +276,7 @@ impl<'de: 'a, 'a> Visitor<'de> for ScalarVisitor<'a> {
 fn to_event(b: &Body<'_>, ctx: &Ctx<'_>) -> Result<AlertEvent, DecodeError> {
     let action = match &b.event_action {
         Some(a) => a.as_str(),
-        None if is_change_event(b) => {
-            return Err(DecodeError::Unsupported {
-                format: Format::PagerDutyV2,
-                detail: String::from(
-                    "change events are not alerts (`payload` without `event_action`, \
-                     a /v2/change/enqueue body)",
-                ),
-            })
-        }
+        None if is_change_event(b) => return change(b, routing_key_of(b)?, ctx),
         None => return Err(DecodeError::missing("event_action")),
     };
     let kind = match action {
@@ -298,18 +293,125 @@ fn to_event(b: &Body<'_>, ctx: &Ctx<'_>) -> Result<AlertEvent, DecodeError> {
             ))
         }
     };
-    // Checked for presence only: the value is a credential and is never quoted back.
-    let routing_key = match &b.routing_key {
-        None => return Err(DecodeError::missing("routing_key")),
-        Some(r) if r.as_str().trim().is_empty() => {
-            return Err(DecodeError::invalid("routing_key", "must not be empty"))
-        }
-        Some(r) => r.as_str(),
-    };
+    let routing_key = routing_key_of(b)?;
     match kind {
         EventKind::Firing => trigger(b, routing_key, ctx),
         _ => ack_or_resolve(b, kind, routing_key, ctx),
     }
+}
+
+/// Checked for presence only: the value is a credential and is never quoted back.
+fn routing_key_of<'s>(b: &'s Body<'_>) -> Result<&'s str, DecodeError> {
+    match &b.routing_key {
+        None => Err(DecodeError::missing("routing_key")),
+        Some(r) if r.as_str().trim().is_empty() => {
+            Err(DecodeError::invalid("routing_key", "must not be empty"))
+        }
+        Some(r) => Ok(r.as_str()),
+    }
+}
+
+/// A Change Event (`/v2/change/enqueue`): a deploy or rollout, kept as context for the
+/// clusters of the service or team it is about. That is, in order: a configured service
+/// (or team) label among its `custom_details`, else what its routing key is configured to
+/// page (`[pagerduty] service_routing_keys` / `team_routing_keys`: PagerDuty itself shows a
+/// change on the service whose integration received it). With neither it is about nothing
+/// noisegate can tell, and the engine only counts it.
+fn change(b: &Body<'_>, routing_key: &str, ctx: &Ctx<'_>) -> Result<AlertEvent, DecodeError> {
+    let p = b
+        .payload
+        .as_ref()
+        .ok_or_else(|| DecodeError::missing("payload"))?;
+    let summary = required(&p.summary, "payload.summary")?;
+    let time = event_time(p, ctx)?;
+    let empty = Details::default();
+    let details = p.custom_details.as_ref().unwrap_or(&empty);
+    let mut pairs = place_labels(details, ctx);
+    let source = present(&p.source);
+    if let Some(src) = source {
+        pairs.push((Str::const_new("source"), Str::from(src)));
+    }
+    let labels = Labels::from_vec(pairs);
+    let scope = ctx
+        .opts
+        .routing_scopes
+        .iter()
+        .find(|s| s.key_hash == super::routing_key_hash(routing_key));
+    let service = ctx
+        .opts
+        .service_of(&labels)
+        .or_else(|| scope.and_then(|s| s.service.clone()));
+    let team = ctx
+        .opts
+        .team_of(&labels)
+        .or_else(|| scope.and_then(|s| s.team.clone()));
+    // A retried change is the same change: same text, source, time and integration.
+    let stamp = p.timestamp.as_ref().map_or("", Text::as_str);
+    let mut id = vec![("routing_key", routing_key), ("summary", summary)];
+    if let Some(src) = source {
+        id.push(("source", src));
+    }
+    id.push(("timestamp", stamp));
+    let link = b
+        .links
+        .as_deref()
+        .and_then(|l| l.iter().find_map(|l| present(&l.href)));
+    Ok(AlertEvent {
+        source: Source::PagerDutyV2,
+        kind: EventKind::Change,
+        time,
+        fingerprint: Fingerprint::of_sorted(id),
+        source_id: None,
+        dedup_key: None,
+        alertname: Str::default(),
+        labels,
+        annotations: Annotations {
+            summary: Some(summary.to_owned()),
+            description: None,
+            runbook: link.map(str::to_owned),
+        },
+        severity: Severity::Info,
+        service,
+        team,
+        actor: None,
+        ends_at: None,
+    })
+}
+
+/// `payload.timestamp`, else the receive time.
+fn event_time(p: &Payload<'_>, ctx: &Ctx<'_>) -> Result<EventTime, DecodeError> {
+    match &p.timestamp {
+        Some(t) => EventTime::parse_lenient(t.as_str()).ok_or_else(|| {
+            DecodeError::invalid(
+                "payload.timestamp",
+                format!("not an ISO 8601 / RFC 3339 time: {:?}", quote(t.as_str())),
+            )
+        }),
+        None => ctx
+            .received_at
+            .ok_or_else(|| DecodeError::missing("payload.timestamp")),
+    }
+}
+
+/// The `custom_details` string entries that say where something is (see the module doc).
+fn place_labels(details: &Details<'_>, ctx: &Ctx<'_>) -> Vec<(Str, Str)> {
+    let opts = ctx.opts;
+    let mut pairs: Vec<(Str, Str)> = Vec::with_capacity(details.0.len() + 6);
+    for (k, v) in &details.0 {
+        let key = k.as_ref();
+        let wanted = PLACE_DETAILS.contains(&key)
+            || opts.service_labels.iter().any(|n| n == key)
+            || opts.team_labels.iter().any(|n| n == key)
+            || opts.severity_labels.iter().any(|n| n == key);
+        if !wanted {
+            continue;
+        }
+        match v {
+            Scalar::Text(s) if !s.is_empty() => pairs.push((Str::from(key), Str::from(s.as_ref()))),
+            _ => continue,
+        }
+    }
+    pairs
 }
 
 /// A Change Event has a `payload` but no `event_action`, and (unlike a malformed alert) the
@@ -371,17 +473,7 @@ fn trigger(b: &Body<'_>, routing_key: &str, ctx: &Ctx<'_>) -> Result<AlertEvent,
             ),
         )
     })?;
-    let time = match &p.timestamp {
-        Some(t) => EventTime::parse_lenient(t.as_str()).ok_or_else(|| {
-            DecodeError::invalid(
-                "payload.timestamp",
-                format!("not an ISO 8601 / RFC 3339 time: {:?}", quote(t.as_str())),
-            )
-        })?,
-        None => ctx
-            .received_at
-            .ok_or_else(|| DecodeError::missing("payload.timestamp"))?,
-    };
+    let time = event_time(p, ctx)?;
     let component = present(&p.component);
     let group = present(&p.group);
     let class = present(&p.class);
@@ -391,23 +483,7 @@ fn trigger(b: &Body<'_>, routing_key: &str, ctx: &Ctx<'_>) -> Result<AlertEvent,
     let empty = Details::default();
     let details = p.custom_details.as_ref().unwrap_or(&empty);
 
-    let mut pairs: Vec<(Str, Str)> = Vec::with_capacity(details.0.len() + 6);
-    let opts = ctx.opts;
-    for (k, v) in &details.0 {
-        let key = k.as_ref();
-        let wanted = PLACE_DETAILS.contains(&key)
-            || opts.service_labels.iter().any(|n| n == key)
-            || opts.team_labels.iter().any(|n| n == key)
-            || opts.severity_labels.iter().any(|n| n == key);
-        if !wanted {
-            continue;
-        }
-        let value = match v {
-            Scalar::Text(s) if !s.is_empty() => Str::from(s.as_ref()),
-            _ => continue,
-        };
-        pairs.push((Str::from(key), value));
-    }
+    let mut pairs = place_labels(details, ctx);
     // Pushed last so they win over a custom detail of the same name.
     pairs.push((Str::const_new("alertname"), Str::from(alertname)));
     pairs.push((Str::const_new("source"), Str::from(source)));
@@ -549,12 +625,14 @@ mod tests {
         let r = decode(bytes, &ctx, &mut out);
         match r {
             Ok(d) => {
+                let change = usize::from(out[0].kind == EventKind::Change);
                 assert_eq!(
                     d,
                     Decoded {
-                        events: 1,
+                        events: 1 - change,
                         ignored: 0,
-                        truncated: 0
+                        truncated: 0,
+                        changes: change
                     }
                 );
                 assert_eq!(out.len(), 1);
@@ -738,23 +816,100 @@ mod tests {
     }
 
     #[test]
-    fn change_events_are_unsupported() {
+    fn change_events_are_changes_about_what_they_name() {
+        // PagerDuty's published examples name no service: a change about nothing we know.
         for p in [
             "pagerduty-developer-docs/events-api-v2/change_events_01_example_request_payload.json",
             "pagerduty-api-schema/change_enqueue_example_build-change-event.json",
             "pagerduty-api-schema/change_enqueue_example_git-change-event.json",
         ] {
-            match run(&fx(p)) {
-                Err(DecodeError::Unsupported { format, detail }) => {
-                    assert_eq!(format, Format::PagerDutyV2, "{p}");
-                    assert!(
-                        detail.contains("change events are not alerts"),
-                        "{p}: {detail}"
-                    );
-                }
-                other => panic!("{p}: {other:?}"),
-            }
+            let ev = run(&fx(p)).unwrap_or_else(|e| panic!("{p}: {e}"));
+            assert_eq!(ev.kind, EventKind::Change, "{p}");
+            assert_eq!(
+                (ev.service.as_deref(), ev.team.as_deref()),
+                (None, None),
+                "{p}"
+            );
+            assert!(ev.annotations.summary.is_some(), "{p}");
+            assert!(
+                ev.annotations
+                    .runbook
+                    .as_deref()
+                    .is_some_and(|l| l.starts_with("https://")),
+                "{p}"
+            );
+            assert_eq!(ev.time.to_rfc3339()[4..], *"-07-17T08:42:58.315Z", "{p}");
         }
+        // A service among its details names it; so does the routing key it was sent to, as
+        // PagerDuty shows a change on the service of the integration that received it.
+        let body = |details: &str, key: &str| {
+            format!(
+                r#"{{"routing_key":"{key}","payload":{{"summary":"Deploy checkout v2.3.1",
+                "timestamp":"2026-12-07T10:00:00Z","source":"argo","custom_details":{details}}},
+                "links":[{{"href":"https://ci.example/run/42","text":"run"}}]}}"#
+            )
+        };
+        let ev = run(body(
+            r#"{"service":"checkout","team":"payments","sha":"abc"}"#,
+            "k1",
+        )
+        .as_bytes())
+        .unwrap();
+        assert_eq!(ev.service.as_deref(), Some("checkout"));
+        assert_eq!(ev.team.as_deref(), Some("payments"));
+        assert_eq!(ev.labels.get("source"), Some("argo"));
+        assert_eq!(
+            ev.labels.get("sha"),
+            None,
+            "measurements and ids are not labels"
+        );
+        assert_eq!(
+            ev.annotations.runbook.as_deref(),
+            Some("https://ci.example/run/42")
+        );
+        let opts = DecodeOptions {
+            routing_scopes: vec![crate::decode::RoutingScope {
+                key_hash: crate::decode::routing_key_hash("R-search-key"),
+                service: Some("search".into()),
+                team: Some("discovery".into()),
+            }],
+            ..DecodeOptions::default()
+        };
+        let ev = run_with(body("{}", "R-search-key").as_bytes(), &opts, None).unwrap();
+        assert_eq!(
+            (ev.service.as_deref(), ev.team.as_deref()),
+            (Some("search"), Some("discovery"))
+        );
+        let ev = run_with(body("{}", "another-key").as_bytes(), &opts, None).unwrap();
+        assert_eq!((ev.service.as_deref(), ev.team.as_deref()), (None, None));
+        // A retried send is the same change; another time is another change.
+        let again = run(body("{}", "k1").as_bytes()).unwrap();
+        assert_eq!(
+            run(body("{}", "k1").as_bytes()).unwrap().fingerprint,
+            again.fingerprint
+        );
+        let later = body("{}", "k1").replace("10:00:00Z", "11:00:00Z");
+        assert_ne!(
+            run(later.as_bytes()).unwrap().fingerprint,
+            again.fingerprint
+        );
+        // The routing key is a credential: never in labels or text.
+        assert!(!format!("{again:?}").contains("k1\""));
+        // Without a time of its own, a change happened when it arrived.
+        let no_time = body("{}", "k1").replace(r#""timestamp":"2026-12-07T10:00:00Z","#, "");
+        assert_eq!(run(no_time.as_bytes()).unwrap().time, RECEIVED);
+        assert!(matches!(
+            run_with(no_time.as_bytes(), &DecodeOptions::default(), None),
+            Err(DecodeError::MissingField { .. })
+        ));
+        // Still refused with a reason: no summary, no routing key.
+        let no_summary = body("{}", "k1").replace(r#""summary":"Deploy checkout v2.3.1","#, "");
+        assert!(run(no_summary.as_bytes()).is_err());
+        let no_key = body("{}", "k1").replace(r#""routing_key":"k1","#, "");
+        assert_eq!(
+            run(no_key.as_bytes()),
+            Err(DecodeError::missing("routing_key"))
+        );
     }
 
     #[test]

@@ -73,6 +73,7 @@ pub fn decode(
         events: 1,
         ignored: 0,
         truncated: 0,
+        changes: 0,
     })
 }
 
@@ -301,7 +302,8 @@ mod tests {
                     Decoded {
                         events: 1,
                         ignored: 0,
-                        truncated: 0
+                        truncated: 0,
+                        changes: 0
                     }
                 );
                 assert_eq!(out.len(), 1);

@@ -63,6 +63,7 @@ pub fn decode(
         events: out.len() - mark,
         ignored: 0,
         truncated: 0,
+        changes: 0,
     })
 }
 

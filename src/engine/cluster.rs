@@ -219,6 +219,9 @@ pub struct ClusterState {
     /// dependency edges observed in the alerts themselves. At most [`MAX_CALLS`].
     #[serde(default)]
     pub calls: BTreeSet<(u64, u64)>,
+    /// Changes to its services or team (see `changes.rs`), oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<crate::record::ChangeRef>,
 }
 
 /// Observed call edges a cluster keeps: enough for an incident's neighbourhood, bounded so a
@@ -254,6 +257,7 @@ impl ClusterState {
             loud_firing: 0,
             loud_until: None,
             calls: BTreeSet::new(),
+            changes: Vec::new(),
         };
         c.add_alert(ev, sig, hold_ms);
         c
@@ -311,6 +315,9 @@ impl ClusterState {
                 break;
             }
             self.calls.insert(e);
+        }
+        for ch in &other.changes {
+            super::changes::add_to(&mut self.changes, ch);
         }
         self.folded &= other.folded;
         if self.team.is_none() {
@@ -474,6 +481,7 @@ impl ClusterState {
             resolved_at: self.resolved_at,
             resolved_by: self.resolved_by,
             folded_pages: self.folded_pages,
+            changes: self.changes.clone(),
         }
     }
 }

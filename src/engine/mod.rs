@@ -20,9 +20,10 @@
 //! Stages, each in its own file: dedup (`dedup.rs`) → flapping (`flap.rs`) → correlation
 //! (`correlate.rs`) → cluster lifecycle (`cluster.rs`) → score (`score.rs`) → route
 //! (`route.rs`); lifecycle linking of acks/resolves in `link.rs`; learned rule statistics in
-//! `rules.rs`. All state is one serialisable value ([`Engine::snapshot`] /
+//! `rules.rs`; changes (deploys) shown as context in `changes.rs`. All state is one serialisable value ([`Engine::snapshot`] /
 //! [`Engine::restore`]).
 
+pub mod changes;
 pub mod cluster;
 pub mod correlate;
 pub mod dedup;
@@ -102,6 +103,15 @@ pub struct EngineStats {
     pub pages_resolved: u64,
     /// Pages resolved because their cluster merged into another that had paged first.
     pub pages_folded: u64,
+    /// Change events (deploys: PagerDuty Change Events) handled.
+    #[serde(default)]
+    pub changes: u64,
+    /// Change events that named no service or team noisegate knows: counted, shown nowhere.
+    #[serde(default)]
+    pub changes_unscoped: u64,
+    /// Services or teams whose changes were forgotten to stay within the log's cap.
+    #[serde(default)]
+    pub change_scopes_shed: u64,
 }
 
 /// What a timer does when the clock passes it. Timers are data: one ordered index; a popped
@@ -133,6 +143,8 @@ struct State {
     stats: EngineStats,
     #[serde(default)]
     heard: Heard,
+    #[serde(default)]
+    changes: changes::ChangeLog,
 }
 
 /// When people were last heard acknowledging anything (event time): a dead man's switch on
@@ -269,6 +281,12 @@ impl Engine {
 
     pub fn handle_event(&mut self, ev: &AlertEvent) {
         self.st.stats.events += 1;
+        if matches!(ev.kind, EventKind::Change) {
+            // Context, not an alert: it does not move the clock (a deploy tool's clock is
+            // not the alerts' and must not close clusters or end holds).
+            self.on_change(ev);
+            return;
+        }
         let late = ev.time < self.watermark();
         let repeats = self.st.stats.deduplicated;
         if ev.time > self.st.now {
@@ -287,6 +305,7 @@ impl Engine {
                 }
             }
             EventKind::Acknowledged | EventKind::Lifecycle(_) => self.on_incident(ev),
+            EventKind::Change => {}
         }
         // A repeat carries its alert's start time (Alertmanager re-sends keep `startsAt`), so
         // it is "late" by design; only events that changed something count.
@@ -642,7 +661,49 @@ impl Engine {
                 c.acked_by_human |= human;
             }
             EventKind::Resolved => c.mark_resolved(ev.time, ev.actor),
-            EventKind::Firing | EventKind::Lifecycle(_) => {}
+            EventKind::Firing | EventKind::Lifecycle(_) | EventKind::Change => {}
+        }
+    }
+
+    /// A change: logged under its service and team, and shown on the open clusters about
+    /// them (see `changes.rs`).
+    fn on_change(&mut self, ev: &AlertEvent) {
+        self.st.stats.changes += 1;
+        if ev.service.is_none() && ev.team.is_none() {
+            self.st.stats.changes_unscoped += 1;
+            return;
+        }
+        let c = changes::to_ref(ev);
+        let lookback = self.cfg.change_lookback_ms;
+        let keep_from = self.st.now.saturating_add_ms(-lookback);
+        self.st.stats.change_scopes_shed += self.st.changes.insert(&c, keep_from);
+        for cl in self.st.clusters.values_mut() {
+            let about = c.team.is_some() && cl.team == c.team
+                || c.service
+                    .as_deref()
+                    .is_some_and(|s| cl.services().any(|x| x == s));
+            if about && c.time >= cl.opened_at.saturating_add_ms(-lookback) {
+                changes::add_to(&mut cl.changes, &c);
+            }
+        }
+    }
+
+    /// A new alert in cluster `key`: the cluster shows the logged changes to the alert's
+    /// service and team since `change_lookback` before it opened.
+    fn attach_changes(&mut self, key: ClusterKey, ev: &AlertEvent) {
+        if self.st.changes.is_empty() {
+            return;
+        }
+        let Some(c) = self.st.clusters.get_mut(&key) else {
+            return;
+        };
+        let from = c.opened_at.saturating_add_ms(-self.cfg.change_lookback_ms);
+        for ch in self
+            .st
+            .changes
+            .since(ev.service.as_deref(), ev.team.as_deref(), from)
+        {
+            changes::add_to(&mut c.changes, ch);
         }
     }
 
@@ -724,6 +785,7 @@ impl Engine {
         if let Some(c) = self.st.clusters.get_mut(&key) {
             c.sync_anchor(ev.fingerprint);
         }
+        self.attach_changes(key, ev);
         if firing {
             self.schedule_expiry(ev);
             self.evaluate(key, self.st.now);

@@ -51,6 +51,19 @@ pub fn trigger(cfg: &EngineConfig, c: &ClusterState, a: &AlertState, at: EventTi
         .or_else(|| a.labels.get("host"))
         .unwrap_or("noisegate")
         .to_string();
+    let mut custom_details = json!({
+        "cluster_id": c.id,
+        "fingerprint": a.fingerprint,
+        "labels": a.labels,
+        "alerts_in_cluster": c.alerts.len(),
+        "services": c.services().collect::<Vec<_>>(),
+        "score": c.score,
+        "reasons": c.reasons,
+    });
+    // What changed on its services or team shortly before: the first question on a page.
+    if !c.changes.is_empty() {
+        custom_details["recent_changes"] = json!(c.changes);
+    }
     Page {
         routing_key: routing_key(cfg, c).to_string(),
         event_action: PageAction::Trigger,
@@ -63,15 +76,7 @@ pub fn trigger(cfg: &EngineConfig, c: &ClusterState, a: &AlertState, at: EventTi
             component: a.service.clone(),
             group: c.team.clone(),
             class: Some(a.alertname.clone()).filter(|s| !s.is_empty()),
-            custom_details: json!({
-                "cluster_id": c.id,
-                "fingerprint": a.fingerprint,
-                "labels": a.labels,
-                "alerts_in_cluster": c.alerts.len(),
-                "services": c.services().collect::<Vec<_>>(),
-                "score": c.score,
-                "reasons": c.reasons,
-            }),
+            custom_details,
         }),
         client: cfg.client.clone(),
     }

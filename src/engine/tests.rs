@@ -1723,3 +1723,146 @@ fn an_ack_naming_the_senders_own_fingerprint_links_and_credits_that_alert() {
     assert_eq!(actioned("A"), 1.0, "the alert the ack named");
     assert!((actioned("B") - 0.5).abs() < 1e-9, "B shares it");
 }
+
+/// A change event (a deploy) to `service` / `team` at `t`.
+fn change(summary: &str, service: Option<&str>, team: Option<&str>, t: i64) -> AlertEvent {
+    let labels = Labels::from_pairs([("source", "argo")]);
+    AlertEvent {
+        source: Source::PagerDutyV2,
+        kind: EventKind::Change,
+        time: EventTime(t),
+        fingerprint: Labels::from_pairs([("summary", summary)]).fingerprint(),
+        source_id: None,
+        dedup_key: None,
+        alertname: Str::default(),
+        labels,
+        annotations: Annotations {
+            summary: Some(summary.into()),
+            runbook: Some("https://ci.example/1".into()),
+            ..Default::default()
+        },
+        severity: Severity::Info,
+        service: service.map(Str::from),
+        team: team.map(Str::from),
+        actor: None,
+        ends_at: None,
+    }
+}
+
+#[test]
+fn a_page_and_its_record_show_the_recent_changes_to_its_service_and_team() {
+    let t0 = 1_000 * MIN;
+    let mut h = H::new();
+    h.push(change(
+        "deploy api v1",
+        Some("svc-Api5xx"),
+        None,
+        t0 - 90 * MIN,
+    )) // too old
+    .push(change(
+        "deploy api v2",
+        Some("svc-Api5xx"),
+        None,
+        t0 - 5 * MIN,
+    ))
+    .push(change(
+        "deploy search",
+        Some("svc-other"),
+        None,
+        t0 - 4 * MIN,
+    ))
+    .push(change("feature flag", None, Some("payments"), t0 - 3 * MIN))
+    .push(change("who knows", None, None, t0 - 2 * MIN));
+    // Changes move no clock and open nothing.
+    assert!(h.out.is_empty());
+    assert_eq!(h.e.now(), EventTime::MIN);
+    h.push(alert("Api5xx", Severity::Critical, EventKind::Firing, t0));
+    let pages = h.pages();
+    assert_eq!(pages.len(), 1);
+    let details = &pages[0].payload.as_ref().unwrap().custom_details;
+    let shown: Vec<&str> = details["recent_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["summary"].as_str().unwrap())
+        .collect();
+    assert_eq!(shown, ["deploy api v2", "feature flag"]);
+    assert_eq!(details["recent_changes"][0]["link"], "https://ci.example/1");
+    // A rollback while it is open shows on the record too.
+    h.push(change(
+        "rollback api",
+        Some("svc-Api5xx"),
+        None,
+        t0 + 2 * MIN,
+    ))
+    .push(alert(
+        "Api5xx",
+        Severity::Critical,
+        EventKind::Resolved,
+        t0 + 3 * MIN,
+    ))
+    .finish();
+    let r = h.records();
+    assert_eq!(r.len(), 1);
+    let shown: Vec<&str> = r[0].changes.iter().map(|c| c.summary.as_str()).collect();
+    assert_eq!(shown, ["deploy api v2", "feature flag", "rollback api"]);
+    let s = h.e.stats();
+    assert_eq!((s.changes, s.changes_unscoped), (6, 1));
+    // Nothing else about the cluster depends on them.
+    let mut plain = H::new();
+    plain
+        .push(alert("Api5xx", Severity::Critical, EventKind::Firing, t0))
+        .push(alert(
+            "Api5xx",
+            Severity::Critical,
+            EventKind::Resolved,
+            t0 + 3 * MIN,
+        ))
+        .finish();
+    let mut without = r[0].clone();
+    without.changes.clear();
+    assert_eq!(&without, plain.records()[0]);
+}
+
+#[test]
+fn clusters_without_changes_look_as_before() {
+    let mut h = H::new();
+    h.push(change("deploy search", Some("svc-other"), None, 0))
+        .push(alert("Api5xx", Severity::Critical, EventKind::Firing, MIN))
+        .finish();
+    let p = &h.pages()[0].payload.as_ref().unwrap().custom_details;
+    assert!(p.get("recent_changes").is_none());
+    let line = serde_json::to_string(h.records()[0]).unwrap();
+    assert!(!line.contains("changes"), "{line}");
+}
+
+#[test]
+fn changes_survive_a_snapshot() {
+    let mut h = H::new();
+    h.push(change(
+        "deploy api v2",
+        Some("svc-Api5xx"),
+        Some("payments"),
+        0,
+    ))
+    .push(alert("Other", Severity::Warning, EventKind::Firing, MIN));
+    let bytes = h.e.snapshot().expect("a snapshot with changes");
+    let cfg = Arc::new(Config::default().engine);
+    let mut r = H {
+        e: Engine::restore(cfg, &bytes).unwrap(),
+        out: Vec::new(),
+    };
+    for x in [&mut h, &mut r] {
+        x.push(alert(
+            "Api5xx",
+            Severity::Critical,
+            EventKind::Firing,
+            2 * MIN,
+        ))
+        .finish();
+    }
+    assert_eq!(h.out, r.out);
+    // Each cluster of the team shows the change once, though it names service and team.
+    let shown: Vec<usize> = h.records().iter().map(|c| c.changes.len()).collect();
+    assert_eq!(shown, [1, 1]);
+}

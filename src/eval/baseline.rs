@@ -121,7 +121,7 @@ fn reduce(ev: &AlertEvent, keys: &mut Keys) -> Option<Ev> {
     let firing = match ev.kind {
         EventKind::Firing => true,
         EventKind::Resolved => false,
-        EventKind::Acknowledged | EventKind::Lifecycle(_) => return None,
+        EventKind::Acknowledged | EventKind::Lifecycle(_) | EventKind::Change => return None,
     };
     if ev.source == Source::PagerDutyV3 {
         return None;

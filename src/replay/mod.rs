@@ -51,6 +51,8 @@ pub struct Summary {
     /// Alerts senders said they left out of their notifications (Alertmanager's and
     /// Grafana's `truncatedAlerts`, over a receiver's `max_alerts`): never in the input.
     pub alerts_truncated: u64,
+    /// Change events (PagerDuty Change Events) decoded: context for clusters, not alerts.
+    pub change_events: u64,
     /// Distinct alerts (label sets per episode) across all cluster records.
     pub alerts: u64,
     pub clusters: u64,
@@ -228,6 +230,7 @@ impl Sink<'_> {
                 s.alert_events += d.events as u64;
                 s.records_ignored += d.ignored as u64;
                 s.alerts_truncated += d.truncated as u64;
+                s.change_events += d.changes as u64;
                 // No `entry(String)`: that would allocate a key per payload.
                 match s.events_by_format.get_mut(format.as_str()) {
                     Some(n) => *n += 1,
@@ -431,6 +434,13 @@ pub fn print_summary(s: &Summary, out_dir: &Path) -> String {
     );
     if !s.invalid_by_reason.is_empty() {
         let _ = writeln!(t, "  invalid by reason  {:?}", s.invalid_by_reason);
+    }
+    if s.change_events > 0 {
+        let _ = writeln!(
+            t,
+            "  change events      {:>10}   ({} named no service or team: shown nowhere)",
+            s.change_events, s.engine.changes_unscoped
+        );
     }
     if s.alerts_truncated > 0 {
         let _ = writeln!(

@@ -12,7 +12,7 @@ use std::time::Duration;
 use crate::config::KafkaConfig;
 use crate::event::{EventTime, Fingerprint, Labels, Severity};
 use crate::record::{
-    proto, AlertSummary, ClusterId, ClusterRecord, Decision, Feature, Reason, ResolvedBy,
+    proto, AlertSummary, ChangeRef, ClusterId, ClusterRecord, Decision, Feature, Reason, ResolvedBy,
 };
 
 /// Where records come from: `FILE`, `DIR` or `kafka:TOPIC`.
@@ -226,6 +226,20 @@ pub fn from_proto(p: proto::ClusterRecord) -> Result<ClusterRecord, String> {
         resolved_at: ts(p.resolved_at),
         resolved_by,
         folded_pages: p.folded_pages,
+        changes: p
+            .changes
+            .into_iter()
+            .filter_map(|c| {
+                Some(ChangeRef {
+                    time: ts(c.time)?,
+                    service: c.service,
+                    team: c.team,
+                    summary: c.summary,
+                    source: c.source,
+                    link: c.link,
+                })
+            })
+            .collect(),
     })
 }
 

@@ -36,7 +36,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::decode::{self, DecodeError};
 use crate::engine::{Engine, EngineStats, Output};
-use crate::event::{AlertEvent, EventTime};
+use crate::event::{AlertEvent, EventKind, EventTime};
 use crate::exporters::kafka::{KafkaOutput, Origin, Sent, Tag};
 use crate::metrics::Metrics;
 use crate::receivers::kafka as input;
@@ -666,7 +666,7 @@ impl Loop {
                 if d.truncated > 0 {
                     self.truncated(origin, d.truncated);
                 }
-                for ev in &self.events {
+                for ev in self.events.iter().filter(|e| e.kind != EventKind::Change) {
                     self.metrics.rule_events(&ev.alertname, 1);
                 }
                 let evs = std::mem::take(&mut self.events);

@@ -126,7 +126,8 @@ fn one(req: &ExportLogsServiceRequest, opts: &DecodeOptions) -> AlertEvent {
         Ok(Decoded {
             events: 1,
             ignored: 0,
-            truncated: 0
+            truncated: 0,
+            changes: 0
         })
     );
     events.remove(0)
@@ -201,7 +202,8 @@ fn check_python_capture(r: Result<Decoded, DecodeError>, events: &[AlertEvent]) 
         Ok(Decoded {
             events: 4,
             ignored: 2,
-            truncated: 0
+            truncated: 0,
+            changes: 0
         }),
         "health check and exception are not alerts"
     );
@@ -364,7 +366,8 @@ fn official_logs_example_is_not_an_alert_until_configured() {
             Ok(Decoded {
                 events: 0,
                 ignored: 1,
-                truncated: 0
+                truncated: 0,
+                changes: 0
             }),
             vec![]
         )
@@ -379,7 +382,8 @@ fn official_logs_example_is_not_an_alert_until_configured() {
         Ok(Decoded {
             events: 1,
             ignored: 0,
-            truncated: 0
+            truncated: 0,
+            changes: 0
         })
     );
     let e = &events[0];
@@ -414,7 +418,8 @@ fn official_events_example_uses_event_name() {
         Ok(Decoded {
             events: 1,
             ignored: 0,
-            truncated: 0
+            truncated: 0,
+            changes: 0
         })
     );
     let e = &events[0];
@@ -527,7 +532,8 @@ fn status_synonyms_case_and_unknown() {
         Ok(Decoded {
             events: 0,
             ignored: 1,
-            truncated: 0
+            truncated: 0,
+            changes: 0
         })
     );
 }
@@ -609,7 +615,8 @@ fn rule_name_lookup_order() {
         Ok(Decoded {
             events: 1,
             ignored: 2,
-            truncated: 0
+            truncated: 0,
+            changes: 0
         })
     );
 }
@@ -798,7 +805,8 @@ fn event_time_fallbacks() {
         Ok(Decoded {
             events: 1,
             ignored: 0,
-            truncated: 0
+            truncated: 0,
+            changes: 0
         })
     );
     assert_eq!(events[0].time, EventTime::from_millis(42));
@@ -950,7 +958,8 @@ fn json_accepts_proto_names_numbers_and_nulls() {
         Ok(Decoded {
             events: 1,
             ignored: 0,
-            truncated: 0
+            truncated: 0,
+            changes: 0
         })
     );
     assert_eq!((r1, &e1), (r2, &e2));
@@ -1114,7 +1123,8 @@ fn non_canonical_encodings_read_like_prost() {
         Ok(Decoded {
             events: 1,
             ignored: 0,
-            truncated: 0
+            truncated: 0,
+            changes: 0
         })
     );
     assert_eq!(events[0].labels.get("env"), Some("prod"));
