@@ -197,6 +197,10 @@ fn quality_actionable_rate_mtta_mttr() {
     // R4, R5, R8. R14 is still open.
     assert_eq!(core["actionable_pages"], 4);
     assert_eq!(core["auto_resolved_before_ack"], 4);
+    // R6 followed a deploy of api; R3's change (a rollback) came after its page.
+    assert_eq!(core["pages_after_change"], 1);
+    assert_eq!(r["org"]["quality"]["pages_after_change"], 1);
+    assert_eq!(team(&r, "payments")["quality"]["pages_after_change"], 0);
     assert_eq!(core["unresolved_pages"], 1);
     // MTTA (ack − page): 300, 120, 900 (R6, acked by the next shift), 600 → sorted [120, 300,
     // 600, 900]: p50 = rank 2 = 300, p90 = rank 4 = 900.
@@ -361,7 +365,7 @@ fn markdown_matches_the_golden_file() {
         "| Actionable rate | 45% | 100% | -55 pts |",
         "| core | 9 | 15 | 0.6 | 2 | 2 | 1 | 121 | 13 | 9.3 | 1.4 |",
         "| core | 7 | 5 | 3 | 2 |",
-        "| core | 9 | 4 | 44% | 4 | 5m00s | 15m00s | 20m00s | 1h20m |",
+        "| core | 9 | 4 | 44% | 4 | 1 | 5m00s | 15m00s | 20m00s | 1h20m |",
         "| core | Mon 2026-10-19 00:00 | Mon 2026-10-19 08:00 | 8 | 2 | 1.3 |",
         "1. **`CpuHigh (svc api)`**: add or extend `for: 5m`.",
     ] {

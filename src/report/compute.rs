@@ -208,6 +208,9 @@ pub struct Quality {
     pub actionable_pages: u64,
     pub actionable_rate: Option<f64>,
     pub auto_resolved_before_ack: u64,
+    /// Pages whose cluster shows a change (a deploy: PagerDuty Change Events) made before
+    /// it paged, within `engine.change_lookback`: how much paging follows changes.
+    pub pages_after_change: u64,
     pub unresolved_pages: u64,
     pub mtta: DurationStats,
     pub mttr: DurationStats,
@@ -451,6 +454,7 @@ struct Acc {
     nights: BTreeMap<(usize, NaiveDate), u32>,
     actionable: u64,
     auto_before_ack: u64,
+    after_change: u64,
     unresolved: u64,
     mtta: Durations,
     mttr: Durations,
@@ -472,6 +476,7 @@ impl Acc {
             nights: BTreeMap::new(),
             actionable: 0,
             auto_before_ack: 0,
+            after_change: 0,
             unresolved: 0,
             mtta: Durations::new(),
             mttr: Durations::new(),
@@ -522,6 +527,9 @@ impl Acc {
         }
         if auto_resolved_before_ack(r) {
             self.auto_before_ack += 1;
+        }
+        if r.changes.iter().any(|c| c.time <= at) {
+            self.after_change += 1;
         }
         if let Some(ack) = r.acked_at {
             self.mtta.record_ms(ack.0 - at.0);
@@ -611,6 +619,7 @@ impl Acc {
                 actionable_pages: self.actionable,
                 actionable_rate: ratio(self.actionable, self.pages),
                 auto_resolved_before_ack: self.auto_before_ack,
+                pages_after_change: self.after_change,
                 unresolved_pages: self.unresolved,
                 mtta: self.mtta.stats(),
                 mttr: self.mttr.stats(),
