@@ -142,7 +142,14 @@ fn read_file(path: &Path, out: &mut Records) -> Result<(), InputError> {
 }
 
 fn ts(t: Option<prost_types::Timestamp>) -> Option<EventTime> {
-    t.map(|t| EventTime(t.seconds * 1000 + i64::from(t.nanos) / 1_000_000))
+    // Saturating: a hostile record must not overflow (and panic in a debug build).
+    t.map(|t| {
+        EventTime(
+            t.seconds
+                .saturating_mul(1000)
+                .saturating_add(i64::from(t.nanos) / 1_000_000),
+        )
+    })
 }
 
 fn feature(s: &str) -> Option<Feature> {
@@ -355,5 +362,26 @@ mod tests {
         let r: ClusterRecord = serde_json::from_str(line).expect("record");
         let back = from_proto(proto::ClusterRecord::from(&r)).expect("decodes");
         assert_eq!(back, r);
+        // With changes, which the report counts.
+        let mut r = r;
+        r.changes.push(ChangeRef {
+            time: EventTime(1_760_860_000_000),
+            service: Some("api".into()),
+            team: None,
+            summary: "Deploy api".into(),
+            source: None,
+            link: Some("https://ci.example/1".into()),
+        });
+        let back = from_proto(proto::ClusterRecord::from(&r)).expect("decodes");
+        assert_eq!(back, r);
+    }
+
+    #[test]
+    fn timestamps_out_of_range_do_not_overflow() {
+        let t = prost_types::Timestamp {
+            seconds: i64::MAX,
+            nanos: 999_999_999,
+        };
+        assert_eq!(ts(Some(t)), Some(EventTime(i64::MAX)));
     }
 }
