@@ -325,6 +325,10 @@ impl Default for DecodeOptions {
                 "app",
                 "application",
                 "job",
+                "deployment",
+                "statefulset",
+                "daemonset",
+                "container",
             ]
             .map(String::from)
             .to_vec(),
@@ -339,6 +343,11 @@ impl Default for DecodeOptions {
                 "blackbox",
                 "kubernetes-pods",
                 "kubernetes-service-endpoints",
+                "kubelet",
+                "POD",
+                "kube-rbac-proxy",
+                "kube-rbac-proxy-main",
+                "kube-rbac-proxy-self",
             ]
             .map(String::from)
             .to_vec(),
