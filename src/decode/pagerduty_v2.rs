@@ -332,11 +332,12 @@ fn change(b: &Body<'_>, routing_key: &str, ctx: &Ctx<'_>) -> Result<AlertEvent, 
         pairs.push((Str::const_new("source"), Str::from(src)));
     }
     let labels = Labels::from_vec(pairs);
+    let key_hash = super::routing_key_hash(routing_key);
     let scope = ctx
         .opts
         .routing_scopes
         .iter()
-        .find(|s| s.key_hash == super::routing_key_hash(routing_key));
+        .find(|s| s.key_hash == key_hash);
     let service = ctx
         .opts
         .service_of(&labels)
@@ -365,6 +366,8 @@ fn change(b: &Body<'_>, routing_key: &str, ctx: &Ctx<'_>) -> Result<AlertEvent, 
         dedup_key: None,
         alertname: Str::default(),
         labels,
+        // The change's first link (its build, its pull request) travels in the one link
+        // field an event has.
         annotations: Annotations {
             summary: Some(summary.to_owned()),
             description: None,

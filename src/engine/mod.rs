@@ -20,8 +20,8 @@
 //! Stages, each in its own file: dedup (`dedup.rs`) → flapping (`flap.rs`) → correlation
 //! (`correlate.rs`) → cluster lifecycle (`cluster.rs`) → score (`score.rs`) → route
 //! (`route.rs`); lifecycle linking of acks/resolves in `link.rs`; learned rule statistics in
-//! `rules.rs`; changes (deploys) shown as context in `changes.rs`. All state is one serialisable value ([`Engine::snapshot`] /
-//! [`Engine::restore`]).
+//! `rules.rs`; changes (deploys) shown as context in `changes.rs`. All state is one
+//! serialisable value ([`Engine::snapshot`] / [`Engine::restore`]).
 
 pub mod changes;
 pub mod cluster;
@@ -678,7 +678,7 @@ impl Engine {
         let keep_from = self.st.now.saturating_add_ms(-lookback);
         self.st.stats.change_scopes_shed += self.st.changes.insert(&c, keep_from);
         for cl in self.st.clusters.values_mut() {
-            let about = c.team.is_some() && cl.team == c.team
+            let about = (c.team.is_some() && cl.team == c.team)
                 || c.service
                     .as_deref()
                     .is_some_and(|s| cl.services().any(|x| x == s));
