@@ -352,7 +352,7 @@ impl Default for DecodeOptions {
             .map(String::from)
             .to_vec(),
             team_labels: vec!["team".into()],
-            severity_labels: vec!["severity".into(), "priority".into()],
+            severity_labels: vec!["severity".into(), "priority".into(), "level".into()],
             default_severity: Severity::Warning,
             otlp: OtlpMapping::default(),
             routing_scopes: Vec::new(),
@@ -568,7 +568,7 @@ mod tests {
     }
 
     #[test]
-    fn severity_falls_back_to_priority() {
+    fn severity_falls_back_to_priority_then_level() {
         let o = DecodeOptions::default();
         let of = |pairs: &[(&str, &str)]| {
             o.severity_of(&crate::event::Labels::from_pairs(pairs.iter().copied()))
@@ -581,6 +581,13 @@ mod tests {
             "severity wins"
         );
         assert_eq!(of(&[]), o.default_severity);
+        // Alerts built from log streams carry the stream's level.
+        assert_eq!(of(&[("level", "error")]), Severity::Error);
+        assert_eq!(
+            of(&[("priority", "P1"), ("level", "info")]),
+            Severity::Critical,
+            "priority wins"
+        );
     }
 
     #[test]
