@@ -429,6 +429,65 @@ fn change_events_replay_as_context_on_the_clusters_they_precede() {
 }
 
 #[test]
+fn acknowledgements_appended_after_the_alerts_are_called_out() {
+    // Twelve incidents half an hour apart, each acknowledged a minute after it fired (by
+    // its PagerDuty dedup_key) and resolved by its monitor. Acknowledgements exported
+    // separately and appended after the alerts arrive once every cluster has closed.
+    let t0 = 1_796_000_000i64; // 2026-11-29
+    let at = |s: i64| {
+        chrono::DateTime::from_timestamp(s, 0)
+            .unwrap()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    let trigger = |i: i64| {
+        serde_json::json!({"routing_key": "rk", "event_action": "trigger", "dedup_key": format!("inc-{i}"),
+            "payload": {"summary": format!("db-{i} down"), "source": format!("db-{i}"), "severity": "critical",
+                        "timestamp": at(t0 + i * 1800), "custom_details": {"service": format!("db-{i}")}}})
+        .to_string()
+    };
+    let v2 = |action: &str, i: i64| {
+        serde_json::json!({"routing_key": "rk", "event_action": action, "dedup_key": format!("inc-{i}")})
+            .to_string()
+    };
+    let (mut alerts, mut acks, mut interleaved) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..12 {
+        alerts.push(trigger(i));
+        interleaved.push(trigger(i));
+        acks.push(v2("acknowledge", i));
+        interleaved.push(v2("acknowledge", i));
+        if i > 0 {
+            alerts.push(v2("resolve", i - 1));
+            interleaved.push(v2("resolve", i - 1));
+        }
+    }
+    alerts.push(v2("resolve", 11));
+    interleaved.push(v2("resolve", 11));
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, lines: Vec<String>| {
+        let input = dir.path().join(format!("{name}.ndjson"));
+        std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+        let o = replay(
+            &small_limit_config(dir.path()),
+            &input,
+            &dir.path().join(name),
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let appended = run("appended", [alerts, acks].concat());
+    // (The last clusters are still open when the acknowledgements come.)
+    assert!(
+        appended.contains("of 12 lifecycle events (acknowledgements, resolves) named no open"),
+        "{appended}"
+    );
+    assert!(
+        appended.contains("replay them as an input of their own"),
+        "{appended}"
+    );
+    let in_time = run("in-time", interleaved);
+    assert!(!in_time.contains("warning:"), "{in_time}");
+}
+
+#[test]
 fn check_config_names_the_key() {
     let shipped = support::shipped_config();
     let o = bin().arg("check-config").arg(&shipped).output().unwrap();

@@ -435,6 +435,20 @@ pub fn print_summary(s: &Summary, out_dir: &Path) -> String {
     if !s.invalid_by_reason.is_empty() {
         let _ = writeln!(t, "  invalid by reason  {:?}", s.invalid_by_reason);
     }
+    // Most lifecycle events naming nothing open means they came after the clusters they
+    // belong to had closed: typically an export of acknowledgements concatenated after the
+    // alerts' (or replayed after them), so nothing was learned from them in time.
+    let (linked, unlinked) = (s.engine.lifecycle_linked, s.engine.lifecycle_unlinked);
+    if unlinked >= 10 && unlinked > linked {
+        let _ = writeln!(
+            t,
+            "  warning: {unlinked} of {} lifecycle events (acknowledgements, resolves) named no open cluster \
+             (they arrived after theirs had closed, so nothing was learned from them). If \
+             they are a separate export appended to the alerts, replay them as an input of \
+             their own: inputs are merged in event time.",
+            linked + unlinked
+        );
+    }
     if s.change_events > 0 {
         let _ = writeln!(
             t,
