@@ -37,6 +37,11 @@ impl LinkIndex {
         self.keys_of.entry(key).or_default().push(dk.clone());
     }
 
+    /// The senders' keys that name cluster `key`.
+    pub fn source_keys_of(&self, key: ClusterKey) -> &[DedupKey] {
+        self.keys_of.get(&key).map_or(&[], Vec::as_slice)
+    }
+
     pub fn remove_cluster(&mut self, key: ClusterKey, id: &ClusterId) {
         if self.cluster_ids.get(&id.0) == Some(&key) {
             self.cluster_ids.remove(&id.0);

@@ -28,6 +28,7 @@ pub mod cluster;
 pub mod correlate;
 pub mod dedup;
 pub mod flap;
+pub mod late;
 pub mod link;
 pub mod route;
 pub mod rules;
@@ -112,6 +113,13 @@ pub struct EngineStats {
     /// Services or teams whose changes were forgotten to stay within the log's cap.
     #[serde(default)]
     pub change_scopes_shed: u64,
+    /// "Not actioned" lessons reversed by a person's acknowledgement that arrived after the
+    /// cluster closed but happened before it resolved (see `late.rs`).
+    #[serde(default)]
+    pub late_acks_corrected: u64,
+    /// Such lessons forgotten to stay within their cap before the feedback window passed.
+    #[serde(default)]
+    pub late_lessons_shed: u64,
 }
 
 /// What a timer does when the clock passes it. Timers are data: one ordered index; a popped
@@ -145,6 +153,8 @@ struct State {
     heard: Heard,
     #[serde(default)]
     changes: changes::ChangeLog,
+    #[serde(default)]
+    late: late::LateLessons,
 }
 
 /// When people were last heard acknowledging anything (event time): a dead man's switch on
@@ -606,14 +616,27 @@ impl Engine {
     }
 
     fn on_incident(&mut self, ev: &AlertEvent) {
-        let Some(key) = self.st.links.find(ev, &self.st.alerts) else {
+        let open = self
+            .st
+            .links
+            .find(ev, &self.st.alerts)
+            .filter(|k| self.st.clusters.contains_key(k));
+        let Some(key) = open else {
             self.st.stats.lifecycle_unlinked += 1;
+            // A person's acknowledgement of a cluster that has closed may still correct
+            // what its close taught.
+            if ev.kind == EventKind::Acknowledged
+                && ev.actor != Some(Actor::Automation)
+                && !self.st.late.is_empty()
+            {
+                let window = self.cfg.score.feedback_window_ms;
+                self.st.late.expire(self.st.now.saturating_add_ms(-window));
+                if self.st.late.correct(ev, &mut self.st.rules) {
+                    self.st.stats.late_acks_corrected += 1;
+                }
+            }
             return;
         };
-        if !self.st.clusters.contains_key(&key) {
-            self.st.stats.lifecycle_unlinked += 1;
-            return;
-        }
         self.st.stats.lifecycle_linked += 1;
         if ev.source == Source::PagerDutyV3 {
             if let Some(id) = &ev.source_id {
@@ -1016,6 +1039,13 @@ impl Engine {
         let Some(mut c) = self.st.clusters.remove(&key) else {
             return;
         };
+        let sender_keys: Vec<String> = self
+            .st
+            .links
+            .source_keys_of(key)
+            .iter()
+            .map(|k| k.as_str().to_string())
+            .collect();
         self.forget(key, &c);
         let decision = self.final_decision(&mut c);
         // Learn from the outcome: acknowledged by a person before it resolved = actioned;
@@ -1042,27 +1072,50 @@ impl Engine {
             rules.sort_unstable();
             rules.dedup();
             let w = 1.0 / rules.len().max(1) as f64;
-            for r in rules {
-                let w = if acked.is_some_and(|(ar, _)| ar == r) {
-                    1.0
-                } else {
-                    w
-                };
+            let rules: Vec<(RuleKey, f64)> = rules
+                .into_iter()
+                .map(|r| {
+                    (
+                        r,
+                        if acked.is_some_and(|(ar, _)| ar == r) {
+                            1.0
+                        } else {
+                            w
+                        },
+                    )
+                })
+                .collect();
+            for &(r, w) in &rules {
                 self.st.rules.outcome(r, actioned, w, at);
             }
             let mut pairs: Vec<PairKey> = c.alerts.iter().filter_map(|a| a.pair).collect();
             pairs.sort_unstable();
             pairs.dedup();
             let w = 1.0 / pairs.len().max(1) as f64;
-            for p in pairs {
-                let w = if acked.is_some_and(|(_, ap)| ap == Some(p)) {
-                    1.0
-                } else {
-                    w
-                };
+            let pairs: Vec<(PairKey, f64)> = pairs
+                .into_iter()
+                .map(|p| {
+                    let own = acked.is_some_and(|(_, ap)| ap == Some(p));
+                    (p, if own { 1.0 } else { w })
+                })
+                .collect();
+            for &(p, w) in &pairs {
                 self.st.rules.pair_outcome(p, actioned, w, at);
             }
             self.st.rules.enforce_cap(self.cfg.max_rules);
+            if let (false, Some(resolved_at)) = (actioned, c.resolved_at) {
+                // Kept so an acknowledgement that arrives late can still correct it.
+                let mut keys = vec![c.id.0.clone()];
+                keys.extend(sender_keys);
+                for a in c.alerts.iter().take(late::MAX_KEYS) {
+                    keys.push(a.fingerprint.to_string());
+                    keys.extend(a.source_id.iter().map(|s| s.to_string()));
+                }
+                let horizon = at.saturating_add_ms(-self.cfg.score.feedback_window_ms);
+                self.st.late.expire(horizon);
+                self.st.stats.late_lessons_shed +=
+                    self.st.late.record(at, resolved_at, rules, pairs, keys);
+            }
         }
         if send_resolve && c.paged_at.is_some() {
             self.outputs

@@ -79,6 +79,13 @@ impl Outcomes {
         (self.actioned + strength * parent) / (self.actioned + self.not_actioned + strength)
     }
 
+    /// `weight` learned as "not actioned" was actioned after all (see `late.rs`).
+    fn reverse(&mut self, weight: f64) {
+        let w = weight.min(self.not_actioned).max(0.0);
+        self.not_actioned -= w;
+        self.actioned += w;
+    }
+
     fn add(&mut self, actioned: bool, weight: f64, t: EventTime) {
         if actioned {
             self.actioned += weight;
@@ -232,6 +239,21 @@ impl RuleBook {
             .entry(pair)
             .or_default()
             .add(actioned, weight, t);
+    }
+
+    /// A "not actioned" outcome of `weight` was wrong: an acknowledgement that came late
+    /// says it was actioned. A rule forgotten since has nothing to correct.
+    pub fn reverse_outcome(&mut self, rule: RuleKey, weight: f64) {
+        if let Some(s) = self.by_rule.get_mut(&rule) {
+            s.outcomes.reverse(weight);
+        }
+    }
+
+    /// [`Self::reverse_outcome`] for a rule on one service.
+    pub fn reverse_pair_outcome(&mut self, pair: PairKey, weight: f64) {
+        if let Some(o) = self.by_pair.get_mut(&pair) {
+            o.reverse(weight);
+        }
     }
 
     /// Rules with statistics.

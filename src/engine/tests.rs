@@ -1866,3 +1866,142 @@ fn changes_survive_a_snapshot() {
     let shown: Vec<usize> = h.records().iter().map(|c| c.changes.len()).collect();
     assert_eq!(shown, [1, 1]);
 }
+
+/// The learned outcomes of `name` (critical) as (actioned, not actioned).
+fn outcomes_of(h: &H, name: &str) -> (f64, f64) {
+    let o =
+        h.e.st
+            .rules
+            .get(RuleKey::of(name, Severity::Critical))
+            .map(|r| r.outcomes)
+            .unwrap_or_default();
+    (o.actioned, o.not_actioned)
+}
+
+#[test]
+fn an_acknowledgement_that_arrives_after_its_cluster_closed_still_teaches() {
+    let t0 = 100 * MIN;
+    // In time: acknowledged a minute in, resolved three minutes in.
+    let mut on_time = H::new();
+    on_time.push(alert("Api5xx", Severity::Critical, EventKind::Firing, t0));
+    on_time.ack_newest_page(t0 + MIN);
+    on_time
+        .push(alert(
+            "Api5xx",
+            Severity::Critical,
+            EventKind::Resolved,
+            t0 + 3 * MIN,
+        ))
+        .advance_to(t0 + 30 * MIN);
+    assert_eq!(outcomes_of(&on_time, "Api5xx"), (1.0, 0.0));
+    // Late: the same acknowledgement reaches the engine after the cluster closed (the
+    // webhook topic lagging the alerts topic). It happened before the resolve, so the
+    // "not actioned" the close taught is reversed.
+    let mut late = H::new();
+    late.push(alert("Api5xx", Severity::Critical, EventKind::Firing, t0));
+    let id = late.pages()[0].dedup_key.0.clone();
+    late.push(alert(
+        "Api5xx",
+        Severity::Critical,
+        EventKind::Resolved,
+        t0 + 3 * MIN,
+    ))
+    .advance_to(t0 + 30 * MIN);
+    assert_eq!(outcomes_of(&late, "Api5xx"), (0.0, 1.0));
+    late.push(lifecycle(
+        EventKind::Acknowledged,
+        &id,
+        Actor::Human,
+        t0 + MIN,
+    ));
+    assert_eq!(
+        outcomes_of(&late, "Api5xx"),
+        outcomes_of(&on_time, "Api5xx")
+    );
+    assert_eq!(late.e.stats().late_acks_corrected, 1);
+    // Once only.
+    late.push(lifecycle(
+        EventKind::Acknowledged,
+        &id,
+        Actor::Human,
+        t0 + MIN,
+    ));
+    assert_eq!(outcomes_of(&late, "Api5xx"), (1.0, 0.0));
+    // It survives a snapshot.
+    let mut again = H::new();
+    again.push(alert("Api5xx", Severity::Critical, EventKind::Firing, t0));
+    let id = again.pages()[0].dedup_key.0.clone();
+    again
+        .push(alert(
+            "Api5xx",
+            Severity::Critical,
+            EventKind::Resolved,
+            t0 + 3 * MIN,
+        ))
+        .advance_to(t0 + 30 * MIN);
+    let bytes = again.e.snapshot().unwrap();
+    let mut restored = H {
+        e: Engine::restore(Arc::new(Config::default().engine), &bytes).unwrap(),
+        out: Vec::new(),
+    };
+    restored.push(lifecycle(
+        EventKind::Acknowledged,
+        &id,
+        Actor::Human,
+        t0 + MIN,
+    ));
+    assert_eq!(outcomes_of(&restored, "Api5xx"), (1.0, 0.0));
+}
+
+#[test]
+fn a_late_acknowledgement_after_the_resolve_or_by_automation_teaches_nothing_new() {
+    let t0 = 100 * MIN;
+    let mut h = H::new();
+    h.push(alert("Api5xx", Severity::Critical, EventKind::Firing, t0));
+    let id = h.pages()[0].dedup_key.0.clone();
+    h.push(alert(
+        "Api5xx",
+        Severity::Critical,
+        EventKind::Resolved,
+        t0 + 3 * MIN,
+    ))
+    .advance_to(t0 + 30 * MIN);
+    // Acknowledged after it had resolved: "not actioned" stands, as it would in time.
+    h.push(lifecycle(
+        EventKind::Acknowledged,
+        &id,
+        Actor::Human,
+        t0 + 5 * MIN,
+    ));
+    // An integration's acknowledgement is not a person acting.
+    h.push(lifecycle(
+        EventKind::Acknowledged,
+        &id,
+        Actor::Automation,
+        t0 + MIN,
+    ));
+    assert_eq!(outcomes_of(&h, "Api5xx"), (0.0, 1.0));
+    assert_eq!(h.e.stats().late_acks_corrected, 0);
+    // Past the feedback window the lesson is forgotten: a much later close expires it.
+    let window = Config::default().engine.score.feedback_window_ms;
+    h.push(alert(
+        "Other",
+        Severity::Critical,
+        EventKind::Firing,
+        t0 + window + 60 * MIN,
+    ))
+    .push(alert(
+        "Other",
+        Severity::Critical,
+        EventKind::Resolved,
+        t0 + window + 61 * MIN,
+    ))
+    .advance_to(t0 + window + 90 * MIN);
+    h.push(lifecycle(
+        EventKind::Acknowledged,
+        &id,
+        Actor::Human,
+        t0 + MIN,
+    ));
+    assert_eq!(outcomes_of(&h, "Api5xx"), (0.0, 1.0));
+}
