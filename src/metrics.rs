@@ -22,6 +22,7 @@ pub const ALERT_EVENTS: &str = "noisegate_alert_events_total";
 pub const ALERTS_TRUNCATED: &str = "noisegate_alerts_truncated_total";
 pub const CHANGE_EVENTS: &str = "noisegate_change_events_total";
 pub const CHANGE_SCOPES_SHED: &str = "noisegate_change_scopes_shed_total";
+pub const LATE_ACKS: &str = "noisegate_late_acks_total";
 pub const DEDUPLICATED: &str = "noisegate_events_deduplicated_total";
 pub const ACTIVE_ALERTS: &str = "noisegate_active_alerts";
 pub const OPEN_CLUSTERS: &str = "noisegate_open_clusters";
@@ -82,6 +83,10 @@ fn describe() {
     describe_counter!(
         CHANGE_SCOPES_SHED,
         "Services or teams whose recent changes were forgotten to keep the change log within its cap."
+    );
+    describe_counter!(
+        LATE_ACKS,
+        "Acknowledgements that arrived after their cluster closed: corrected (it happened before the cluster resolved, so the 'not actioned' its close taught was reversed), or lessons_shed (such lessons forgotten to stay within their cap)."
     );
     describe_counter!(
         EVENTS_INVALID,
@@ -267,6 +272,8 @@ pub struct Metrics {
     /// Change events: logged, unscoped.
     changes: [Counter; 2],
     change_scopes_shed: Counter,
+    /// Late acknowledgements: corrected, lessons shed.
+    late_acks: [Counter; 2],
     deduplicated: Counter,
     active_alerts: Gauge,
     open_clusters: Gauge,
@@ -305,6 +312,10 @@ impl Metrics {
                 counter!(CHANGE_EVENTS, "result" => "unscoped"),
             ],
             change_scopes_shed: counter!(CHANGE_SCOPES_SHED),
+            late_acks: [
+                counter!(LATE_ACKS, "result" => "corrected"),
+                counter!(LATE_ACKS, "result" => "lessons_shed"),
+            ],
             deduplicated: counter!(DEDUPLICATED),
             active_alerts: gauge!(ACTIVE_ALERTS),
             open_clusters: gauge!(OPEN_CLUSTERS),
@@ -393,6 +404,8 @@ impl Metrics {
         self.changes[1].increment(unscoped);
         self.change_scopes_shed
             .increment(d(s.change_scopes_shed, self.last.change_scopes_shed));
+        self.late_acks[0].increment(d(s.late_acks_corrected, self.last.late_acks_corrected));
+        self.late_acks[1].increment(d(s.late_lessons_shed, self.last.late_lessons_shed));
         self.active_alerts.set(active_alerts as f64);
         self.open_clusters.set(open_clusters as f64);
         let now = Instant::now();

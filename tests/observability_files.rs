@@ -24,6 +24,7 @@ const METRICS: &[&str] = &[
     "noisegate_alerts_truncated_total",
     "noisegate_change_events_total",
     "noisegate_change_scopes_shed_total",
+    "noisegate_late_acks_total",
     "noisegate_events_deduplicated_total",
     "noisegate_active_alerts",
     "noisegate_open_clusters",
