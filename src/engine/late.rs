@@ -116,7 +116,8 @@ impl LateLessons {
         let Some(seq) = seq else {
             return false;
         };
-        let Some(i) = self.lessons.iter().position(|l| l.seq == seq) else {
+        // Sequence numbers grow from front to back.
+        let Ok(i) = self.lessons.binary_search_by_key(&seq, |l| l.seq) else {
             return false;
         };
         if ev.time > self.lessons[i].resolved_at {

@@ -1039,20 +1039,21 @@ impl Engine {
         let Some(mut c) = self.st.clusters.remove(&key) else {
             return;
         };
-        let sender_keys: Vec<String> = self
-            .st
-            .links
-            .source_keys_of(key)
-            .iter()
-            .map(|k| k.as_str().to_string())
-            .collect();
-        self.forget(key, &c);
-        let decision = self.final_decision(&mut c);
         // Learn from the outcome: acknowledged by a person before it resolved = actioned;
         // resolved without that = not. Shed clusters (not resolved) teach nothing.
         let actioned = c.acked_by_human
             && c.acked_at
                 .is_some_and(|a| c.resolved_at.is_none_or(|r| a <= r));
+        // A "not actioned" lesson is kept under every key that names the cluster, its
+        // senders' among them (gone from the link index once it is forgotten).
+        let sender_keys: Vec<String> = if actioned || c.resolved_at.is_none() {
+            Vec::new()
+        } else {
+            let keys = self.st.links.source_keys_of(key);
+            keys.iter().map(|k| k.as_str().to_string()).collect()
+        };
+        self.forget(key, &c);
+        let decision = self.final_decision(&mut c);
         let heard =
             self.st
                 .heard
@@ -1075,14 +1076,8 @@ impl Engine {
             let rules: Vec<(RuleKey, f64)> = rules
                 .into_iter()
                 .map(|r| {
-                    (
-                        r,
-                        if acked.is_some_and(|(ar, _)| ar == r) {
-                            1.0
-                        } else {
-                            w
-                        },
-                    )
+                    let own = acked.is_some_and(|(ar, _)| ar == r);
+                    (r, if own { 1.0 } else { w })
                 })
                 .collect();
             for &(r, w) in &rules {
