@@ -170,10 +170,19 @@ struct OnWebhooks {
 }
 
 fn run_on_webhooks(pd: &StandIn) -> OnWebhooks {
+    run_on_webhooks_with(pd, "")
+}
+
+/// Dead letters to a file (there is no Kafka topic for them here).
+const DEADLETTER_FILE: &str = "[input]\ndeadletter_file = \"dl/deadletter.ndjson\"\n";
+
+/// [`run_on_webhooks`] with `head` (TOML tables) put before the rest of the config.
+fn run_on_webhooks_with(pd: &StandIn, head: &str) -> OnWebhooks {
     let dir = tempfile::tempdir().unwrap();
     let hook = format!("127.0.0.1:{}", free_port());
     let metrics = format!("127.0.0.1:{}", free_port());
     let cfg = config(dir.path(), &hook, &metrics, pd, "");
+    amend(&cfg, |t| format!("{head}{t}"));
     let svc = Service::start(&cfg, &[]);
     wait_port(&hook, Duration::from_secs(30));
     OnWebhooks {
@@ -624,14 +633,9 @@ fn ack_checkpointed_answers_once_pagerduty_has_the_page_and_the_state_is_on_disk
 #[test]
 fn without_kafka_refused_payloads_go_to_the_dead_letter_file() {
     let pd = StandIn::start(|_| Answer::Accept);
-    let dir = tempfile::tempdir().unwrap();
-    let hook = format!("127.0.0.1:{}", free_port());
-    let cfg = config(dir.path(), &hook, "", &pd, "");
-    amend(&cfg, |t| {
-        format!("[input]\ndeadletter_file = \"dl/deadletter.ndjson\"\n{t}")
-    });
-    let mut svc = Service::start(&cfg, &[]);
-    wait_port(&hook, Duration::from_secs(30));
+    let OnWebhooks {
+        dir, mut svc, hook, ..
+    } = run_on_webhooks_with(&pd, DEADLETTER_FILE);
     let bad = "{\"alerts\": 5";
     let (code, body) = post_am_webhook(&hook, bad);
     assert_eq!(code, 400, "{body}");
@@ -661,15 +665,12 @@ fn without_kafka_refused_payloads_go_to_the_dead_letter_file() {
 #[test]
 fn a_forwarders_array_of_webhooks_is_taken_payload_by_payload() {
     let pd = StandIn::start(|_| Answer::Accept);
-    let dir = tempfile::tempdir().unwrap();
-    let hook = format!("127.0.0.1:{}", free_port());
-    let metrics = format!("127.0.0.1:{}", free_port());
-    let cfg = config(dir.path(), &hook, &metrics, &pd, "");
-    amend(&cfg, |t| {
-        format!("[input]\ndeadletter_file = \"dl/deadletter.ndjson\"\n{t}")
-    });
-    let mut svc = Service::start(&cfg, &[]);
-    wait_port(&hook, Duration::from_secs(30));
+    let OnWebhooks {
+        dir,
+        mut svc,
+        hook,
+        metrics,
+    } = run_on_webhooks_with(&pd, DEADLETTER_FILE);
     let bad = r#"{"alerts": 5}"#;
     let batch = format!(
         "[{},\n{bad},\n{}]",

@@ -318,11 +318,7 @@ fn routing_key_of<'s>(b: &'s Body<'_>) -> Result<&'s str, DecodeError> {
 /// change on the service whose integration received it). With neither it is about nothing
 /// noisegate can tell, and the engine only counts it.
 fn change(b: &Body<'_>, routing_key: &str, ctx: &Ctx<'_>) -> Result<AlertEvent, DecodeError> {
-    let p = b
-        .payload
-        .as_ref()
-        .ok_or_else(|| DecodeError::missing("payload"))?;
-    let summary = required(&p.summary, "payload.summary")?;
+    let (p, summary) = payload_and_summary(b)?;
     let time = event_time(p, ctx)?;
     let empty = Details::default();
     let details = p.custom_details.as_ref().unwrap_or(&empty);
@@ -459,12 +455,17 @@ fn ack_or_resolve(
     })
 }
 
-fn trigger(b: &Body<'_>, routing_key: &str, ctx: &Ctx<'_>) -> Result<AlertEvent, DecodeError> {
+/// The `payload` and its `summary`, which triggers and changes both require.
+fn payload_and_summary<'s, 'a>(b: &'s Body<'a>) -> Result<(&'s Payload<'a>, &'s str), DecodeError> {
     let p = b
         .payload
         .as_ref()
         .ok_or_else(|| DecodeError::missing("payload"))?;
-    let summary = required(&p.summary, "payload.summary")?;
+    Ok((p, required(&p.summary, "payload.summary")?))
+}
+
+fn trigger(b: &Body<'_>, routing_key: &str, ctx: &Ctx<'_>) -> Result<AlertEvent, DecodeError> {
+    let (p, summary) = payload_and_summary(b)?;
     let source = required(&p.source, "payload.source")?;
     let severity_raw = required(&p.severity, "payload.severity")?;
     let severity = Severity::parse_loose(severity_raw).ok_or_else(|| {

@@ -29,18 +29,6 @@ pub const MAX_SCOPES: usize = 10_000;
 /// Changes a cluster shows (the newest).
 pub const MAX_PER_CLUSTER: usize = 8;
 
-/// What a change is about: `service:NAME` or `team:NAME` (a string, so the log serialises
-/// as a JSON object in a snapshot).
-pub type Scope = String;
-
-/// The scopes of a change event, or of an alert: its service and its team.
-pub fn scopes(service: Option<&str>, team: Option<&str>) -> impl Iterator<Item = Scope> {
-    service
-        .map(|s| format!("service:{s}"))
-        .into_iter()
-        .chain(team.map(|t| format!("team:{t}")))
-}
-
 /// A change event as records show it.
 pub fn to_ref(ev: &AlertEvent) -> ChangeRef {
     ChangeRef {
@@ -53,15 +41,21 @@ pub fn to_ref(ev: &AlertEvent) -> ChangeRef {
     }
 }
 
-/// Recent changes per scope, oldest first.
+type Queue = VecDeque<ChangeRef>;
+
+/// Recent changes per service and per team (the scopes), oldest first. Looked up by the
+/// borrowed name, so a new alert's lookup allocates nothing.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ChangeLog {
-    by_scope: BTreeMap<Scope, VecDeque<ChangeRef>>,
+    #[serde(default)]
+    by_service: BTreeMap<String, Queue>,
+    #[serde(default)]
+    by_team: BTreeMap<String, Queue>,
 }
 
 impl ChangeLog {
     pub fn is_empty(&self) -> bool {
-        self.by_scope.is_empty()
+        self.by_service.is_empty() && self.by_team.is_empty()
     }
 
     /// Logs `c` under each of its scopes, forgetting what is older than `keep_from`.
@@ -69,45 +63,65 @@ impl ChangeLog {
     /// before (a retried send) is not logged twice.
     pub fn insert(&mut self, c: &ChangeRef, keep_from: EventTime) -> u64 {
         let mut shed = 0;
-        for scope in scopes(c.service.as_deref(), c.team.as_deref()) {
-            if !self.by_scope.contains_key(&scope) && self.by_scope.len() >= MAX_SCOPES {
-                // The scope whose newest change is the oldest.
-                let stale = self
-                    .by_scope
-                    .iter()
-                    .min_by_key(|(s, q)| (q.back().map(|c| c.time), *s))
-                    .map(|(s, _)| s.clone());
-                if let Some(s) = stale {
-                    self.by_scope.remove(&s);
-                    shed += 1;
+        for team in [false, true] {
+            let name = if team { &c.team } else { &c.service };
+            let Some(name) = name else { continue };
+            let known = if team {
+                self.by_team.contains_key(name)
+            } else {
+                self.by_service.contains_key(name)
+            };
+            if !known && self.by_service.len() + self.by_team.len() >= MAX_SCOPES {
+                shed += u64::from(self.shed_stalest());
+            }
+            let map = if team {
+                &mut self.by_team
+            } else {
+                &mut self.by_service
+            };
+            let q = map.entry(name.clone()).or_default();
+            if !q.contains(c) {
+                let at = q.partition_point(|x| x.time <= c.time);
+                q.insert(at, c.clone());
+                while q.front().is_some_and(|x| x.time < keep_from) || q.len() > MAX_PER_SCOPE {
+                    q.pop_front();
                 }
             }
-            let q = self.by_scope.entry(scope).or_default();
-            if q.contains(c) {
-                continue;
-            }
-            let at = q.partition_point(|x| x.time <= c.time);
-            q.insert(at, c.clone());
-            while q.front().is_some_and(|x| x.time < keep_from) || q.len() > MAX_PER_SCOPE {
-                q.pop_front();
+            if q.is_empty() {
+                map.remove(name);
             }
         }
-        self.by_scope.retain(|_, q| !q.is_empty());
         shed
     }
 
-    /// The logged changes to these scopes at or after `from`.
+    /// Forgets the scope whose newest change is the oldest.
+    fn shed_stalest(&mut self) -> bool {
+        let newest = |m: &BTreeMap<String, Queue>| {
+            m.iter()
+                .min_by_key(|(n, q)| (q.back().map(|c| c.time), *n))
+                .map(|(n, q)| (q.back().map(|c| c.time), n.clone()))
+        };
+        match (newest(&self.by_service), newest(&self.by_team)) {
+            (Some(s), Some(t)) if t < s => self.by_team.remove(&t.1).is_some(),
+            (Some(s), _) => self.by_service.remove(&s.1).is_some(),
+            (None, Some(t)) => self.by_team.remove(&t.1).is_some(),
+            (None, None) => false,
+        }
+    }
+
+    /// The logged changes to this service and team at or after `from`.
     pub fn since<'a>(
         &'a self,
         service: Option<&str>,
         team: Option<&str>,
         from: EventTime,
-    ) -> impl Iterator<Item = &'a ChangeRef> {
-        scopes(service, team)
-            .filter_map(|s| self.by_scope.get(&s))
-            .flat_map(move |q| q.iter().filter(move |c| c.time >= from))
-            .collect::<Vec<_>>()
+    ) -> impl Iterator<Item = &'a ChangeRef> + 'a {
+        let by_service = service.and_then(|s| self.by_service.get(s));
+        let by_team = team.and_then(|t| self.by_team.get(t));
+        by_service
             .into_iter()
+            .chain(by_team)
+            .flat_map(move |q| q.iter().filter(move |c| c.time >= from))
     }
 }
 

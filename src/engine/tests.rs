@@ -1878,6 +1878,25 @@ fn outcomes_of(h: &H, name: &str) -> (f64, f64) {
     (o.actioned, o.not_actioned)
 }
 
+/// A critical `Api5xx` page at `t0`, resolved by its monitor three minutes in, closed
+/// unacknowledged; returns its cluster id (what PagerDuty's acknowledgement names).
+fn closed_unacknowledged(h: &mut H, t0: i64) -> String {
+    h.push(alert("Api5xx", Severity::Critical, EventKind::Firing, t0));
+    let id = h.pages()[0].dedup_key.0.clone();
+    h.push(alert(
+        "Api5xx",
+        Severity::Critical,
+        EventKind::Resolved,
+        t0 + 3 * MIN,
+    ))
+    .advance_to(t0 + 30 * MIN);
+    id
+}
+
+fn human_ack(id: &str, t: i64) -> AlertEvent {
+    lifecycle(EventKind::Acknowledged, id, Actor::Human, t)
+}
+
 #[test]
 fn an_acknowledgement_that_arrives_after_its_cluster_closed_still_teaches() {
     let t0 = 100 * MIN;
@@ -1898,58 +1917,26 @@ fn an_acknowledgement_that_arrives_after_its_cluster_closed_still_teaches() {
     // webhook topic lagging the alerts topic). It happened before the resolve, so the
     // "not actioned" the close taught is reversed.
     let mut late = H::new();
-    late.push(alert("Api5xx", Severity::Critical, EventKind::Firing, t0));
-    let id = late.pages()[0].dedup_key.0.clone();
-    late.push(alert(
-        "Api5xx",
-        Severity::Critical,
-        EventKind::Resolved,
-        t0 + 3 * MIN,
-    ))
-    .advance_to(t0 + 30 * MIN);
+    let id = closed_unacknowledged(&mut late, t0);
     assert_eq!(outcomes_of(&late, "Api5xx"), (0.0, 1.0));
-    late.push(lifecycle(
-        EventKind::Acknowledged,
-        &id,
-        Actor::Human,
-        t0 + MIN,
-    ));
+    late.push(human_ack(&id, t0 + MIN));
     assert_eq!(
         outcomes_of(&late, "Api5xx"),
         outcomes_of(&on_time, "Api5xx")
     );
     assert_eq!(late.e.stats().late_acks_corrected, 1);
     // Once only.
-    late.push(lifecycle(
-        EventKind::Acknowledged,
-        &id,
-        Actor::Human,
-        t0 + MIN,
-    ));
+    late.push(human_ack(&id, t0 + MIN));
     assert_eq!(outcomes_of(&late, "Api5xx"), (1.0, 0.0));
     // It survives a snapshot.
     let mut again = H::new();
-    again.push(alert("Api5xx", Severity::Critical, EventKind::Firing, t0));
-    let id = again.pages()[0].dedup_key.0.clone();
-    again
-        .push(alert(
-            "Api5xx",
-            Severity::Critical,
-            EventKind::Resolved,
-            t0 + 3 * MIN,
-        ))
-        .advance_to(t0 + 30 * MIN);
+    let id = closed_unacknowledged(&mut again, t0);
     let bytes = again.e.snapshot().unwrap();
     let mut restored = H {
         e: Engine::restore(Arc::new(Config::default().engine), &bytes).unwrap(),
         out: Vec::new(),
     };
-    restored.push(lifecycle(
-        EventKind::Acknowledged,
-        &id,
-        Actor::Human,
-        t0 + MIN,
-    ));
+    restored.push(human_ack(&id, t0 + MIN));
     assert_eq!(outcomes_of(&restored, "Api5xx"), (1.0, 0.0));
 }
 
@@ -1957,22 +1944,9 @@ fn an_acknowledgement_that_arrives_after_its_cluster_closed_still_teaches() {
 fn a_late_acknowledgement_after_the_resolve_or_by_automation_teaches_nothing_new() {
     let t0 = 100 * MIN;
     let mut h = H::new();
-    h.push(alert("Api5xx", Severity::Critical, EventKind::Firing, t0));
-    let id = h.pages()[0].dedup_key.0.clone();
-    h.push(alert(
-        "Api5xx",
-        Severity::Critical,
-        EventKind::Resolved,
-        t0 + 3 * MIN,
-    ))
-    .advance_to(t0 + 30 * MIN);
+    let id = closed_unacknowledged(&mut h, t0);
     // Acknowledged after it had resolved: "not actioned" stands, as it would in time.
-    h.push(lifecycle(
-        EventKind::Acknowledged,
-        &id,
-        Actor::Human,
-        t0 + 5 * MIN,
-    ));
+    h.push(human_ack(&id, t0 + 5 * MIN));
     // An integration's acknowledgement is not a person acting.
     h.push(lifecycle(
         EventKind::Acknowledged,
@@ -1997,11 +1971,6 @@ fn a_late_acknowledgement_after_the_resolve_or_by_automation_teaches_nothing_new
         t0 + window + 61 * MIN,
     ))
     .advance_to(t0 + window + 90 * MIN);
-    h.push(lifecycle(
-        EventKind::Acknowledged,
-        &id,
-        Actor::Human,
-        t0 + MIN,
-    ));
+    h.push(human_ack(&id, t0 + MIN));
     assert_eq!(outcomes_of(&h, "Api5xx"), (0.0, 1.0));
 }
