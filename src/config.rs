@@ -168,6 +168,13 @@ pub struct RawEngine {
     /// before it opened show on its page and record.
     #[serde(with = "humantime_serde")]
     pub change_lookback: Duration,
+    /// The longest a sender may go without sending a firing alert again: Alertmanager's
+    /// `repeat_interval` plus `group_interval` (4h + 5m by default). An Alertmanager, Grafana
+    /// or Prometheus alert that comes back with a later `startsAt` after longer than this
+    /// unheard had its earlier episode end unreported (a receiver with `send_resolved:
+    /// false`, a lost notification): that episode is taken as over when last heard.
+    #[serde(with = "humantime_serde")]
+    pub max_resend_interval: Duration,
 }
 
 impl Default for RawEngine {
@@ -179,6 +186,7 @@ impl Default for RawEngine {
             max_rules: 100_000,
             learned_rules: String::new(),
             change_lookback: Duration::from_secs(3600),
+            max_resend_interval: Duration::from_secs(4 * 3600 + 300),
         }
     }
 }
@@ -687,6 +695,8 @@ pub struct EngineConfig {
     /// How long before a cluster opened a change to its services still shows on it.
     pub change_lookback_ms: i64,
     pub close_quiet_ms: i64,
+    /// See `RawEngine::max_resend_interval`.
+    pub max_resend_interval_ms: i64,
     pub max_active_alerts: usize,
     pub max_rules: usize,
     pub flap: FlapConfig,
@@ -1074,6 +1084,7 @@ impl Config {
         let resolve_timeout = ms("otlp.resolve_timeout", raw.otlp.resolve_timeout)?;
         let close_quiet = ms("engine.close_quiet", raw.engine.close_quiet)?;
         let change_lookback = ms("engine.change_lookback", raw.engine.change_lookback)?;
+        let max_resend = ms("engine.max_resend_interval", raw.engine.max_resend_interval)?;
         if raw.engine.max_rules == 0 {
             return Err(inv("engine.max_rules", "must be at least 1".into()));
         }
@@ -1371,6 +1382,7 @@ impl Config {
                 allowed_lateness_ms: lateness,
                 change_lookback_ms: change_lookback,
                 close_quiet_ms: close_quiet,
+                max_resend_interval_ms: max_resend,
                 max_active_alerts: raw.engine.max_active_alerts,
                 max_rules: raw.engine.max_rules,
                 flap,
@@ -1620,6 +1632,10 @@ mod tests {
         assert_eq!(c.engine.max_active_alerts, d.engine.max_active_alerts);
         assert_eq!(c.engine.max_rules, d.engine.max_rules);
         assert_eq!(c.engine.change_lookback_ms, d.engine.change_lookback_ms);
+        assert_eq!(
+            c.engine.max_resend_interval_ms,
+            d.engine.max_resend_interval_ms
+        );
         assert_eq!(c.engine.hold.by_severity_ms, d.engine.hold.by_severity_ms);
         assert_eq!(c.engine.score.weights, d.engine.score.weights);
         assert_eq!(c.engine.score.bias, d.engine.score.bias);
@@ -1739,6 +1755,8 @@ mod tests {
         assert!(!format!("{:?}", c.decode).contains("K1"));
         let e = err("[engine]\nchange_lookback = \"a while\"\n");
         assert!(e.contains("engine.change_lookback"), "{e}");
+        let e = err("[engine]\nmax_resend_interval = \"4 hours or so\"\n");
+        assert!(e.contains("engine.max_resend_interval"), "{e}");
     }
 
     #[test]

@@ -185,6 +185,7 @@ pub struct EventTime(pub i64);
 
 impl EventTime {
     pub const MIN: EventTime = EventTime(i64::MIN);
+    pub const MAX: EventTime = EventTime(i64::MAX);
 
     pub fn from_millis(ms: i64) -> Self {
         EventTime(ms)

@@ -24,6 +24,8 @@ pub const CHANGE_EVENTS: &str = "noisegate_change_events_total";
 pub const CHANGE_SCOPES_SHED: &str = "noisegate_change_scopes_shed_total";
 pub const LATE_ACKS: &str = "noisegate_late_acks_total";
 pub const DEDUPLICATED: &str = "noisegate_events_deduplicated_total";
+pub const STALE_EVENTS: &str = "noisegate_stale_alert_events_total";
+pub const UNREPORTED_RESOLVES: &str = "noisegate_unreported_resolves_total";
 pub const ACTIVE_ALERTS: &str = "noisegate_active_alerts";
 pub const OPEN_CLUSTERS: &str = "noisegate_open_clusters";
 pub const CLUSTERS_CLOSED: &str = "noisegate_clusters_closed_total";
@@ -99,6 +101,14 @@ fn describe() {
     describe_counter!(
         DEDUPLICATED,
         "Firing repeats of an alert already firing, absorbed by dedup."
+    );
+    describe_counter!(
+        STALE_EVENTS,
+        "Alert events delivered after a later state of their alert (the resolve of an earlier episode, a firing of an episode already resolved), ignored: out-of-order delivery across inputs or partitions."
+    );
+    describe_counter!(
+        UNREPORTED_RESOLVES,
+        "Alerts that came back with a later startsAt after longer than engine.max_resend_interval unheard, so their earlier episode's resolve never arrived (a receiver with send_resolved: false?); that episode is taken as over when last heard."
     );
     describe_gauge!(ACTIVE_ALERTS, "Alerts tracked in open clusters.");
     describe_gauge!(
@@ -275,6 +285,8 @@ pub struct Metrics {
     /// Late acknowledgements: corrected, lessons shed.
     late_acks: [Counter; 2],
     deduplicated: Counter,
+    stale_events: Counter,
+    unreported_resolves: Counter,
     active_alerts: Gauge,
     open_clusters: Gauge,
     page_resolves: Counter,
@@ -317,6 +329,8 @@ impl Metrics {
                 counter!(LATE_ACKS, "result" => "lessons_shed"),
             ],
             deduplicated: counter!(DEDUPLICATED),
+            stale_events: counter!(STALE_EVENTS),
+            unreported_resolves: counter!(UNREPORTED_RESOLVES),
             active_alerts: gauge!(ACTIVE_ALERTS),
             open_clusters: gauge!(OPEN_CLUSTERS),
             page_resolves: counter!(PAGE_RESOLVES),
@@ -393,6 +407,10 @@ impl Metrics {
         self.alert_events.increment(alert_events);
         self.deduplicated
             .increment(d(s.deduplicated, self.last.deduplicated));
+        self.stale_events
+            .increment(d(s.stale_events, self.last.stale_events));
+        self.unreported_resolves
+            .increment(d(s.unreported_resolves, self.last.unreported_resolves));
         self.flapping
             .increment(d(s.flapping_transitions, self.last.flapping_transitions));
         self.held_resolved

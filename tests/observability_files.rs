@@ -26,6 +26,8 @@ const METRICS: &[&str] = &[
     "noisegate_change_scopes_shed_total",
     "noisegate_late_acks_total",
     "noisegate_events_deduplicated_total",
+    "noisegate_stale_alert_events_total",
+    "noisegate_unreported_resolves_total",
     "noisegate_active_alerts",
     "noisegate_open_clusters",
     "noisegate_clusters_closed_total",

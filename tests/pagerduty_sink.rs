@@ -762,6 +762,59 @@ fn alerts_a_real_alertmanager_left_out_over_max_alerts_are_counted() {
     svc.stop();
 }
 
+/// A real Alertmanager whose receiver has `send_resolved: false` never says an alert
+/// resolved. When the alert comes back as a new episode (a later `startsAt`), the first
+/// episode is over: its cluster closes and its PagerDuty incident is resolved, instead of
+/// the first page staying open for good and taking in every later episode.
+#[test]
+fn an_alert_back_anew_from_an_alertmanager_without_send_resolved_ends_its_first_incident() {
+    let pd = StandIn::start(|_| Answer::Accept);
+    let OnWebhooks {
+        dir,
+        mut svc,
+        hook,
+        metrics,
+    } = run_on_webhooks_with(
+        &pd,
+        "[engine]\nmax_resend_interval = \"2s\"\nclose_quiet = \"1s\"\n",
+    );
+    let (_am, am_addr) =
+        start_alertmanager_with(dir.path(), &hook, "        send_resolved: false\n");
+    let alert = |extra: &str| {
+        format!(
+            r#"[{{"labels": {{"alertname": "DiskFull", "service": "db", "severity": "critical"}}{extra}}}]"#
+        )
+    };
+    post_to_alertmanager(&am_addr, &alert(""), 1);
+    wait_for("the first page", Duration::from_secs(30), &svc, || {
+        !pd.accepted().is_empty()
+    });
+    let first = pd.accepted()[0].body["dedup_key"].clone();
+    // Resolved at Alertmanager, which tells nobody (send_resolved: false) ...
+    let resolved = format!(r#", "endsAt": "{}""#, now_rfc3339());
+    post_to_alertmanager(&am_addr, &alert(&resolved), 1);
+    std::thread::sleep(Duration::from_secs(4));
+    // ... then firing again: a new alert to Alertmanager, with a new startsAt.
+    post_to_alertmanager(&am_addr, &alert(""), 1);
+    wait_for(
+        "the first incident resolved",
+        Duration::from_secs(60),
+        &svc,
+        || {
+            pd.accepted()
+                .iter()
+                .any(|a| a.body["event_action"] == "resolve" && a.body["dedup_key"] == first)
+        },
+    );
+    let (_, m) = http_get(&metrics, "/metrics");
+    assert_eq!(
+        metric(&m, "noisegate_unreported_resolves_total"),
+        1.0,
+        "{m}"
+    );
+    svc.stop();
+}
+
 /// A deploy sent as a PagerDuty Change Event shows on the page of the outage that follows
 /// it on the same service.
 #[test]

@@ -18,6 +18,10 @@ pub type ClusterKey = u64;
 /// the kinds of alert in it; more would only cost time).
 const MAX_SIMHASHES: usize = 32;
 
+fn unknown() -> EventTime {
+    EventTime::MAX
+}
+
 /// One alert (label set) inside a cluster.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AlertState {
@@ -31,6 +35,10 @@ pub struct AlertState {
     pub flaps: u32,
     /// Start of the current firing episode.
     pub episode_start: EventTime,
+    /// The engine's clock when it was last reported firing (its events carry their start,
+    /// not when they were sent). `EventTime::MAX`: unknown (state from an older build).
+    #[serde(default = "unknown")]
+    pub heard: EventTime,
     /// `None` while firing.
     pub resolved_at: Option<EventTime>,
     /// When a firing alert resolves by itself unless sent again (see `AlertEvent::ends_at`).
@@ -71,6 +79,7 @@ impl AlertState {
             events: 1,
             flaps: 0,
             episode_start: ev.time,
+            heard: ev.time,
             resolved_at: None,
             expires_at: ev.ends_at,
             hold_until: ev.time.saturating_add_ms(hold_ms),

@@ -78,6 +78,14 @@ pub struct EngineStats {
     pub refires: u64,
     /// Point-in-time alerts resolved because they were not sent again before `ends_at`.
     pub expired: u64,
+    /// Alert events older than their alert's current episode, delivered out of order (a
+    /// resolve of an earlier episode, a firing of one already resolved): ignored.
+    #[serde(default)]
+    pub stale_events: u64,
+    /// Firing alerts sent again with a later start than their episode's, whose resolve never
+    /// arrived: resolved as of when they were last heard firing.
+    #[serde(default)]
+    pub unreported_resolves: u64,
     /// Events older than the watermark when they arrived (still handled), repeats excepted.
     pub late: u64,
     /// Ack/resolve/lifecycle events linked to a cluster.
@@ -395,6 +403,10 @@ impl Engine {
 
     fn on_firing(&mut self, ev: &AlertEvent) {
         self.st.stats.alert_events += 1;
+        self.fire(ev);
+    }
+
+    fn fire(&mut self, ev: &AlertEvent) {
         let Some(key) = self.st.alerts.get(ev.fingerprint) else {
             self.new_alert(ev, true);
             return;
@@ -402,11 +414,45 @@ impl Engine {
         let Some(c) = self.st.clusters.get_mut(&key) else {
             return;
         };
+        let stale = match c.alert_mut(ev.fingerprint) {
+            Some(a) if ev.ends_at.is_none() && a.resolved_at.is_some_and(|r| ev.time < r) => {
+                a.saw(ev.time);
+                true
+            }
+            _ => false,
+        };
+        if stale {
+            // Delivered after the resolve of the episode it belongs to (separate inputs or
+            // partitions, a retried notification): that episode is over. Taking it as a
+            // re-fire would leave the alert firing with nothing left to resolve it. (An event
+            // with an end of its own, such as a log record, resolves itself if re-fired.)
+            c.touch(ev.time);
+            self.st.stats.stale_events += 1;
+            return;
+        }
         if let Some(due) = c.close_at.filter(|&due| due <= ev.time) {
             // Its cluster was due to close before this event happened (closing lags by the
             // allowed lateness): close it as of then; this is a new episode.
             self.close(key, due, true);
             self.new_alert(ev, true);
+            return;
+        }
+        let silence = self.cfg.max_resend_interval_ms;
+        let unreported_end = c.alert_mut(ev.fingerprint).and_then(|a| {
+            (starts_name_episodes(ev.source)
+                && a.is_firing()
+                && ev.time > a.episode_start
+                && ev.time > a.heard.saturating_add_ms(silence))
+            .then_some(a.heard)
+        });
+        if let Some(end) = unreported_end {
+            // Sent again with a later start than the episode we last heard of: the sender
+            // saw that episode end and a new one begin, and the resolve never reached us
+            // (an Alertmanager receiver with `send_resolved: false`, a lost notification).
+            // It ended after we last heard it firing; when exactly is unknown.
+            self.st.stats.unreported_resolves += 1;
+            self.resolve_alert(key, ev.fingerprint, end, None, false);
+            self.fire(ev);
             return;
         }
         let outlived_quiet = c.alert_mut(ev.fingerprint).is_some_and(|a| {
@@ -431,6 +477,10 @@ impl Engine {
             return;
         };
         a.saw(ev.time);
+        if ev.time >= a.episode_start {
+            // (A delayed copy of an earlier episode's notification is no news of this one.)
+            a.heard = self.st.now;
+        }
         a.expires_at = match (a.expires_at, ev.ends_at) {
             // Prometheus re-sends an alert with the end it means now: further ahead while it
             // fires, the resolve time once it has resolved (an earlier end, which must win).
@@ -530,11 +580,24 @@ impl Engine {
             self.st.stats.deduplicated += 1;
             return;
         }
-        self.resolve_alert(key, ev.fingerprint, ev.time, ev.actor);
+        if ev.time < a.episode_start {
+            // The end of an earlier episode, delivered after this one began.
+            self.st.stats.stale_events += 1;
+            return;
+        }
+        self.resolve_alert(key, ev.fingerprint, ev.time, ev.actor, true);
     }
 
-    /// An alert's episode ended at `t`.
-    fn resolve_alert(&mut self, key: ClusterKey, fp: Fingerprint, t: EventTime, by: Option<Actor>) {
+    /// An alert's episode ended at `t`. `end_known`: `t` is when it ended, not only a bound
+    /// (an inferred end teaches no episode length: the hold learned from it would be wrong).
+    fn resolve_alert(
+        &mut self,
+        key: ClusterKey,
+        fp: Fingerprint,
+        t: EventTime,
+        by: Option<Actor>,
+        end_known: bool,
+    ) {
         let cfg = &self.cfg;
         let Some(c) = self.st.clusters.get_mut(&key) else {
             return;
@@ -546,7 +609,7 @@ impl Engine {
         a.resolved_at = Some(t);
         a.expires_at = None;
         let duration = t.as_millis() - a.episode_start.as_millis();
-        if duration <= cfg.hold.max_ms {
+        if end_known && duration <= cfg.hold.max_ms {
             a.transient = true;
         }
         if !paged && t < a.hold_until {
@@ -557,7 +620,9 @@ impl Engine {
         if flapping {
             self.st.stats.flapping_transitions += 1;
         }
-        self.st.rules.episode(a.rule, duration, t, cfg.hold.max_ms);
+        if end_known {
+            self.st.rules.episode(a.rule, duration, t, cfg.hold.max_ms);
+        }
         c.sync_anchor(fp);
         self.schedule_close_if_resolved(key, t, by);
     }
@@ -574,7 +639,7 @@ impl Engine {
             .is_some_and(|a| a.is_firing() && a.expires_at == Some(due));
         if still_due {
             self.st.stats.expired += 1;
-            self.resolve_alert(key, fp, due, Some(Actor::Automation));
+            self.resolve_alert(key, fp, due, Some(Actor::Automation), true);
         }
     }
 
@@ -797,6 +862,7 @@ impl Engine {
                 self.st.links.add_source_key(key, &DedupKey(id.into()));
             }
         }
+        let now = self.st.now;
         if let Some(a) = self
             .st
             .clusters
@@ -804,6 +870,7 @@ impl Engine {
             .and_then(|c| c.alert_mut(ev.fingerprint))
         {
             a.flapping = flapping;
+            a.heard = now;
         }
         if let Some(c) = self.st.clusters.get_mut(&key) {
             c.sync_anchor(ev.fingerprint);
@@ -813,7 +880,7 @@ impl Engine {
             self.schedule_expiry(ev);
             self.evaluate(key, self.st.now);
         } else {
-            self.resolve_alert(key, ev.fingerprint, ev.time, ev.actor);
+            self.resolve_alert(key, ev.fingerprint, ev.time, ev.actor, true);
         }
         if self.st.alerts.len() > self.cfg.max_active_alerts {
             self.shed();
@@ -1148,6 +1215,16 @@ impl Engine {
 
 /// How long a new episode of this alert is held before it may page: learned from the rule's
 /// history when there is enough (non-critical only), else the severity's default.
+/// Whether a firing event's time is its episode's start, kept by every re-send
+/// (Alertmanager's, Grafana's and Prometheus' `startsAt`): a later one is a later episode.
+/// Log records and PagerDuty events are stamped when they are sent.
+fn starts_name_episodes(source: Source) -> bool {
+    matches!(
+        source,
+        Source::Alertmanager | Source::Grafana | Source::Prometheus
+    )
+}
+
 fn hold_ms(cfg: &EngineConfig, rules: &RuleBook, ev: &AlertEvent) -> i64 {
     let default = cfg.hold.by_severity_ms[ev.severity as usize];
     if ev.severity == Severity::Critical || !cfg.hold.learn {

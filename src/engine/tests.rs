@@ -487,6 +487,117 @@ fn a_prometheus_alert_resolves_at_the_end_it_was_last_sent_with() {
     assert_eq!(r[0].resolved_by, Some(ResolvedBy::Auto));
 }
 
+// ---- delivery out of order, resolves never sent -------------------------------------------
+
+#[test]
+fn a_firing_delivered_after_its_episodes_resolve_changes_nothing() {
+    // A retried notification (or another partition's copy) of the firing, delivered after
+    // the resolve: taken as a re-fire, it would leave the alert firing for good.
+    let mut h = H::new();
+    h.push(fire("DiskFull", Severity::Critical, 0))
+        .push(resolve("DiskFull", Severity::Critical, 5 * MIN))
+        .push(fire("DiskFull", Severity::Critical, 0))
+        .advance_to(20 * MIN);
+    assert_eq!(h.e.stats().stale_events, 1);
+    assert_eq!(h.e.active_alerts(), 0);
+    let r = h.records();
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0].resolved_at, Some(EventTime(5 * MIN)));
+    assert_eq!(r[0].alerts[0].flaps, 0);
+    assert_eq!(h.triggers(), 1);
+    assert_eq!(h.pages().len(), 2, "trigger and resolve");
+}
+
+#[test]
+fn a_resolve_of_an_earlier_episode_delivered_late_leaves_the_new_one_firing() {
+    let mut h = H::new();
+    h.push(fire("DiskFull", Severity::Critical, 0))
+        .push(resolve("DiskFull", Severity::Critical, 2 * MIN))
+        .push(fire("DiskFull", Severity::Critical, 10 * MIN))
+        // The first episode's resolve again, a retry delivered late.
+        .push(resolve("DiskFull", Severity::Critical, 2 * MIN))
+        .advance_to(40 * MIN);
+    assert_eq!(h.e.stats().stale_events, 1);
+    assert_eq!(h.e.active_alerts(), 1, "the second episode still fires");
+    assert_eq!(
+        h.records().len(),
+        1,
+        "only the first episode's cluster closed"
+    );
+    assert_eq!(h.e.stats().clusters_opened, 2);
+}
+
+/// The alert `DiskFull` as Alertmanager re-sends it: `startsAt` is its episode's start,
+/// whenever the notification is sent (`sent`, which moves the engine's clock).
+fn resent(h: &mut H, starts: i64, sent: i64) {
+    h.advance_to(sent);
+    h.push(fire("DiskFull", Severity::Critical, starts));
+}
+
+#[test]
+fn an_alert_back_with_a_later_start_after_a_long_silence_ended_its_episode_unreported() {
+    // A receiver with send_resolved: false: the episode that began at 0 was last sent at
+    // +1 h; six hours later the alert is sent with a new start. It must not still be the
+    // cluster of six hours ago.
+    let mut h = H::new();
+    resent(&mut h, 0, 0);
+    resent(&mut h, 0, 60 * MIN);
+    resent(&mut h, 360 * MIN, 360 * MIN);
+    h.advance_to(400 * MIN);
+    assert_eq!(h.e.stats().unreported_resolves, 1);
+    let r = h.records();
+    assert_eq!(r.len(), 1, "the first episode's cluster closed");
+    assert_eq!(
+        r[0].resolved_at,
+        Some(EventTime(60 * MIN)),
+        "when last heard"
+    );
+    assert_eq!(r[0].resolved_by, Some(ResolvedBy::Auto));
+    assert_eq!(
+        h.e.stats().clusters_opened,
+        2,
+        "the new episode is a new incident"
+    );
+    assert_eq!(h.e.active_alerts(), 1);
+    // How long the episode lasted is unknown: no hold is learned from it.
+    let rule =
+        h.e.st
+            .rules
+            .get(RuleKey::of("DiskFull", Severity::Critical))
+            .expect("the rule has statistics");
+    assert_eq!(rule.episodes, 0, "{rule:?}");
+}
+
+#[test]
+fn a_later_start_within_the_resend_interval_is_still_the_same_incident() {
+    // Resolved and fired again between two notifications (Alertmanager then sends only the
+    // firing one): the gap is at most a group interval, so nothing says it is a new incident.
+    let mut h = H::new();
+    resent(&mut h, 0, 0);
+    resent(&mut h, 0, 5 * MIN);
+    resent(&mut h, 8 * MIN, 10 * MIN);
+    h.advance_to(30 * MIN);
+    assert_eq!(h.e.stats().unreported_resolves, 0);
+    assert!(h.records().is_empty());
+    assert_eq!(h.e.stats().clusters_opened, 1);
+    assert_eq!(h.triggers(), 1);
+}
+
+#[test]
+fn a_delayed_copy_of_an_earlier_notification_is_no_news_of_the_current_episode() {
+    let mut h = H::with(|c| c.max_resend_interval_ms = 60 * MIN);
+    resent(&mut h, 0, 0);
+    resent(&mut h, 0, 10 * MIN);
+    // The episode that began at 0 ended unreported; a new one began at +2 h.
+    resent(&mut h, 120 * MIN, 120 * MIN);
+    assert_eq!(h.e.stats().unreported_resolves, 1);
+    // A copy of the +10 min notification arrives at +3 h: the new episode was not heard.
+    resent(&mut h, 0, 180 * MIN);
+    // Sent again with yet another start at +3 h 30: more than an hour after +2 h.
+    resent(&mut h, 210 * MIN, 210 * MIN);
+    assert_eq!(h.e.stats().unreported_resolves, 2);
+}
+
 // ---- correlation ---------------------------------------------------------------------------
 
 fn topo_cfg(c: &mut EngineConfig) {

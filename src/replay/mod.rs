@@ -456,6 +456,21 @@ pub fn print_summary(s: &Summary, out_dir: &Path) -> String {
             s.change_events, s.engine.changes_unscoped
         );
     }
+    if s.engine.stale_events > 0 {
+        let _ = writeln!(
+            t,
+            "  out of order       {:>10}   (alert events older than their alert's state: ignored)",
+            s.engine.stale_events
+        );
+    }
+    if s.engine.unreported_resolves > 0 {
+        let _ = writeln!(
+            t,
+            "  unreported resolves{:>10}   (came back with a later startsAt, the resolve never \
+             sent: does the receiver have send_resolved: false?)",
+            s.engine.unreported_resolves
+        );
+    }
     if s.alerts_truncated > 0 {
         let _ = writeln!(
             t,

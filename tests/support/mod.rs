@@ -185,7 +185,8 @@ pub fn start_alertmanager(dir: &Path, hook: &str) -> (KillOnDrop, String) {
 }
 
 /// [`start_alertmanager`] with `webhook_extra` (YAML lines at the webhook config's indent,
-/// each ending in a newline) added to the webhook config.
+/// each ending in a newline) added to the webhook config; a `send_resolved` line there
+/// replaces the default (`true`).
 pub fn start_alertmanager_with(
     dir: &Path,
     hook: &str,
@@ -193,13 +194,18 @@ pub fn start_alertmanager_with(
 ) -> (KillOnDrop, String) {
     let am_addr = format!("127.0.0.1:{}", free_port());
     let am_cfg = dir.join("alertmanager.yml");
+    let send_resolved = if webhook_extra.contains("send_resolved:") {
+        ""
+    } else {
+        "        send_resolved: true\n"
+    };
     std::fs::write(
         &am_cfg,
         format!(
             "route:\n  receiver: noisegate\n  group_by: [alertname]\n  group_wait: 1s\n  \
              group_interval: 1s\n  repeat_interval: 1h\nreceivers:\n  - name: noisegate\n    \
-             webhook_configs:\n      - url: http://{hook}/api/v1/alertmanager\n        \
-             send_resolved: true\n{webhook_extra}"
+             webhook_configs:\n      - url: http://{hook}/api/v1/alertmanager\n\
+             {send_resolved}{webhook_extra}"
         ),
     )
     .unwrap();
