@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use serde_json::Value;
 
 mod support;
-use support::{ndjson, replay};
+use support::{ndjson, replay, replay_lines, shipped_config};
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_noisegate"))
@@ -369,6 +369,45 @@ fn alerts_a_sender_left_out_are_counted_in_the_summary() {
         serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(s["alerts_truncated"], 1, "{s}");
     assert_eq!(s["events_invalid"], 0, "{s}");
+}
+
+#[test]
+fn a_notification_delivered_after_its_resolve_neither_pages_nor_reopens() {
+    // Alertmanager's published notification (the same critical alert twice) and the resolve
+    // of that alert five minutes later, delivered resolve first: from two inputs or
+    // partitions out of step, or a retried firing notification.
+    let firing = fixture_line("zulip-webhook-fixtures/alertmanager/alert.json");
+    let mut resolved: Value = serde_json::from_str(&firing).unwrap();
+    resolved["status"] = "resolved".into();
+    let alerts = resolved["alerts"].as_array_mut().unwrap();
+    alerts.truncate(1);
+    alerts[0]["status"] = "resolved".into();
+    alerts[0]["endsAt"] = "2020-02-06T00:22:58.432911368Z".into();
+    let resolved = resolved.to_string();
+    let summary = |out: &Path| -> Value {
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap()
+    };
+    let (_dir, out) = replay_lines(&shipped_config(), &[resolved.clone(), firing.clone()]);
+    let s = summary(&out);
+    assert_eq!(s["engine"]["stale_events"], 2, "{s}");
+    assert_eq!(
+        s["pages"], 0,
+        "an alert known to be over does not page: {s}"
+    );
+    let records = ndjson(&out.join("clusters.ndjson"));
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert!(!records[0]["closed_at"].is_null(), "{}", records[0]);
+    // In order, the same two payloads page and resolve the page.
+    let (_dir2, out2) = replay_lines(&shipped_config(), &[firing, resolved]);
+    let s = summary(&out2);
+    assert_eq!(s["engine"]["stale_events"], 0, "{s}");
+    assert_eq!(
+        (s["pages"].as_u64(), s["page_resolves"].as_u64()),
+        (Some(1), Some(1)),
+        "{s}"
+    );
+    let records = ndjson(&out2.join("clusters.ndjson"));
+    assert!(!records[0]["closed_at"].is_null(), "{}", records[0]);
 }
 
 #[test]
