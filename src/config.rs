@@ -99,6 +99,12 @@ pub struct RawInput {
     /// Past this size the file is renamed to `<file>.1` (replacing an older one) and a new
     /// one started: at most twice this on disk.
     pub deadletter_file_max_bytes: u64,
+    /// `noisegate run`: an event stamped further ahead of the wall clock when it arrives
+    /// than this is taken as of its arrival, and counted. One sender with its clock a day
+    /// ahead would otherwise move event time a day on, ending every hold and quiet period
+    /// at once. 0 turns it off. (`replay` has no arrival time: it takes times as they are.)
+    #[serde(with = "humantime_serde")]
+    pub max_clock_skew: Duration,
 }
 
 impl Default for RawInput {
@@ -107,6 +113,7 @@ impl Default for RawInput {
             max_payload_bytes: 1 << 20,
             deadletter_file: PathBuf::new(),
             deadletter_file_max_bytes: 100 << 20,
+            max_clock_skew: Duration::from_secs(300),
         }
     }
 }
@@ -677,6 +684,8 @@ pub struct KafkaConfig {
 pub struct Config {
     pub decode: DecodeOptions,
     pub max_payload_bytes: usize,
+    /// `[input] max_clock_skew` in ms; 0: off.
+    pub max_clock_skew_ms: i64,
     /// `[input] deadletter_file` (resolved against the config file's folder) and its size cap.
     pub deadletter_file: Option<(PathBuf, u64)>,
     pub engine: EngineConfig,
@@ -1083,6 +1092,7 @@ impl Config {
         let lateness = ms("engine.allowed_lateness", raw.engine.allowed_lateness)?;
         let resolve_timeout = ms("otlp.resolve_timeout", raw.otlp.resolve_timeout)?;
         let close_quiet = ms("engine.close_quiet", raw.engine.close_quiet)?;
+        let skew = ms("input.max_clock_skew", raw.input.max_clock_skew)?;
         let change_lookback = ms("engine.change_lookback", raw.engine.change_lookback)?;
         let max_resend = ms("engine.max_resend_interval", raw.engine.max_resend_interval)?;
         if raw.engine.max_rules == 0 {
@@ -1365,6 +1375,7 @@ impl Config {
                 ),
             },
             max_payload_bytes: raw.input.max_payload_bytes,
+            max_clock_skew_ms: skew,
             deadletter_file: if raw.input.deadletter_file.as_os_str().is_empty() {
                 None
             } else if raw.input.deadletter_file_max_bytes < 4096 {
@@ -1627,6 +1638,7 @@ mod tests {
             "config/noisegate.toml must show the defaults"
         );
         assert_eq!(c.max_payload_bytes, d.max_payload_bytes);
+        assert_eq!(c.max_clock_skew_ms, d.max_clock_skew_ms);
         assert_eq!(c.engine.allowed_lateness_ms, d.engine.allowed_lateness_ms);
         assert_eq!(c.engine.close_quiet_ms, d.engine.close_quiet_ms);
         assert_eq!(c.engine.max_active_alerts, d.engine.max_active_alerts);
@@ -1804,6 +1816,8 @@ mod tests {
         assert!(e.contains("engine.max_active_alerts"), "{e}");
         let e = err("[input]\nmax_payload_bytes = \"big\"\n");
         assert!(e.contains("input.max_payload_bytes"), "{e}");
+        let e = err("[input]\nmax_clock_skew = \"-5m\"\n");
+        assert!(e.contains("input.max_clock_skew"), "{e}");
         let e = err("[pagerduty.team_routing_keys]\npayments = \"\"\n");
         assert!(e.contains("pagerduty.team_routing_keys.payments"), "{e}");
         let e = err("[labels\n");

@@ -24,6 +24,7 @@ pub const CHANGE_EVENTS: &str = "noisegate_change_events_total";
 pub const CHANGE_SCOPES_SHED: &str = "noisegate_change_scopes_shed_total";
 pub const LATE_ACKS: &str = "noisegate_late_acks_total";
 pub const DEDUPLICATED: &str = "noisegate_events_deduplicated_total";
+pub const CLOCK_SKEWED: &str = "noisegate_events_clock_skewed_total";
 pub const STALE_EVENTS: &str = "noisegate_stale_alert_events_total";
 pub const UNREPORTED_RESOLVES: &str = "noisegate_unreported_resolves_total";
 pub const ACTIVE_ALERTS: &str = "noisegate_active_alerts";
@@ -101,6 +102,10 @@ fn describe() {
     describe_counter!(
         DEDUPLICATED,
         "Firing repeats of an alert already firing, absorbed by dedup."
+    );
+    describe_counter!(
+        CLOCK_SKEWED,
+        "Events stamped further ahead of the wall clock when they arrived than input.max_clock_skew, taken as of their arrival: a sender's clock is wrong."
     );
     describe_counter!(
         STALE_EVENTS,
@@ -287,6 +292,7 @@ pub struct Metrics {
     deduplicated: Counter,
     stale_events: Counter,
     unreported_resolves: Counter,
+    clock_skewed: Counter,
     active_alerts: Gauge,
     open_clusters: Gauge,
     page_resolves: Counter,
@@ -331,6 +337,7 @@ impl Metrics {
             deduplicated: counter!(DEDUPLICATED),
             stale_events: counter!(STALE_EVENTS),
             unreported_resolves: counter!(UNREPORTED_RESOLVES),
+            clock_skewed: counter!(CLOCK_SKEWED),
             active_alerts: gauge!(ACTIVE_ALERTS),
             open_clusters: gauge!(OPEN_CLUSTERS),
             page_resolves: counter!(PAGE_RESOLVES),
@@ -370,6 +377,11 @@ impl Metrics {
             .entry((source, format))
             .or_insert_with(|| counter!(EVENTS_RECEIVED, "source" => source, "format" => format))
             .increment(n);
+    }
+
+    /// Events taken as of their arrival: stamped too far ahead of it.
+    pub fn clock_skewed(&mut self, n: u64) {
+        self.clock_skewed.increment(n);
     }
 
     /// Alerts a sender said it left out of a notification.

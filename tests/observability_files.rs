@@ -28,6 +28,7 @@ const METRICS: &[&str] = &[
     "noisegate_events_deduplicated_total",
     "noisegate_stale_alert_events_total",
     "noisegate_unreported_resolves_total",
+    "noisegate_events_clock_skewed_total",
     "noisegate_active_alerts",
     "noisegate_open_clusters",
     "noisegate_clusters_closed_total",

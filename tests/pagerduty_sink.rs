@@ -815,6 +815,48 @@ fn an_alert_back_anew_from_an_alertmanager_without_send_resolved_ends_its_first_
     svc.stop();
 }
 
+/// A sender whose clock runs a day ahead: its alert is taken as of when it arrived, so the
+/// page is dated today and event time does not jump a day on (which would end every hold
+/// and quiet period at once).
+#[test]
+fn an_alert_stamped_a_day_ahead_is_taken_as_of_its_arrival() {
+    let pd = StandIn::start(|_| Answer::Accept);
+    let OnWebhooks {
+        dir: _dir,
+        mut svc,
+        hook,
+        metrics,
+    } = run_on_webhooks(&pd);
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let mut body: Value =
+        serde_json::from_str(&am_webhook(&[("DatabaseDown", "ledger", "red")])).unwrap();
+    body["alerts"][0]["startsAt"] = tomorrow.into();
+    let body = body.to_string();
+    let sent = chrono::Utc::now();
+    let (code, _) = post_am_webhook(&hook, &body);
+    assert_eq!(code, 200);
+    wait_for("the page", Duration::from_secs(30), &svc, || {
+        !pd.accepted().is_empty()
+    });
+    let page = &pd.accepted()[0].body;
+    let at = chrono::DateTime::parse_from_rfc3339(page["payload"]["timestamp"].as_str().unwrap())
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    assert!(
+        (at - sent).num_seconds().abs() < 60,
+        "dated {at}, sent {sent}: {page}"
+    );
+    let (_, m) = http_get(&metrics, "/metrics");
+    assert_eq!(
+        metric(&m, "noisegate_events_clock_skewed_total"),
+        1.0,
+        "{m}"
+    );
+    assert!(svc.log().contains("max_clock_skew"), "{}", svc.log());
+    svc.stop();
+}
+
 /// A deploy sent as a PagerDuty Change Event shows on the page of the outage that follows
 /// it on the same service.
 #[test]

@@ -20,6 +20,7 @@
 
 pub mod admin;
 pub mod checkpoint;
+pub mod skew;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -63,6 +64,9 @@ pub struct RunSummary {
     pub records_ignored: u64,
     /// Alerts senders said they left out (`truncatedAlerts`).
     pub alerts_truncated: u64,
+    /// Events stamped too far ahead of their arrival, taken as of it (`[input]
+    /// max_clock_skew`).
+    pub clock_skewed: u64,
     pub invalid_by_reason: BTreeMap<String, u64>,
     pub checkpoints: u64,
     pub restored: bool,
@@ -142,6 +146,7 @@ struct Loop {
     /// Dead letters logged without a topic: when last, and how many since went unlogged.
     last_deadletter_log: Option<Instant>,
     last_truncated_log: Option<Instant>,
+    last_skew_log: Option<Instant>,
     /// `[input] deadletter_file`.
     dlfile: Option<crate::exporters::deadletter_file::DeadLetterFile>,
     deadletters_unlogged: u64,
@@ -307,6 +312,7 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
         held: Vec::new(),
         last_deadletter_log: None,
         last_truncated_log: None,
+        last_skew_log: None,
         dlfile: match &cfg.deadletter_file {
             Some((p, max)) => Some(
                 crate::exporters::deadletter_file::DeadLetterFile::open(p, *max).with_context(
@@ -666,6 +672,14 @@ impl Loop {
                 if d.truncated > 0 {
                     self.truncated(origin, d.truncated);
                 }
+                if self.cfg.max_clock_skew_ms > 0 {
+                    let arrived = chrono::Utc::now().timestamp_millis();
+                    let moved =
+                        skew::clamp_future(&mut self.events, arrived, self.cfg.max_clock_skew_ms);
+                    if moved > 0 {
+                        self.clock_skewed(origin, moved);
+                    }
+                }
                 for ev in self.events.iter().filter(|e| e.kind != EventKind::Change) {
                     self.metrics.rule_events(&ev.alertname, 1);
                 }
@@ -727,6 +741,25 @@ impl Loop {
 
     /// A notification that says the sender left alerts out: counted, and said in the log
     /// (once a minute at most), since only the sender's `max_alerts` can bring them back.
+    fn clock_skewed(&mut self, origin: &Origin<'_>, n: usize) {
+        self.s.clock_skewed += n as u64;
+        self.metrics.clock_skewed(n as u64);
+        let now = Instant::now();
+        if self
+            .last_skew_log
+            .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(60))
+        {
+            tracing::warn!(
+                source = origin.topic,
+                events = n,
+                total = self.s.clock_skewed,
+                "events stamped ahead of the wall clock by more than input.max_clock_skew were \
+                 taken as of their arrival: is a sender's clock wrong?"
+            );
+            self.last_skew_log = Some(now);
+        }
+    }
+
     fn truncated(&mut self, origin: &Origin<'_>, n: usize) {
         self.s.alerts_truncated += n as u64;
         self.metrics.truncated(n as u64);
