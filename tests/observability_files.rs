@@ -74,6 +74,8 @@ const ALERTS: &[&str] = &[
     "NoisegatePagerDutySinkFailing",
     "NoisegateNotHearingAcknowledgements",
     "NoisegateAlertsTruncatedBySender",
+    "NoisegateSenderClockAhead",
+    "NoisegateResolvesNotSent",
 ];
 
 /// Where docker-compose.yml mounts the rules file in the Prometheus container.
@@ -694,6 +696,44 @@ tests:
           - exp_labels: {severity: warning, component: noisegate, job: noisegate, instance: "ng:9464"}
       - eval_time: 25m
         alertname: NoisegateAlertsTruncatedBySender
+        exp_alerts: []
+
+  - interval: 1m
+    input_series:
+      # One event from a clock ahead at 5m: fires at once, clears after 15 minutes.
+      - series: 'noisegate_events_clock_skewed_total{job="noisegate",instance="ng:9464"}'
+        values: '0x4 1x30'
+      - series: 'noisegate_events_clock_skewed_total{job="noisegate",instance="ok:9464"}'
+        values: '0x34'
+    alert_rule_test:
+      - eval_time: 4m
+        alertname: NoisegateSenderClockAhead
+        exp_alerts: []
+      - eval_time: 6m
+        alertname: NoisegateSenderClockAhead
+        exp_alerts:
+          - exp_labels: {severity: warning, component: noisegate, job: noisegate, instance: "ng:9464"}
+      - eval_time: 25m
+        alertname: NoisegateSenderClockAhead
+        exp_alerts: []
+
+  - interval: 10m
+    input_series:
+      # One lost resolve an hour does not fire; six within an hour on the other instance do.
+      - series: 'noisegate_unreported_resolves_total{job="noisegate",instance="lossy:9464"}'
+        values: '0+0.1x60'
+      - series: 'noisegate_unreported_resolves_total{job="noisegate",instance="ng:9464"}'
+        values: '0x5 1 2 3 4 5 6 6x20'
+    alert_rule_test:
+      - eval_time: 50m
+        alertname: NoisegateResolvesNotSent
+        exp_alerts: []
+      - eval_time: 2h
+        alertname: NoisegateResolvesNotSent
+        exp_alerts:
+          - exp_labels: {severity: warning, component: noisegate, job: noisegate, instance: "ng:9464"}
+      - eval_time: 9h
+        alertname: NoisegateResolvesNotSent
         exp_alerts: []
 "#;
 
