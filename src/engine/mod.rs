@@ -415,17 +415,13 @@ impl Engine {
             return;
         };
         let stale = match c.alert_mut(ev.fingerprint) {
-            Some(a) if ev.ends_at.is_none() && a.resolved_at.is_some_and(|r| ev.time < r) => {
+            Some(a) if dedup::is_stale_firing(a, ev) => {
                 a.saw(ev.time);
                 true
             }
             _ => false,
         };
         if stale {
-            // Delivered after the resolve of the episode it belongs to (separate inputs or
-            // partitions, a retried notification): that episode is over. Taking it as a
-            // re-fire would leave the alert firing with nothing left to resolve it. (An event
-            // with an end of its own, such as a log record, resolves itself if re-fired.)
             c.touch(ev.time);
             self.st.stats.stale_events += 1;
             return;
@@ -438,18 +434,11 @@ impl Engine {
             return;
         }
         let silence = self.cfg.max_resend_interval_ms;
-        let unreported_end = c.alert_mut(ev.fingerprint).and_then(|a| {
-            (starts_name_episodes(ev.source)
-                && a.is_firing()
-                && ev.time > a.episode_start
-                && ev.time > a.heard.saturating_add_ms(silence))
-            .then_some(a.heard)
-        });
+        let unreported_end = c
+            .alert_mut(ev.fingerprint)
+            .and_then(|a| dedup::unreported_end(a, ev, silence));
         if let Some(end) = unreported_end {
-            // Sent again with a later start than the episode we last heard of: the sender
-            // saw that episode end and a new one begin, and the resolve never reached us
-            // (an Alertmanager receiver with `send_resolved: false`, a lost notification).
-            // It ended after we last heard it firing; when exactly is unknown.
+            // How long it lasted is unknown: the end teaches no hold.
             self.st.stats.unreported_resolves += 1;
             self.resolve_alert(key, ev.fingerprint, end, None, false);
             self.fire(ev);
@@ -580,8 +569,7 @@ impl Engine {
             self.st.stats.deduplicated += 1;
             return;
         }
-        if ev.time < a.episode_start {
-            // The end of an earlier episode, delivered after this one began.
+        if dedup::is_stale_resolve(a, ev) {
             self.st.stats.stale_events += 1;
             return;
         }
@@ -1215,16 +1203,6 @@ impl Engine {
 
 /// How long a new episode of this alert is held before it may page: learned from the rule's
 /// history when there is enough (non-critical only), else the severity's default.
-/// Whether a firing event's time is its episode's start, kept by every re-send
-/// (Alertmanager's, Grafana's and Prometheus' `startsAt`): a later one is a later episode.
-/// Log records and PagerDuty events are stamped when they are sent.
-fn starts_name_episodes(source: Source) -> bool {
-    matches!(
-        source,
-        Source::Alertmanager | Source::Grafana | Source::Prometheus
-    )
-}
-
 fn hold_ms(cfg: &EngineConfig, rules: &RuleBook, ev: &AlertEvent) -> i64 {
     let default = cfg.hold.by_severity_ms[ev.severity as usize];
     if ev.severity == Severity::Critical || !cfg.hold.learn {
