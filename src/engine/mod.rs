@@ -403,51 +403,47 @@ impl Engine {
 
     fn on_firing(&mut self, ev: &AlertEvent) {
         self.st.stats.alert_events += 1;
-        self.fire(ev);
+        // At most twice: once more after ending an episode that ended unreported.
+        while !self.fire(ev) {}
     }
 
-    fn fire(&mut self, ev: &AlertEvent) {
+    /// Handles a firing event; `false` when it only ended the alert's previous episode (its
+    /// resolve never arrived) and must be handled again.
+    fn fire(&mut self, ev: &AlertEvent) -> bool {
         let Some(key) = self.st.alerts.get(ev.fingerprint) else {
             self.new_alert(ev, true);
-            return;
+            return true;
         };
         let Some(c) = self.st.clusters.get_mut(&key) else {
-            return;
+            return true;
         };
-        let stale = match c.alert_mut(ev.fingerprint) {
-            Some(a) if dedup::is_stale_firing(a, ev) => {
-                a.saw(ev.time);
-                true
-            }
-            _ => false,
+        // One lookup of the alert for all three judgements: this is every repeat's path.
+        let Some(a) = c.alert_mut(ev.fingerprint) else {
+            return true;
         };
-        if stale {
+        if dedup::is_stale_firing(a, ev) {
+            a.saw(ev.time);
             c.touch(ev.time);
             self.st.stats.stale_events += 1;
-            return;
+            return true;
         }
+        let unreported_end = dedup::unreported_end(a, ev, self.cfg.max_resend_interval_ms);
+        let outlived_quiet = a
+            .resolved_at
+            .is_some_and(|r| ev.time.as_millis() - r.as_millis() > self.cfg.close_quiet_ms);
         if let Some(due) = c.close_at.filter(|&due| due <= ev.time) {
             // Its cluster was due to close before this event happened (closing lags by the
             // allowed lateness): close it as of then; this is a new episode.
             self.close(key, due, true);
             self.new_alert(ev, true);
-            return;
+            return true;
         }
-        let silence = self.cfg.max_resend_interval_ms;
-        let unreported_end = c
-            .alert_mut(ev.fingerprint)
-            .and_then(|a| dedup::unreported_end(a, ev, silence));
         if let Some(end) = unreported_end {
             // How long it lasted is unknown: the end teaches no hold.
             self.st.stats.unreported_resolves += 1;
             self.resolve_alert(key, ev.fingerprint, end, None, false);
-            self.fire(ev);
-            return;
+            return false;
         }
-        let outlived_quiet = c.alert_mut(ev.fingerprint).is_some_and(|a| {
-            a.resolved_at
-                .is_some_and(|r| ev.time.as_millis() - r.as_millis() > self.cfg.close_quiet_ms)
-        });
         if outlived_quiet
             && !self
                 .st
@@ -458,12 +454,12 @@ impl Engine {
             // alerts: a new episode, correlated afresh. The old entry stays on the old
             // cluster's record; the alert now lives wherever it joins.
             self.new_alert(ev, true);
-            return;
+            return true;
         }
         c.touch(ev.time);
         let acked = c.acked_by_human;
         let Some(a) = c.alert_mut(ev.fingerprint) else {
-            return;
+            return true;
         };
         a.saw(ev.time);
         if ev.time >= a.episode_start {
@@ -484,7 +480,7 @@ impl Engine {
             if rearm {
                 self.schedule_expiry(ev);
             }
-            return;
+            return true;
         }
         // Fired again while its cluster is open: the same incident, not a new one.
         // Back after longer than the close quiet period, it is only here because flapping held
@@ -522,6 +518,7 @@ impl Engine {
             self.learn_unacknowledged_episode(rule, pair, paged, ev.time);
         }
         self.evaluate(key, self.st.now);
+        true
     }
 
     /// One episode of a flapping alert ended by itself, unacknowledged, while flapping held
