@@ -2,7 +2,9 @@
 //! `max_transitions` changes (fire → resolve, resolve → fire) within `window`, and leaves it
 //! after `quiet` with no change. State is per fingerprint and outlives clusters, because a
 //! flapping alert is exactly one that keeps coming back after its cluster closed. Owns that
-//! state and its bounds; decides nothing about pages.
+//! state and its bounds; decides nothing about pages. The same history remembers when each
+//! alert last resolved, so a firing delivered after its resolve, once the cluster has closed,
+//! is still known for the stale event it is.
 
 use std::collections::VecDeque;
 
@@ -18,6 +20,9 @@ pub struct FlapState {
     changes: VecDeque<EventTime>,
     flapping: bool,
     last_change: EventTime,
+    /// When it last resolved (the epoch: not within this history).
+    #[serde(default)]
+    last_resolve: EventTime,
 }
 
 impl FlapState {
@@ -63,6 +68,19 @@ impl FlapTracker {
     /// Records a state change; returns whether the alert is now flapping.
     pub fn change(&mut self, fp: Fingerprint, t: EventTime, cfg: &FlapConfig) -> bool {
         self.states.entry(fp).or_default().change(t, cfg)
+    }
+
+    /// Records a resolve (a state change) at `t`; returns whether the alert is now flapping.
+    pub fn resolved(&mut self, fp: Fingerprint, t: EventTime, cfg: &FlapConfig) -> bool {
+        let s = self.states.entry(fp).or_default();
+        s.last_resolve = s.last_resolve.max(t);
+        s.change(t, cfg)
+    }
+
+    /// Whether the alert resolved after `t` (as far as this history goes back): a firing
+    /// stamped `t` belongs to an episode that is over.
+    pub fn resolved_after(&self, fp: Fingerprint, t: EventTime) -> bool {
+        self.states.get(&fp).is_some_and(|s| s.last_resolve > t)
     }
 
     /// Records a state change only for an alert with history (one that was seen before and

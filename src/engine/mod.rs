@@ -411,6 +411,12 @@ impl Engine {
     /// resolve never arrived) and must be handled again.
     fn fire(&mut self, ev: &AlertEvent) -> bool {
         let Some(key) = self.st.alerts.get(ev.fingerprint) else {
+            if ev.ends_at.is_none() && self.st.flaps.resolved_after(ev.fingerprint, ev.time) {
+                // Delivered after its resolve and after its cluster closed: as stale as
+                // below, and it would open a cluster that nothing ever resolves.
+                self.st.stats.stale_events += 1;
+                return true;
+            }
             self.new_alert(ev, true);
             return true;
         };
@@ -600,7 +606,7 @@ impl Engine {
         if !paged && t < a.hold_until {
             self.st.stats.resolved_in_hold += 1;
         }
-        let flapping = self.st.flaps.change(fp, t, &cfg.flap);
+        let flapping = self.st.flaps.resolved(fp, t, &cfg.flap);
         a.flapping |= flapping;
         if flapping {
             self.st.stats.flapping_transitions += 1;

@@ -509,6 +509,25 @@ fn a_firing_delivered_after_its_episodes_resolve_changes_nothing() {
 }
 
 #[test]
+fn a_firing_delivered_after_its_resolve_and_its_clusters_close_opens_nothing() {
+    // Delivered ten minutes late, after its cluster closed: it would open a cluster that
+    // nothing ever resolves (its resolve was already used).
+    let mut h = H::new();
+    h.push(fire("DiskFull", Severity::Critical, 0))
+        .push(resolve("DiskFull", Severity::Critical, 2 * MIN))
+        .advance_to(12 * MIN);
+    assert_eq!(h.records().len(), 1, "closed");
+    h.push(fire("DiskFull", Severity::Critical, MIN))
+        .advance_to(60 * MIN);
+    assert_eq!(h.e.stats().stale_events, 1);
+    assert_eq!(h.e.active_alerts(), 0);
+    assert_eq!(h.e.stats().clusters_opened, 1);
+    // A firing stamped after the resolve is a new episode, however late it comes.
+    h.push(fire("DiskFull", Severity::Critical, 3 * MIN));
+    assert_eq!(h.e.stats().clusters_opened, 2);
+}
+
+#[test]
 fn a_resolve_of_an_earlier_episode_delivered_late_leaves_the_new_one_firing() {
     let mut h = H::new();
     h.push(fire("DiskFull", Severity::Critical, 0))
