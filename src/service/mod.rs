@@ -574,6 +574,16 @@ fn pause(consumer: Option<&input::Input>, on: bool) {
     }
 }
 
+/// Whether a warning rate-limited to once a minute may be logged now (and notes that it is).
+fn once_a_minute(last: &mut Option<Instant>) -> bool {
+    let now = Instant::now();
+    if last.is_some_and(|t| now.duration_since(t) < Duration::from_secs(60)) {
+        return false;
+    }
+    *last = Some(now);
+    true
+}
+
 impl Loop {
     /// One webhook request: decode, engine, outputs, then the HTTP answer.
     async fn webhook(&mut self, ing: crate::receivers::http::Ingest) -> anyhow::Result<()> {
@@ -739,16 +749,12 @@ impl Loop {
         }
     }
 
-    /// A notification that says the sender left alerts out: counted, and said in the log
-    /// (once a minute at most), since only the sender's `max_alerts` can bring them back.
+    /// Events taken as of their arrival (stamped too far ahead of it): counted, and said in
+    /// the log (once a minute at most), since only the sender's clock can be fixed.
     fn clock_skewed(&mut self, origin: &Origin<'_>, n: usize) {
         self.s.clock_skewed += n as u64;
         self.metrics.clock_skewed(n as u64);
-        let now = Instant::now();
-        if self
-            .last_skew_log
-            .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(60))
-        {
+        if once_a_minute(&mut self.last_skew_log) {
             tracing::warn!(
                 source = origin.topic,
                 events = n,
@@ -756,25 +762,21 @@ impl Loop {
                 "events stamped ahead of the wall clock by more than input.max_clock_skew were \
                  taken as of their arrival: is a sender's clock wrong?"
             );
-            self.last_skew_log = Some(now);
         }
     }
 
+    /// A notification that says the sender left alerts out: counted, and said in the log
+    /// (once a minute at most), since only the sender's `max_alerts` can bring them back.
     fn truncated(&mut self, origin: &Origin<'_>, n: usize) {
         self.s.alerts_truncated += n as u64;
         self.metrics.truncated(n as u64);
-        let now = Instant::now();
-        if self
-            .last_truncated_log
-            .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(60))
-        {
+        if once_a_minute(&mut self.last_truncated_log) {
             tracing::warn!(
                 source = origin.topic,
                 left_out = n,
                 total = self.s.alerts_truncated,
                 "a notification left alerts out (truncatedAlerts): raise the sender's max_alerts"
             );
-            self.last_truncated_log = Some(now);
         }
     }
 
