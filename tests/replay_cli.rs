@@ -15,6 +15,11 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_noisegate"))
 }
 
+/// The `summary.json` a replay wrote into `out`.
+fn read_summary(out: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap()
+}
+
 fn fixture_line(rel: &str) -> String {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/fixtures")
@@ -78,8 +83,7 @@ fn replay_dead_letters_bad_lines_and_loses_nothing_valid() {
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(stdout.contains("clusters"), "{stdout}");
 
-    let s: Value =
-        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let s = read_summary(&out);
     assert_eq!(s["events_in"], lines as u64);
     assert_eq!(s["events_invalid"], bad_lines().len() as u64);
     for k in [
@@ -264,8 +268,7 @@ fn payloads_saved_pretty_printed_or_as_an_array_replay_as_their_ndjson_does() {
             }
             c
         });
-        let summary: Value =
-            serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+        let summary = read_summary(&out);
         let clusters = std::fs::read(out.join("clusters.ndjson")).unwrap();
         let dead = std::fs::read_to_string(out.join("deadletter.ndjson")).unwrap();
         (summary, clusters, dead)
@@ -320,8 +323,7 @@ fn an_alertmanager_api_snapshot_replays_with_alertmanagers_fingerprints() {
 
     let out = dir.path().join("out");
     support::noisegate_ok(|c| c.args(["replay", "--quiet", "--out"]).arg(&out).arg(&input));
-    let summary: Value =
-        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let summary = read_summary(&out);
     assert_eq!(summary["events_invalid"], 0, "{summary}");
     assert_eq!(summary["events_by_format"]["prometheus"], 2, "{summary}");
     let mut got: Vec<(String, String)> = ndjson(&out.join("clusters.ndjson"))
@@ -365,8 +367,7 @@ fn alerts_a_sender_left_out_are_counted_in_the_summary() {
     let o = replay(&small_limit_config(dir.path()), &input, &out);
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(stdout.contains("left out by sender"), "{stdout}");
-    let s: Value =
-        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let s = read_summary(&out);
     assert_eq!(s["alerts_truncated"], 1, "{s}");
     assert_eq!(s["events_invalid"], 0, "{s}");
 }
@@ -384,11 +385,8 @@ fn a_notification_delivered_after_its_resolve_neither_pages_nor_reopens() {
     alerts[0]["status"] = "resolved".into();
     alerts[0]["endsAt"] = "2020-02-06T00:22:58.432911368Z".into();
     let resolved = resolved.to_string();
-    let summary = |out: &Path| -> Value {
-        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap()
-    };
     let (_dir, out) = replay_lines(&shipped_config(), &[resolved.clone(), firing.clone()]);
-    let s = summary(&out);
+    let s = read_summary(&out);
     assert_eq!(s["engine"]["stale_events"], 2, "{s}");
     assert_eq!(
         s["pages"], 0,
@@ -399,7 +397,7 @@ fn a_notification_delivered_after_its_resolve_neither_pages_nor_reopens() {
     assert!(!records[0]["closed_at"].is_null(), "{}", records[0]);
     // In order, the same two payloads page and resolve the page.
     let (_dir2, out2) = replay_lines(&shipped_config(), &[firing, resolved]);
-    let s = summary(&out2);
+    let s = read_summary(&out2);
     assert_eq!(s["engine"]["stale_events"], 0, "{s}");
     assert_eq!(
         (s["pages"].as_u64(), s["page_resolves"].as_u64()),
@@ -446,8 +444,7 @@ fn change_events_replay_as_context_on_the_clusters_they_precede() {
     let o = replay(&small_limit_config(dir.path()), &input, &out);
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(stdout.contains("change events"), "{stdout}");
-    let s: Value =
-        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let s = read_summary(&out);
     assert_eq!(s["events_invalid"], 0, "{s}");
     assert_eq!(s["change_events"], 4, "{s}");
     assert_eq!(s["alert_events"], 1, "{s}");

@@ -79,6 +79,7 @@ impl AlertState {
             events: 1,
             flaps: 0,
             episode_start: ev.time,
+            // Its start until `Engine::new_alert` sets the engine's clock, which may be later.
             heard: ev.time,
             resolved_at: None,
             expires_at: ev.ends_at,
