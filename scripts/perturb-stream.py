@@ -7,11 +7,27 @@ usage: scripts/perturb-stream.py MODE SEED < in.ndjson > out.ndjson
   jitter    delivery order shuffled within ~60 lines (about a minute of a week's traffic;
             JITTER_LINES=N for another window)
   noresolve Alertmanager receivers with send_resolved: false (resolved alerts never sent)
+  ahead     from line AHEAD_AT on (default 220000), the first Alertmanager notification of
+            an alert that has just started comes from a Prometheus whose clock is a day
+            ahead: that alert's startsAt/endsAt are +24 h in it and in every later
+            notification of it (AHEAD_EVERY=N: so is every Nth new alert after it)
 """
-import heapq, json, os, random, sys
+import datetime, heapq, json, os, random, sys
 mode, seed = sys.argv[1], int(sys.argv[2])
 rng = random.Random(seed)
 window = float(os.environ.get("JITTER_LINES", "60"))
+ahead_at = int(os.environ.get("AHEAD_AT", "220000"))
+ahead_every = int(os.environ.get("AHEAD_EVERY", "0"))
+marked, marked_names, new_alerts = set(), set(), 0
+now, now_minus_5m = "", ""
+import re
+STARTS = re.compile(rb'"startsAt":"([^"]+)"')
+
+def day_ahead(t):
+    if t.startswith("0001-"): return t  # Go's zero time: no end
+    d = datetime.datetime.fromisoformat(t.replace("Z", "+00:00")) + datetime.timedelta(days=1)
+    return d.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
 inp = sys.stdin.buffer
 out = sys.stdout.buffer
 heap = []  # (key, seq, line)
@@ -35,6 +51,29 @@ for i, l in enumerate(inp):
             if not w["alerts"]: continue
             w["status"] = "firing"
             l = json.dumps(w, separators=(",", ":")).encode() + b"\n"
+        out.write(l)
+    elif mode == "ahead":
+        if l.startswith(b'{"receiver"'):
+            # The stream's present, roughly: the newest startsAt so far (ISO times sort as text).
+            newest = max((m.group(1).decode() for m in STARTS.finditer(l)), default="")
+            if newest > now:
+                now = newest
+                now_minus_5m = (datetime.datetime.fromisoformat(now[:19])
+                                - datetime.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S")
+            if i >= ahead_at and (not marked or ahead_every or any(n in l for n in marked_names)):
+                w = json.loads(l)
+                changed = False
+                for a in w["alerts"]:
+                    key = json.dumps(a["labels"], sort_keys=True)
+                    if key not in marked and a["status"] == "firing" and a["startsAt"] >= now_minus_5m:
+                        if not marked or (ahead_every and new_alerts % ahead_every == 0):
+                            marked.add(key); marked_names.add(a["labels"]["alertname"].encode())
+                        new_alerts += 1
+                    if key in marked:
+                        a["startsAt"] = day_ahead(a["startsAt"]); a["endsAt"] = day_ahead(a["endsAt"])
+                        changed = True
+                if changed:
+                    l = json.dumps(w, separators=(",", ":")).encode() + b"\n"
         out.write(l)
     else:
         sys.exit("unknown mode " + mode)

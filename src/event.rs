@@ -509,6 +509,14 @@ pub struct AlertEvent {
 }
 
 impl AlertEvent {
+    /// Takes the event as of `t` instead of its stamp, when the stamp came from a clock known
+    /// to be wrong. Its expiry moves with it: it was reckoned from the same clock.
+    pub fn restamp(&mut self, t: EventTime) {
+        let by = t.as_millis().saturating_sub(self.time.as_millis());
+        self.time = t;
+        self.ends_at = self.ends_at.map(|e| e.saturating_add_ms(by));
+    }
+
     /// The id the sending system knows the alert by, when that is not our fingerprint: a
     /// PagerDuty trigger's `dedup_key`, Grafana's fingerprint (over labels its webhook does
     /// not show), or an Alertmanager fingerprint of relabelled labels. An untouched

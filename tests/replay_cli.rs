@@ -409,6 +409,84 @@ fn a_notification_delivered_after_its_resolve_neither_pages_nor_reopens() {
 }
 
 #[test]
+fn a_notification_stamped_a_day_ahead_is_taken_as_of_the_stream_before_it() {
+    // Alertmanager's published notification (a critical alert at 00:17:58), one from a
+    // Prometheus whose clock runs a day ahead, the first alert's resolve five minutes later,
+    // and a new critical alert half an hour on.
+    let first = fixture_line("zulip-webhook-fixtures/alertmanager/alert.json");
+    let mut ahead: Value = serde_json::from_str(&first).unwrap();
+    for a in ahead["alerts"].as_array_mut().unwrap() {
+        a["labels"]["alertname"] = "Disk Filling".into();
+        a["startsAt"] = "2020-02-07T00:18:30Z".into();
+        a.as_object_mut().unwrap().remove("fingerprint");
+    }
+    let mut resolved: Value = serde_json::from_str(&first).unwrap();
+    resolved["status"] = "resolved".into();
+    let alerts = resolved["alerts"].as_array_mut().unwrap();
+    alerts.truncate(1);
+    alerts[0]["status"] = "resolved".into();
+    alerts[0]["endsAt"] = "2020-02-06T00:22:58Z".into();
+    let next = support::am_firing_line(
+        serde_json::json!({"alertname": "Queue Stuck", "queue": "billing", "severity": "critical"}),
+        serde_json::json!({"summary": "billing queue stuck"}),
+        "2020-02-06T00:50:00Z",
+        None,
+    );
+    let lines = [first, ahead.to_string(), resolved.to_string(), next];
+
+    let (dir, out) = replay_lines(&shipped_config(), &lines);
+    let s = read_summary(&out);
+    assert_eq!(s["clock_skewed"], 2, "{s}");
+    let pages = ndjson(&out.join("pages.ndjson"));
+    let queue = pages
+        .iter()
+        .find(|p| {
+            p["payload"]["summary"]
+                .as_str()
+                .is_some_and(|t| t.contains("Queue"))
+        })
+        .unwrap_or_else(|| panic!("the queue alert pages: {pages:?}"));
+    assert_eq!(
+        queue["payload"]["timestamp"], "2020-02-06T00:50:00.000Z",
+        "the page is dated in the stream's time: {queue}"
+    );
+    // The day-ahead alerts are taken as of the newest time before them (the first line's):
+    // the resolve after them shows the stream had not got that far.
+    let records = ndjson(&out.join("clusters.ndjson"));
+    let disk = records
+        .iter()
+        .find(|r| r["alerts"][0]["alertname"] == "Disk Filling")
+        .unwrap_or_else(|| panic!("{records:?}"));
+    assert_eq!(disk["opened_at"], "2020-02-06T00:17:58.432Z", "{disk}");
+    let stdout = String::from_utf8_lossy(
+        &replay(
+            &shipped_config(),
+            &dir.path().join("in.ndjson"),
+            &dir.path().join("again"),
+        )
+        .stdout,
+    )
+    .to_string();
+    assert!(stdout.contains("clock ahead"), "{stdout}");
+
+    // With the guard off, the day-ahead stamp is the engine's clock from then on: the page
+    // for the next incident is dated a day late.
+    let off = support::shipped_config_with(
+        &dir.path().join("off"),
+        "\nmax_clock_skew = \"5m\"\n",
+        "\nmax_clock_skew = \"0s\"\n",
+    );
+    let (_dir2, out2) = replay_lines(&off, &lines);
+    assert_eq!(read_summary(&out2)["clock_skewed"], 0);
+    let late = ndjson(&out2.join("pages.ndjson"));
+    assert!(
+        late.iter()
+            .any(|p| p["payload"]["timestamp"] == "2020-02-07T00:18:30.000Z"),
+        "{late:?}"
+    );
+}
+
+#[test]
 fn change_events_replay_as_context_on_the_clusters_they_precede() {
     // PagerDuty's published change events name no service: counted, shown nowhere. One
     // that names `api` shows on the record of the outage on `api` ten minutes later.
@@ -571,20 +649,11 @@ fn a_replays_rules_json_warm_starts_the_next() {
     assert!(dir.path().join("out-a/rules.json").is_file());
 
     // The shipped config, pointed at what the first replay learned.
-    let cfg_dir = dir.path().join("cfg");
-    std::fs::create_dir(&cfg_dir).unwrap();
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("config/topology.toml"),
-        cfg_dir.join("topology.toml"),
-    )
-    .unwrap();
-    let text = std::fs::read_to_string(&shipped).unwrap().replace(
+    let warm_cfg = support::shipped_config_with(
+        &dir.path().join("cfg"),
         "\nlearned_rules = \"\"\n",
         "\nlearned_rules = \"../out-a/rules.json\"\n",
     );
-    assert!(text.contains("out-a/rules.json"));
-    let warm_cfg = cfg_dir.join("noisegate.toml");
-    std::fs::write(&warm_cfg, text).unwrap();
 
     let cold = clusters_of(&shipped, &week_b, &dir.path().join("cold"));
     let warm = clusters_of(&warm_cfg, &week_b, &dir.path().join("warm"));

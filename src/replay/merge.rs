@@ -20,15 +20,17 @@
 //! Owns the merge order; decoding, the engine and the outputs are `replay`'s.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 use std::path::PathBuf;
 use std::sync::mpsc;
 
 use anyhow::Context as _;
 
+use crate::event::Fingerprint;
+
 use super::{
-    decode_worker, decode_workers, framing::Framer, open_input, Chunk, Config, Job, Part, Sink,
-    BATCH_LINES, CHUNKS_AHEAD_PER_WORKER,
+    ahead, decode_worker, decode_workers, framing::Framer, open_input, AlertEvent, Chunk, Config,
+    Job, Part, Sink, BATCH_LINES, CHUNKS_AHEAD_PER_WORKER,
 };
 
 /// Chunks of one input read ahead of the merge (decoded or with the workers).
@@ -44,27 +46,106 @@ struct Input {
     next: usize,
     /// Newest event time of the lines taken so far, in ms.
     clock: i64,
+    /// The chunks after `head` that the look-ahead of `settle` needed early.
+    peeked: VecDeque<(Chunk, Part)>,
+}
+
+/// Waits for an input's next decoded chunk; `None` once it has ended.
+fn recv_chunk(rx: &mpsc::Receiver<Pending>) -> anyhow::Result<Option<(Chunk, Part)>> {
+    match rx.recv() {
+        Ok(Ok(done)) => done
+            .recv()
+            .map(Some)
+            .map_err(|_| anyhow::anyhow!("a decode worker stopped")),
+        Ok(Err(e)) => Err(e),
+        // The reader has sent everything and hung up.
+        Err(mpsc::RecvError) => Ok(None),
+    }
 }
 
 impl Input {
-    /// Waits for the input's next decoded chunk; `None` once it has ended.
-    fn advance(rx: mpsc::Receiver<Pending>, clock: i64) -> anyhow::Result<Option<Input>> {
-        match rx.recv() {
-            Ok(Ok(done)) => {
-                let head = done
-                    .recv()
-                    .map_err(|_| anyhow::anyhow!("a decode worker stopped"))?;
-                Ok(Some(Input {
-                    rx,
-                    head,
-                    next: 0,
-                    clock,
-                }))
-            }
-            Ok(Err(e)) => Err(e),
-            // The reader has sent everything and hung up.
-            Err(mpsc::RecvError) => Ok(None),
+    /// The input at its first chunk; `None` if it is empty.
+    fn open(rx: mpsc::Receiver<Pending>) -> anyhow::Result<Option<Input>> {
+        Ok(recv_chunk(&rx)?.map(|head| Input {
+            rx,
+            head,
+            next: 0,
+            clock: i64::MIN,
+            peeked: VecDeque::new(),
+        }))
+    }
+
+    /// Moves to the next line; `false` once the input has ended.
+    fn step(&mut self) -> anyhow::Result<bool> {
+        self.next += 1;
+        if self.next < self.head.0.lines.len() {
+            return Ok(true);
         }
+        let chunk = match self.peeked.pop_front() {
+            Some(c) => Some(c),
+            None => recv_chunk(&self.rx)?,
+        };
+        Ok(chunk.is_some_and(|c| {
+            self.head = c;
+            self.next = 0;
+            true
+        }))
+    }
+
+    /// Restamps the next line's events that its sender stamped ahead of the input (see
+    /// `ahead`), by the first event after them that tells; returns how many moved.
+    fn settle(&mut self, max_skew_ms: i64) -> anyhow::Result<usize> {
+        let clock = self.clock;
+        let range = self.head.1.results[self.next].1.clone();
+        let line = &self.head.1.events[range.clone()];
+        if !ahead::any_ahead(line, clock, max_skew_ms) {
+            return Ok(0);
+        }
+        // Rare (a wrong clock, or a jump forward), so the look-ahead may wait for chunks and
+        // allocate. The alerts ahead cannot vouch for themselves: their later events (a
+        // re-send, the resolve) are stamped by the same clock.
+        let limit = clock.saturating_add(max_skew_ms);
+        let suspects: Vec<Fingerprint> = line
+            .iter()
+            .filter(|e| e.time.as_millis() > limit)
+            .map(|e| e.fingerprint)
+            .collect();
+        let tells = |e: &AlertEvent| {
+            ahead::sent_at(e).filter(|&t| t > clock && !suspects.contains(&e.fingerprint))
+        };
+        // Its own line's events that are not ahead themselves, then the lines after it.
+        let mut next_sent = line.iter().filter_map(tells).find(|&t| t <= limit);
+        let mut lines = 0;
+        let mut chunk = 0;
+        let mut from = self.next + 1;
+        while next_sent.is_none() && lines < ahead::LOOKAHEAD_LINES {
+            let part = if chunk == 0 {
+                &self.head.1
+            } else {
+                if self.peeked.len() < chunk {
+                    match recv_chunk(&self.rx)? {
+                        Some(c) => self.peeked.push_back(c),
+                        None => break,
+                    }
+                }
+                &self.peeked[chunk - 1].1
+            };
+            for (_, r) in part.results.iter().skip(from) {
+                next_sent = part.events[r.clone()].iter().find_map(tells);
+                lines += 1;
+                if next_sent.is_some() || lines == ahead::LOOKAHEAD_LINES {
+                    break;
+                }
+            }
+            chunk += 1;
+            from = 0;
+        }
+        Ok(ahead::restamp_ahead(
+            &mut self.head.1.events[range],
+            clock,
+            max_skew_ms,
+            next_sent,
+        ))
     }
 
     /// Where the next line sorts: the input's clock once that line has been read.
@@ -137,6 +218,7 @@ pub(super) fn run(
         for _ in 0..workers {
             scope.spawn(|| decode_worker(cfg, &job_rx));
         }
+        let skew = cfg.max_clock_skew_ms;
         let mut open: Vec<Option<Input>> = Vec::with_capacity(inputs.len());
         // Min-heap of (key, input index): one entry per input that has a line to give.
         let mut heap = BinaryHeap::with_capacity(inputs.len());
@@ -145,7 +227,7 @@ pub(super) fn run(
             let name = &names[file];
             let jobs = job_tx.clone();
             scope.spawn(move || read_input(cfg, path, name, jobs, tx));
-            let input = Input::advance(rx, i64::MIN)?;
+            let input = Input::open(rx)?;
             if let Some(i) = &input {
                 heap.push(Reverse((i.key(), file)));
             }
@@ -158,14 +240,11 @@ pub(super) fn run(
             };
             sink.consume_line(&names[file], &input.head.0, &input.head.1, input.next)?;
             input.clock = key;
-            input.next += 1;
-            if input.next == input.head.0.lines.len() {
-                if let Some(done) = open[file].take() {
-                    open[file] = Input::advance(done.rx, key)?;
-                }
-            }
-            if let Some(i) = &open[file] {
-                heap.push(Reverse((i.key(), file)));
+            if input.step()? {
+                sink.s.clock_skewed += input.settle(skew)? as u64;
+                heap.push(Reverse((input.key(), file)));
+            } else {
+                open[file] = None;
             }
             since_drain += 1;
             if since_drain >= BATCH_LINES {

@@ -27,6 +27,7 @@ use crate::engine::{Engine, EngineStats, Output};
 use crate::event::{AlertEvent, EventTime};
 use crate::record::Decision;
 
+mod ahead;
 pub(crate) mod framing;
 mod merge;
 
@@ -53,6 +54,9 @@ pub struct Summary {
     pub alerts_truncated: u64,
     /// Change events (PagerDuty Change Events) decoded: context for clusters, not alerts.
     pub change_events: u64,
+    /// Alert events stamped more than `[input] max_clock_skew` ahead of the rest of their
+    /// input, taken as of the events after them (`ahead`): a sender's clock was wrong.
+    pub clock_skewed: u64,
     /// Distinct alerts (label sets per episode) across all cluster records.
     pub alerts: u64,
     pub clusters: u64,
@@ -461,6 +465,14 @@ pub fn print_summary(s: &Summary, out_dir: &Path) -> String {
             t,
             "  out of order       {:>10}   (alert events older than their alert's state: ignored)",
             s.engine.stale_events
+        );
+    }
+    if s.clock_skewed > 0 {
+        let _ = writeln!(
+            t,
+            "  clock ahead        {:>10}   (stamped over input.max_clock_skew ahead of the lines \
+             after them: taken as of those; a sender's clock is wrong)",
+            s.clock_skewed
         );
     }
     if s.engine.unreported_resolves > 0 {

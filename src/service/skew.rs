@@ -22,9 +22,7 @@ pub fn clamp_future(events: &mut [AlertEvent], arrived_ms: i64, max_skew_ms: i64
     let limit = arrived_ms.saturating_add(max_skew_ms);
     let mut moved = 0;
     for ev in events.iter_mut().filter(|e| e.time.as_millis() > limit) {
-        let ahead = ev.time.as_millis() - arrived_ms;
-        ev.time = EventTime(arrived_ms);
-        ev.ends_at = ev.ends_at.map(|t| t.saturating_add_ms(-ahead));
+        ev.restamp(EventTime(arrived_ms));
         moved += 1;
     }
     moved

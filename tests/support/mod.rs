@@ -368,6 +368,22 @@ pub fn shipped_config() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("config/noisegate.toml")
 }
 
+/// The shipped config with one line changed (`from` must be in it), written with the
+/// topology file beside it into `dir`.
+pub fn shipped_config_with(dir: &Path, from: &str, to: &str) -> std::path::PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("config/topology.toml"),
+        dir.join("topology.toml"),
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(shipped_config()).unwrap();
+    assert!(text.contains(from), "the shipped config has no {from:?}");
+    let path = dir.join("noisegate.toml");
+    std::fs::write(&path, text.replace(from, to)).unwrap();
+    path
+}
+
 /// Replays these NDJSON lines with `config` into a fresh directory; returns it (keep it
 /// alive) and the output directory.
 pub fn replay_lines(config: &Path, lines: &[String]) -> (tempfile::TempDir, std::path::PathBuf) {

@@ -1,0 +1,232 @@
+//! Events stamped ahead of the rest of their input: a sender's clock was wrong.
+//!
+//! `noisegate run` checks each event against the wall clock when it arrives
+//! (`service::skew`). A file has no arrival times, but it has order: an input is read in the
+//! order its lines were written, and its clock is the newest event time so far. One event
+//! stamped a day ahead (a host without NTP, a test notification from a box set to the wrong
+//! year) would move the engine's clock a day on: every hold ends, every quiet period passes,
+//! and the real traffic after it is a day late. On seed 3's `mixed` week, one such
+//! notification cost 7 of its 34 incidents. With several inputs it would also hold its own
+//! input back in the merge for that day.
+//!
+//! So an event more than `[input] max_clock_skew` ahead of its input's clock is checked
+//! against what follows it. Only events stamped about when they were sent can tell (see
+//! [`sent_at`]): a resolve, an OTLP record, a PagerDuty event. A firing Alertmanager or
+//! Grafana alert cannot: every re-send keeps the alert's `startsAt`, so the standing alerts
+//! at the start of a capture arrive stamped hours or days apart in any order, and the clock
+//! lags what was already known. The first such event after it (in the same payload, or in
+//! the next [`LOOKAHEAD_LINES`] lines) that is newer than the clock decides: if it is still
+//! more than `max_clock_skew` before the event, the input had not got that far, and the
+//! event is taken as of the input's clock (its expiry moves with it). The clock is the last
+//! time the input is sure of: a later one, even the deciding event's, could be later than
+//! firing alerts delivered before that event, and would make them late. If the deciding
+//! event is not that far before, the jump was real. The alerts ahead are not asked
+//! about themselves: their own re-sends and resolves come from the same clock.
+//! A real jump forward, the first alert after a quiet night, is followed by events at its
+//! own time or later, and stays as it is. A genuine event is moved back only when a later
+//! line was delivered more than `max_clock_skew` after it was stamped (an Alertmanager
+//! `group_interval` longer than that, on a stream with nothing newer in between), and then
+//! only to that line's time.
+//!
+//! Owns only that judgement (the look-ahead is the merge's). Must not: judge an input's
+//! first line (there is no clock yet), or see the engine.
+
+use crate::event::{AlertEvent, EventKind, EventTime, Source};
+
+/// Lines after an event searched for one that tells. In a busy week one does every ten
+/// lines or so, with gaps of a few hundred lines of Alertmanager re-sends; a sparse input
+/// tells in its next line. An event with nothing that tells within the bound stays as it is.
+pub const LOOKAHEAD_LINES: usize = 4096;
+
+/// The event's time if it is about when the event was sent, so that a later line stamped
+/// well before another event shows that event was stamped ahead. `None` for a firing alert
+/// of Alertmanager or Grafana (a re-send keeps `startsAt`) and for Prometheus' alert lists
+/// (a resolved alert is re-sent for 15 minutes with its `endsAt`).
+pub fn sent_at(ev: &AlertEvent) -> Option<i64> {
+    let resent = match ev.source {
+        Source::Alertmanager | Source::Grafana => ev.kind == EventKind::Firing,
+        Source::Prometheus => true,
+        Source::Otlp | Source::PagerDutyV2 | Source::PagerDutyV3 => false,
+    };
+    (!resent).then_some(ev.time.as_millis())
+}
+
+/// Whether any event of `line` is stamped more than `max_skew_ms` after `clock` (the newest
+/// time of its input so far; `i64::MIN` before the first line): the cheap test that decides
+/// whether [`restamp_ahead`] needs the lines after it.
+pub fn any_ahead(line: &[AlertEvent], clock: i64, max_skew_ms: i64) -> bool {
+    if max_skew_ms <= 0 || clock == i64::MIN {
+        return false;
+    }
+    let limit = clock.saturating_add(max_skew_ms);
+    line.iter().any(|e| e.time.as_millis() > limit)
+}
+
+/// Restamps the events of `line` stamped more than `max_skew_ms` after `clock` when
+/// `next_sent`, the first [`sent_at`] time after `clock` among this line's other events and
+/// the lines after it, shows the input had not got that far: it is more than `max_skew_ms`
+/// before the event's own. Each such event is taken as of `clock`. Returns how many moved.
+pub fn restamp_ahead(
+    line: &mut [AlertEvent],
+    clock: i64,
+    max_skew_ms: i64,
+    next_sent: Option<i64>,
+) -> usize {
+    let Some(sent) = next_sent.filter(|&t| t > clock) else {
+        return 0;
+    };
+    if !any_ahead(line, clock, max_skew_ms) {
+        return 0;
+    }
+    let limit = clock.saturating_add(max_skew_ms);
+    let mut moved = 0;
+    for ev in line.iter_mut() {
+        let t = ev.time.as_millis();
+        if t > limit && sent < t.saturating_sub(max_skew_ms) {
+            ev.restamp(EventTime(clock));
+            moved += 1;
+        }
+    }
+    moved
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::{decode, Ctx, DecodeOptions, Format};
+
+    const MIN: i64 = 60_000;
+    const DAY: i64 = 24 * 60 * MIN;
+    /// 2024-01-01T00:00:00Z.
+    const T0: i64 = 1_704_067_200_000;
+
+    /// One alert of an Alertmanager notification: firing since `start`, or resolved at `end`.
+    fn am(name: &str, start: i64, end: Option<i64>) -> AlertEvent {
+        let opts = DecodeOptions::default();
+        let ctx = Ctx {
+            opts: &opts,
+            received_at: None,
+        };
+        let at = |ms: i64| EventTime(ms).to_rfc3339();
+        let (status, ends) = match end {
+            Some(e) => ("resolved", at(e)),
+            None => ("firing", "0001-01-01T00:00:00Z".to_string()),
+        };
+        let body = format!(
+            r#"{{"version":"4","status":"{status}","alerts":[{{"status":"{status}","labels":{{"alertname":"{name}"}},"startsAt":"{}","endsAt":"{ends}"}}]}}"#,
+            at(start)
+        );
+        let mut out = Vec::new();
+        decode(Format::Alertmanager, body.as_bytes(), &ctx, &mut out).unwrap();
+        out.remove(0)
+    }
+
+    /// What the merge looks for: the first time after `clock` that tells.
+    fn first_sent(clock: i64, events: &[AlertEvent]) -> Option<i64> {
+        events.iter().filter_map(sent_at).find(|&t| t > clock)
+    }
+
+    #[test]
+    fn an_event_a_day_ahead_of_a_stream_that_goes_on_is_taken_as_of_the_inputs_clock() {
+        let mut line = [am("Ahead", T0 + DAY, None)];
+        // The stream goes on: resolves at 00:01 and 00:02 (a firing re-send in between
+        // tells nothing). The notification was sent after 00:00, the input's clock, and
+        // before 00:01.
+        let later = [
+            am("Old", T0 - DAY, None),
+            am("A", T0 - 10 * MIN, Some(T0 + MIN)),
+            am("B", T0 - 10 * MIN, Some(T0 + 2 * MIN)),
+        ];
+        assert_eq!(first_sent(T0, &later), Some(T0 + MIN));
+        assert_eq!(
+            restamp_ahead(&mut line, T0, 5 * MIN, first_sent(T0, &later)),
+            1
+        );
+        assert_eq!(line[0].time, EventTime(T0));
+        // A resolve a day ahead is taken back the same way.
+        let mut line = [am("Ahead", T0 + DAY - MIN, Some(T0 + DAY))];
+        assert_eq!(
+            restamp_ahead(&mut line, T0, 5 * MIN, first_sent(T0, &later)),
+            1
+        );
+        assert_eq!(line[0].time, EventTime(T0));
+    }
+
+    #[test]
+    fn its_lease_moves_with_it() {
+        let mut line = [am("Ahead", T0 + DAY, None)];
+        line[0].ends_at = Some(EventTime(T0 + DAY + 4 * MIN));
+        assert_eq!(restamp_ahead(&mut line, T0, 5 * MIN, Some(T0 + MIN)), 1);
+        assert_eq!(line[0].ends_at, Some(EventTime(T0 + 4 * MIN)));
+    }
+
+    #[test]
+    fn a_real_jump_forward_stays() {
+        // The first alert after a quiet night at 06:00, then resolves at 06:00 and later.
+        let morning = T0 + 6 * 60 * MIN;
+        let later = [
+            am("Old", T0 - DAY, None),
+            am("A", morning - MIN, Some(morning)),
+            am("B", morning - MIN, Some(morning + 30_000)),
+        ];
+        let mut line = [am("Morning", morning, None)];
+        assert_eq!(first_sent(T0, &later), Some(morning));
+        assert_eq!(
+            restamp_ahead(&mut line, T0, 5 * MIN, first_sent(T0, &later)),
+            0
+        );
+        assert_eq!(line[0].time, EventTime(morning));
+        // Nothing after it that tells (the end of the input): it stays too.
+        assert_eq!(restamp_ahead(&mut line, T0, 5 * MIN, None), 0);
+        // A resolve stamped between, but after one at its own time, tells nothing more: the
+        // first one decided.
+        let mut later = later.to_vec();
+        later.push(am("Late", T0 - MIN, Some(T0 + MIN)));
+        assert_eq!(
+            restamp_ahead(&mut line, T0, 5 * MIN, first_sent(T0, &later)),
+            0
+        );
+    }
+
+    #[test]
+    fn standing_alerts_at_the_start_of_a_capture_stay_as_stamped() {
+        // A capture starts with re-sends of alerts that began before it, in any order: the
+        // clock (08:16, the first line's) lags, and an alert that began at 20:42 is followed
+        // by one that began at 11:20. Both were known when the capture started.
+        let clock = T0 + (8 * 60 + 16) * MIN;
+        let mut line = [am("Jvm", T0 + (20 * 60 + 42) * MIN, None)];
+        let later = [am("Hpa", T0 + (11 * 60 + 20) * MIN, None)];
+        assert_eq!(first_sent(clock, &later), None);
+        assert_eq!(
+            restamp_ahead(&mut line, clock, 5 * MIN, first_sent(clock, &later)),
+            0
+        );
+    }
+
+    #[test]
+    fn only_the_events_ahead_move_and_only_past_the_allowed_skew() {
+        // One payload with an alert from a host a day ahead and a resolve on time: the
+        // resolve shows the input had not got that far.
+        let mut line = [
+            am("Ahead", T0 + DAY, None),
+            am("OnTime", T0, Some(T0 + MIN)),
+        ];
+        let own = first_sent(T0, &line);
+        assert_eq!(own, Some(T0 + MIN));
+        assert_eq!(restamp_ahead(&mut line, T0, 5 * MIN, own), 1);
+        assert_eq!(line[0].time, EventTime(T0));
+        assert_eq!(line[1].time, EventTime(T0 + MIN));
+        // Four minutes ahead is within the allowed skew; so is anything with the guard off,
+        // or before the input has a clock.
+        let mut line = [am("Close", T0 + 4 * MIN, None)];
+        assert_eq!(restamp_ahead(&mut line, T0, 5 * MIN, Some(T0 + MIN)), 0);
+        let mut line = [am("Ahead", T0 + DAY, None)];
+        assert_eq!(restamp_ahead(&mut line, T0, 0, Some(T0 + MIN)), 0);
+        assert_eq!(
+            restamp_ahead(&mut line, i64::MIN, 5 * MIN, Some(T0 + MIN)),
+            0
+        );
+        assert!(!any_ahead(&line, i64::MIN, 5 * MIN));
+        assert!(any_ahead(&line, T0, 5 * MIN));
+    }
+}
