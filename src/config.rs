@@ -102,7 +102,8 @@ pub struct RawInput {
     /// `noisegate run`: an event stamped further ahead of the wall clock when it arrives
     /// than this is taken as of its arrival, and counted. One sender with its clock a day
     /// ahead would otherwise move event time a day on, ending every hold and quiet period
-    /// at once. 0 turns it off. (`replay` has no arrival time: it takes times as they are.)
+    /// at once. 0 turns it off. `replay` has no arrival time: it judges such an event by
+    /// the first later event of its input stamped as sent (`replay::ahead`).
     #[serde(with = "humantime_serde")]
     pub max_clock_skew: Duration,
 }

@@ -14,14 +14,14 @@
 //! [`sent_at`]): a resolve, an OTLP record, a PagerDuty event. A firing Alertmanager or
 //! Grafana alert cannot: every re-send keeps the alert's `startsAt`, so the standing alerts
 //! at the start of a capture arrive stamped hours or days apart in any order, and the clock
-//! lags what was already known. The first such event after it (in the same payload, or in
-//! the next [`LOOKAHEAD_LINES`] lines) that is newer than the clock decides: if it is still
-//! more than `max_clock_skew` before the event, the input had not got that far, and the
-//! event is taken as of the input's clock (its expiry moves with it). The clock is the last
-//! time the input is sure of: a later one, even the deciding event's, could be later than
-//! firing alerts delivered before that event, and would make them late. If the deciding
-//! event is not that far before, the jump was real. The alerts ahead are not asked
-//! about themselves: their own re-sends and resolves come from the same clock.
+//! lags what was already known. Each line after it is a witness, by the median of its
+//! events stamped as sent (a line came later, so it was sent later). If most of the first
+//! [`WITNESSES`] (within [`LOOKAHEAD_LINES`]) are still more than `max_clock_skew` before the
+//! event, the input had not got that far, and the
+//! witnesses are not that far before, the jump was real. The alerts ahead are not asked
+//! about themselves: their own re-sends and resolves come from the same clock; and a
+//! majority, not the first witness, decides, because another alert from the same wrong
+//! clock may be first (one event let through moves the clock for good).
 //! A real jump forward, the first alert after a quiet night, is followed by events at its
 //! own time or later, and stays as it is. A genuine event is moved back only when a later
 //! line was delivered more than `max_clock_skew` after it was stamped (an Alertmanager
@@ -31,11 +31,14 @@
 //! Owns only that judgement (the look-ahead is the merge's). Must not: judge an input's
 //! first line (there is no clock yet), or see the engine.
 
-use crate::event::{AlertEvent, EventKind, EventTime, Source};
+use crate::event::{AlertEvent, EventKind, EventTime, Fingerprint, Source};
 
-/// Lines after an event searched for one that tells. In a busy week one does every ten
+/// Witnesses asked about an event that seems ahead; most decide.
+pub const WITNESSES: usize = 5;
+
+/// Lines after an event searched for witnesses. In a busy week one does every ten
 /// lines or so, with gaps of a few hundred lines of Alertmanager re-sends; a sparse input
-/// tells in its next line. An event with nothing that tells within the bound stays as it is.
+/// tells in its next lines. An event without a witness within the bound stays as it is.
 pub const LOOKAHEAD_LINES: usize = 4096;
 
 /// The event's time if it is about when the event was sent, so that a later line stamped
@@ -51,6 +54,24 @@ pub fn sent_at(ev: &AlertEvent) -> Option<i64> {
     (!resent).then_some(ev.time.as_millis())
 }
 
+/// What one line says about when it was sent: the lower median of its [`sent_at`] times
+/// up to `upto`, leaving out the `suspects` (alerts judged ahead, which cannot vouch for
+/// themselves). The median, because a notification may carry alerts from more than one
+/// Prometheus, and the wrong clock is the exception.
+pub fn witness(line: &[AlertEvent], suspects: &[Fingerprint], upto: i64) -> Option<i64> {
+    let mut times: Vec<i64> = line
+        .iter()
+        .filter(|e| !suspects.contains(&e.fingerprint))
+        .filter_map(sent_at)
+        .filter(|&t| t <= upto)
+        .collect();
+    if times.is_empty() {
+        return None;
+    }
+    let mid = (times.len() - 1) / 2;
+    Some(*times.select_nth_unstable(mid).1)
+}
+
 /// Whether any event of `line` is stamped more than `max_skew_ms` after `clock` (the newest
 /// time of its input so far; `i64::MIN` before the first line): the cheap test that decides
 /// whether [`restamp_ahead`] needs the lines after it.
@@ -62,27 +83,27 @@ pub fn any_ahead(line: &[AlertEvent], clock: i64, max_skew_ms: i64) -> bool {
     line.iter().any(|e| e.time.as_millis() > limit)
 }
 
-/// Restamps the events of `line` stamped more than `max_skew_ms` after `clock` when
-/// `next_sent`, the first [`sent_at`] time after `clock` among this line's other events and
-/// the lines after it, shows the input had not got that far: it is more than `max_skew_ms`
-/// before the event's own. Each such event is taken as of `clock`. Returns how many moved.
+/// Restamps the events of `line` stamped more than `max_skew_ms` after `clock` when the
+/// `witnesses` (one [`witness`] from this line's other events, then one from each line
+/// after it) show the input had not got that far: most of them are more than `max_skew_ms`
+/// before the event's own, though they were sent after it. Each such event is taken as of
+/// `clock`. Returns how many moved.
 pub fn restamp_ahead(
     line: &mut [AlertEvent],
     clock: i64,
     max_skew_ms: i64,
-    next_sent: Option<i64>,
+    witnesses: &[i64],
 ) -> usize {
-    let Some(sent) = next_sent.filter(|&t| t > clock) else {
-        return 0;
-    };
-    if !any_ahead(line, clock, max_skew_ms) {
+    if witnesses.is_empty() || !any_ahead(line, clock, max_skew_ms) {
         return 0;
     }
     let limit = clock.saturating_add(max_skew_ms);
     let mut moved = 0;
     for ev in line.iter_mut() {
         let t = ev.time.as_millis();
-        if t > limit && sent < t.saturating_sub(max_skew_ms) {
+        let before = t.saturating_sub(max_skew_ms);
+        let behind = witnesses.iter().filter(|&&w| w < before).count();
+        if t > limit && 2 * behind > witnesses.len() {
             ev.restamp(EventTime(clock));
             moved += 1;
         }
@@ -121,9 +142,13 @@ mod tests {
         out.remove(0)
     }
 
-    /// What the merge looks for: the first time after `clock` that tells.
-    fn first_sent(clock: i64, events: &[AlertEvent]) -> Option<i64> {
-        events.iter().filter_map(sent_at).find(|&t| t > clock)
+    /// What the merge looks for, with each event a line of its own.
+    fn witnesses(events: &[AlertEvent]) -> Vec<i64> {
+        events
+            .iter()
+            .filter_map(|e| witness(std::slice::from_ref(e), &[], i64::MAX))
+            .take(WITNESSES)
+            .collect()
     }
 
     #[test]
@@ -137,26 +162,35 @@ mod tests {
             am("A", T0 - 10 * MIN, Some(T0 + MIN)),
             am("B", T0 - 10 * MIN, Some(T0 + 2 * MIN)),
         ];
-        assert_eq!(first_sent(T0, &later), Some(T0 + MIN));
-        assert_eq!(
-            restamp_ahead(&mut line, T0, 5 * MIN, first_sent(T0, &later)),
-            1
-        );
+        assert_eq!(witnesses(&later), [T0 + MIN, T0 + 2 * MIN]);
+        assert_eq!(restamp_ahead(&mut line, T0, 5 * MIN, &witnesses(&later)), 1);
         assert_eq!(line[0].time, EventTime(T0));
         // A resolve a day ahead is taken back the same way.
         let mut line = [am("Ahead", T0 + DAY - MIN, Some(T0 + DAY))];
-        assert_eq!(
-            restamp_ahead(&mut line, T0, 5 * MIN, first_sent(T0, &later)),
-            1
-        );
+        assert_eq!(restamp_ahead(&mut line, T0, 5 * MIN, &witnesses(&later)), 1);
         assert_eq!(line[0].time, EventTime(T0));
+    }
+
+    #[test]
+    fn another_alert_from_the_same_wrong_clock_is_outvoted() {
+        // A second alert a day ahead resolves first; the two after it are on time.
+        let mut line = [am("Ahead", T0 + DAY, None)];
+        let later = [
+            am("AlsoAhead", T0 + DAY - MIN, Some(T0 + DAY + MIN)),
+            am("A", T0 - 10 * MIN, Some(T0 + MIN)),
+            am("B", T0 - 10 * MIN, Some(T0 + 2 * MIN)),
+        ];
+        assert_eq!(restamp_ahead(&mut line, T0, 5 * MIN, &witnesses(&later)), 1);
+        // With only that one to ask, it would have been let through.
+        let mut line = [am("Ahead", T0 + DAY, None)];
+        assert_eq!(restamp_ahead(&mut line, T0, 5 * MIN, &[T0 + DAY + MIN]), 0);
     }
 
     #[test]
     fn its_lease_moves_with_it() {
         let mut line = [am("Ahead", T0 + DAY, None)];
         line[0].ends_at = Some(EventTime(T0 + DAY + 4 * MIN));
-        assert_eq!(restamp_ahead(&mut line, T0, 5 * MIN, Some(T0 + MIN)), 1);
+        assert_eq!(restamp_ahead(&mut line, T0, 5 * MIN, &[T0 + MIN]), 1);
         assert_eq!(line[0].ends_at, Some(EventTime(T0 + 4 * MIN)));
     }
 
@@ -170,22 +204,16 @@ mod tests {
             am("B", morning - MIN, Some(morning + 30_000)),
         ];
         let mut line = [am("Morning", morning, None)];
-        assert_eq!(first_sent(T0, &later), Some(morning));
-        assert_eq!(
-            restamp_ahead(&mut line, T0, 5 * MIN, first_sent(T0, &later)),
-            0
-        );
+        assert_eq!(witnesses(&later), [morning, morning + 30_000]);
+        assert_eq!(restamp_ahead(&mut line, T0, 5 * MIN, &witnesses(&later)), 0);
         assert_eq!(line[0].time, EventTime(morning));
         // Nothing after it that tells (the end of the input): it stays too.
-        assert_eq!(restamp_ahead(&mut line, T0, 5 * MIN, None), 0);
-        // A resolve stamped between, but after one at its own time, tells nothing more: the
-        // first one decided.
+        assert_eq!(restamp_ahead(&mut line, T0, 5 * MIN, &[]), 0);
+        // A resolve stamped between, after two at its own time, is outvoted.
         let mut later = later.to_vec();
         later.push(am("Late", T0 - MIN, Some(T0 + MIN)));
-        assert_eq!(
-            restamp_ahead(&mut line, T0, 5 * MIN, first_sent(T0, &later)),
-            0
-        );
+        assert_eq!(witnesses(&later).len(), 3);
+        assert_eq!(restamp_ahead(&mut line, T0, 5 * MIN, &witnesses(&later)), 0);
     }
 
     #[test]
@@ -196,9 +224,9 @@ mod tests {
         let clock = T0 + (8 * 60 + 16) * MIN;
         let mut line = [am("Jvm", T0 + (20 * 60 + 42) * MIN, None)];
         let later = [am("Hpa", T0 + (11 * 60 + 20) * MIN, None)];
-        assert_eq!(first_sent(clock, &later), None);
+        assert!(witnesses(&later).is_empty());
         assert_eq!(
-            restamp_ahead(&mut line, clock, 5 * MIN, first_sent(clock, &later)),
+            restamp_ahead(&mut line, clock, 5 * MIN, &witnesses(&later)),
             0
         );
     }
@@ -211,21 +239,20 @@ mod tests {
             am("Ahead", T0 + DAY, None),
             am("OnTime", T0, Some(T0 + MIN)),
         ];
-        let own = first_sent(T0, &line);
-        assert_eq!(own, Some(T0 + MIN));
-        assert_eq!(restamp_ahead(&mut line, T0, 5 * MIN, own), 1);
+        let own: Vec<i64> = witness(&line, &[line[0].fingerprint], T0 + 5 * MIN)
+            .into_iter()
+            .collect();
+        assert_eq!(own, [T0 + MIN]);
+        assert_eq!(restamp_ahead(&mut line, T0, 5 * MIN, &own), 1);
         assert_eq!(line[0].time, EventTime(T0));
         assert_eq!(line[1].time, EventTime(T0 + MIN));
         // Four minutes ahead is within the allowed skew; so is anything with the guard off,
         // or before the input has a clock.
         let mut line = [am("Close", T0 + 4 * MIN, None)];
-        assert_eq!(restamp_ahead(&mut line, T0, 5 * MIN, Some(T0 + MIN)), 0);
+        assert_eq!(restamp_ahead(&mut line, T0, 5 * MIN, &[T0 + MIN]), 0);
         let mut line = [am("Ahead", T0 + DAY, None)];
-        assert_eq!(restamp_ahead(&mut line, T0, 0, Some(T0 + MIN)), 0);
-        assert_eq!(
-            restamp_ahead(&mut line, i64::MIN, 5 * MIN, Some(T0 + MIN)),
-            0
-        );
+        assert_eq!(restamp_ahead(&mut line, T0, 0, &[T0 + MIN]), 0);
+        assert_eq!(restamp_ahead(&mut line, i64::MIN, 5 * MIN, &[T0 + MIN]), 0);
         assert!(!any_ahead(&line, i64::MIN, 5 * MIN));
         assert!(any_ahead(&line, T0, 5 * MIN));
     }

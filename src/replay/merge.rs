@@ -29,8 +29,8 @@ use anyhow::Context as _;
 use crate::event::Fingerprint;
 
 use super::{
-    ahead, decode_worker, decode_workers, framing::Framer, open_input, AlertEvent, Chunk, Config,
-    Job, Part, Sink, BATCH_LINES, CHUNKS_AHEAD_PER_WORKER,
+    ahead, decode_worker, decode_workers, framing::Framer, open_input, Chunk, Config, Job, Part,
+    Sink, BATCH_LINES, CHUNKS_AHEAD_PER_WORKER,
 };
 
 /// Chunks of one input read ahead of the merge (decoded or with the workers).
@@ -110,15 +110,12 @@ impl Input {
             .filter(|e| e.time.as_millis() > limit)
             .map(|e| e.fingerprint)
             .collect();
-        let tells = |e: &AlertEvent| {
-            ahead::sent_at(e).filter(|&t| t > clock && !suspects.contains(&e.fingerprint))
-        };
         // Its own line's events that are not ahead themselves, then the lines after it.
-        let mut next_sent = line.iter().filter_map(tells).find(|&t| t <= limit);
+        let mut witnesses: Vec<i64> = ahead::witness(line, &suspects, limit).into_iter().collect();
         let mut lines = 0;
         let mut chunk = 0;
         let mut from = self.next + 1;
-        while next_sent.is_none() && lines < ahead::LOOKAHEAD_LINES {
+        'look: while witnesses.len() < ahead::WITNESSES && lines < ahead::LOOKAHEAD_LINES {
             let part = if chunk == 0 {
                 &self.head.1
             } else {
@@ -131,10 +128,10 @@ impl Input {
                 &self.peeked[chunk - 1].1
             };
             for (_, r) in part.results.iter().skip(from) {
-                next_sent = part.events[r.clone()].iter().find_map(tells);
+                witnesses.extend(ahead::witness(&part.events[r.clone()], &suspects, i64::MAX));
                 lines += 1;
-                if next_sent.is_some() || lines == ahead::LOOKAHEAD_LINES {
-                    break;
+                if witnesses.len() == ahead::WITNESSES || lines == ahead::LOOKAHEAD_LINES {
+                    break 'look;
                 }
             }
             chunk += 1;
@@ -144,7 +141,7 @@ impl Input {
             &mut self.head.1.events[range],
             clock,
             max_skew_ms,
-            next_sent,
+            &witnesses,
         ))
     }
 
