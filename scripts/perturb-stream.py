@@ -10,7 +10,8 @@ usage: scripts/perturb-stream.py MODE SEED < in.ndjson > out.ndjson
   ahead     from line AHEAD_AT on (default 220000), the first Alertmanager notification of
             an alert that has just started comes from a Prometheus whose clock is a day
             ahead: that alert's startsAt/endsAt are +24 h in it and in every later
-            notification of it (AHEAD_EVERY=N: so is every Nth new alert after it)
+            notification of it (AHEAD_EVERY=N: so is every Nth new alert after it;
+            AHEAD_HOURS=H: H hours ahead instead, negative for a clock behind)
 """
 import datetime, heapq, json, os, random, sys
 mode, seed = sys.argv[1], int(sys.argv[2])
@@ -18,6 +19,7 @@ rng = random.Random(seed)
 window = float(os.environ.get("JITTER_LINES", "60"))
 ahead_at = int(os.environ.get("AHEAD_AT", "220000"))
 ahead_every = int(os.environ.get("AHEAD_EVERY", "0"))
+ahead_hours = float(os.environ.get("AHEAD_HOURS", "24"))
 marked, marked_names, new_alerts = set(), set(), 0
 now, now_minus_5m = "", ""
 import re
@@ -25,7 +27,7 @@ STARTS = re.compile(rb'"startsAt":"([^"]+)"')
 
 def day_ahead(t):
     if t.startswith("0001-"): return t  # Go's zero time: no end
-    d = datetime.datetime.fromisoformat(t.replace("Z", "+00:00")) + datetime.timedelta(days=1)
+    d = datetime.datetime.fromisoformat(t.replace("Z", "+00:00")) + datetime.timedelta(hours=ahead_hours)
     return d.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 inp = sys.stdin.buffer
