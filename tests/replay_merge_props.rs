@@ -1,7 +1,8 @@
 //! Property: however a stream in event time is split across input files (each file keeping
 //! its lines in order), `noisegate replay FILE...` gives exactly what the one file gives.
-//! Times here strictly increase, so the merge has one right order; ties and re-sends are
-//! covered by `replay_cli.rs` on a generated week.
+//! Times here strictly increase, so the merge has one right order, and no jump forward is
+//! taken for a wrong clock; ties and re-sends are covered by `replay_cli.rs` on a generated
+//! week.
 
 use std::path::Path;
 
@@ -35,6 +36,10 @@ fn line(alert: u8, firing: bool, t: u32) -> String {
 
 fn replay(inputs: &[&Path], out: &Path) -> [Vec<u8>; 3] {
     support::noisegate_ok(|c| c.args(["replay", "--quiet", "--out"]).arg(out).args(inputs));
+    // Times only go forward here (by up to 15 minutes at a step): no jump is a wrong clock.
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["clock_skewed"], 0, "{summary}");
     ["clusters.ndjson", "pages.ndjson", "rules.json"].map(|f| std::fs::read(out.join(f)).unwrap())
 }
 
