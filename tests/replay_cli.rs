@@ -372,19 +372,28 @@ fn alerts_a_sender_left_out_are_counted_in_the_summary() {
     assert_eq!(s["events_invalid"], 0, "{s}");
 }
 
+/// Alertmanager's published notification: one critical alert, sent twice, from 00:17:58.
+const AM_ALERT: &str = "zulip-webhook-fixtures/alertmanager/alert.json";
+
+/// The notification Alertmanager sends when the first alert of [`AM_ALERT`] resolves at
+/// `ends_at`.
+fn am_alert_resolved(ends_at: &str) -> String {
+    let mut resolved: Value = serde_json::from_str(&fixture_line(AM_ALERT)).unwrap();
+    resolved["status"] = "resolved".into();
+    let alerts = resolved["alerts"].as_array_mut().unwrap();
+    alerts.truncate(1);
+    alerts[0]["status"] = "resolved".into();
+    alerts[0]["endsAt"] = ends_at.into();
+    resolved.to_string()
+}
+
 #[test]
 fn a_notification_delivered_after_its_resolve_neither_pages_nor_reopens() {
     // Alertmanager's published notification (the same critical alert twice) and the resolve
     // of that alert five minutes later, delivered resolve first: from two inputs or
     // partitions out of step, or a retried firing notification.
-    let firing = fixture_line("zulip-webhook-fixtures/alertmanager/alert.json");
-    let mut resolved: Value = serde_json::from_str(&firing).unwrap();
-    resolved["status"] = "resolved".into();
-    let alerts = resolved["alerts"].as_array_mut().unwrap();
-    alerts.truncate(1);
-    alerts[0]["status"] = "resolved".into();
-    alerts[0]["endsAt"] = "2020-02-06T00:22:58.432911368Z".into();
-    let resolved = resolved.to_string();
+    let firing = fixture_line(AM_ALERT);
+    let resolved = am_alert_resolved("2020-02-06T00:22:58.432911368Z");
     let (_dir, out) = replay_lines(&shipped_config(), &[resolved.clone(), firing.clone()]);
     let s = read_summary(&out);
     assert_eq!(s["engine"]["stale_events"], 2, "{s}");
@@ -413,26 +422,21 @@ fn a_notification_stamped_a_day_ahead_is_taken_as_of_the_stream_before_it() {
     // Alertmanager's published notification (a critical alert at 00:17:58), one from a
     // Prometheus whose clock runs a day ahead, the first alert's resolve five minutes later,
     // and a new critical alert half an hour on.
-    let first = fixture_line("zulip-webhook-fixtures/alertmanager/alert.json");
+    let first = fixture_line(AM_ALERT);
     let mut ahead: Value = serde_json::from_str(&first).unwrap();
     for a in ahead["alerts"].as_array_mut().unwrap() {
         a["labels"]["alertname"] = "Disk Filling".into();
         a["startsAt"] = "2020-02-07T00:18:30Z".into();
         a.as_object_mut().unwrap().remove("fingerprint");
     }
-    let mut resolved: Value = serde_json::from_str(&first).unwrap();
-    resolved["status"] = "resolved".into();
-    let alerts = resolved["alerts"].as_array_mut().unwrap();
-    alerts.truncate(1);
-    alerts[0]["status"] = "resolved".into();
-    alerts[0]["endsAt"] = "2020-02-06T00:22:58Z".into();
+    let resolved = am_alert_resolved("2020-02-06T00:22:58Z");
     let next = support::am_firing_line(
         serde_json::json!({"alertname": "Queue Stuck", "queue": "billing", "severity": "critical"}),
         serde_json::json!({"summary": "billing queue stuck"}),
         "2020-02-06T00:50:00Z",
         None,
     );
-    let lines = [first, ahead.to_string(), resolved.to_string(), next];
+    let lines = [first, ahead.to_string(), resolved, next];
 
     let (dir, out) = replay_lines(&shipped_config(), &lines);
     let s = read_summary(&out);
