@@ -14,7 +14,10 @@
 //! time would pull it back before everything sent since; a line without a time (a dead
 //! letter, a PagerDuty v2 acknowledgement) stays where it is in its file. Ties go to the input
 //! named first. Each input is taken to be in its own order, as an export or a log is; the
-//! engine's allowed lateness absorbs the rest. The result depends only on the inputs, never
+//! engine's allowed lateness absorbs the rest. A line stamped well ahead of its input's
+//! clock is first settled by the lines after it (`ahead`): one wrong clock must not move
+//! the input's, and with it hold the input back. That look-ahead may read up to
+//! `ahead::LOOKAHEAD_LINES` lines of chunks early. The result depends only on the inputs, never
 //! on thread timing.
 //!
 //! Owns the merge order; decoding, the engine and the outputs are `replay`'s.
@@ -92,8 +95,8 @@ impl Input {
         }))
     }
 
-    /// Restamps the next line's events that its sender stamped ahead of the input (see
-    /// `ahead`), by the first event after them that tells; returns how many moved.
+    /// Restamps the next line's events that its sender stamped ahead of the input, as the
+    /// lines after it witness (see `ahead`); returns how many moved.
     fn settle(&mut self, max_skew_ms: i64) -> anyhow::Result<usize> {
         let clock = self.clock;
         let range = self.head.1.results[self.next].1.clone();

@@ -54,8 +54,9 @@ pub struct Summary {
     pub alerts_truncated: u64,
     /// Change events (PagerDuty Change Events) decoded: context for clusters, not alerts.
     pub change_events: u64,
-    /// Alert events stamped more than `[input] max_clock_skew` ahead of the rest of their
-    /// input, taken as of the events after them (`ahead`): a sender's clock was wrong.
+    /// Alert events stamped more than `[input] max_clock_skew` ahead of their input, as the
+    /// lines after them witnessed, taken as of the input's newest time before them
+    /// (`ahead`): a sender's clock was wrong.
     pub clock_skewed: u64,
     /// Distinct alerts (label sets per episode) across all cluster records.
     pub alerts: u64,
@@ -471,7 +472,7 @@ pub fn print_summary(s: &Summary, out_dir: &Path) -> String {
         let _ = writeln!(
             t,
             "  clock ahead        {:>10}   (stamped over input.max_clock_skew ahead of the lines \
-             after them: taken as of those; a sender's clock is wrong)",
+             around them: taken as of the lines before; a sender's clock is wrong)",
             s.clock_skewed
         );
     }
