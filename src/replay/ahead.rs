@@ -55,15 +55,18 @@ pub fn sent_at(ev: &AlertEvent) -> Option<i64> {
 }
 
 /// What one line says about when it was sent: the lower median of its [`sent_at`] times
-/// up to `upto`, leaving out the `suspects` (alerts judged ahead, which cannot vouch for
-/// themselves). The median, because a notification may carry alerts from more than one
-/// Prometheus, and the wrong clock is the exception.
-pub fn witness(line: &[AlertEvent], suspects: &[Fingerprint], upto: i64) -> Option<i64> {
+/// within `[from, upto]`, leaving out the `suspects` (alerts judged ahead, which cannot
+/// vouch for themselves). The median, because a notification may carry alerts from more
+/// than one Prometheus, and the wrong clock is the exception. Times before `from` (the
+/// input's clock less `max_clock_skew`) are left out too: an event that old when the line
+/// was sent was held up somewhere, or is an old capture pasted in, and says nothing about
+/// the present.
+pub fn witness(line: &[AlertEvent], suspects: &[Fingerprint], from: i64, upto: i64) -> Option<i64> {
     let mut times: Vec<i64> = line
         .iter()
         .filter(|e| !suspects.contains(&e.fingerprint))
         .filter_map(sent_at)
-        .filter(|&t| t <= upto)
+        .filter(|&t| t >= from && t <= upto)
         .collect();
     if times.is_empty() {
         return None;
@@ -146,7 +149,7 @@ mod tests {
     fn witnesses(events: &[AlertEvent]) -> Vec<i64> {
         events
             .iter()
-            .filter_map(|e| witness(std::slice::from_ref(e), &[], i64::MAX))
+            .filter_map(|e| witness(std::slice::from_ref(e), &[], i64::MIN, i64::MAX))
             .take(WITNESSES)
             .collect()
     }
@@ -184,6 +187,18 @@ mod tests {
         // With only that one to ask, it would have been let through.
         let mut line = [am("Ahead", T0 + DAY, None)];
         assert_eq!(restamp_ahead(&mut line, T0, 5 * MIN, &[T0 + DAY + MIN]), 0);
+    }
+
+    #[test]
+    fn a_witness_from_long_before_says_nothing() {
+        // Resolves from an old capture pasted after the stream (stamped in 2020) were not
+        // sent in the present: the line after a genuine jump that carries them is no witness.
+        let old = [am("Old", T0 - 400 * DAY - MIN, Some(T0 - 400 * DAY))];
+        let from = T0 - 5 * MIN;
+        assert_eq!(witness(&old, &[], from, i64::MAX), None);
+        // One stamped a minute before the clock is: a storm's resolves lag its newest alert.
+        let recent = [am("Recent", T0 - 2 * MIN, Some(T0 - MIN))];
+        assert_eq!(witness(&recent, &[], from, i64::MAX), Some(T0 - MIN));
     }
 
     #[test]
@@ -239,7 +254,7 @@ mod tests {
             am("Ahead", T0 + DAY, None),
             am("OnTime", T0, Some(T0 + MIN)),
         ];
-        let own: Vec<i64> = witness(&line, &[line[0].fingerprint], T0 + 5 * MIN)
+        let own: Vec<i64> = witness(&line, &[line[0].fingerprint], T0 - 5 * MIN, T0 + 5 * MIN)
             .into_iter()
             .collect();
         assert_eq!(own, [T0 + MIN]);

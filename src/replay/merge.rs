@@ -114,7 +114,10 @@ impl Input {
             .map(|e| e.fingerprint)
             .collect();
         // Its own line's events that are not ahead themselves, then the lines after it.
-        let mut witnesses: Vec<i64> = ahead::witness(line, &suspects, limit).into_iter().collect();
+        let oldest = clock.saturating_sub(max_skew_ms);
+        let mut witnesses: Vec<i64> = ahead::witness(line, &suspects, oldest, limit)
+            .into_iter()
+            .collect();
         let mut lines = 0;
         let mut chunk = 0;
         let mut from = self.next + 1;
@@ -131,7 +134,12 @@ impl Input {
                 &self.peeked[chunk - 1].1
             };
             for (_, r) in part.results.iter().skip(from) {
-                witnesses.extend(ahead::witness(&part.events[r.clone()], &suspects, i64::MAX));
+                witnesses.extend(ahead::witness(
+                    &part.events[r.clone()],
+                    &suspects,
+                    oldest,
+                    i64::MAX,
+                ));
                 lines += 1;
                 if witnesses.len() == ahead::WITNESSES || lines == ahead::LOOKAHEAD_LINES {
                     break 'look;
