@@ -10,26 +10,34 @@
 //! input back in the merge for that day.
 //!
 //! So an event more than `[input] max_clock_skew` ahead of its input's clock is checked
-//! against what follows it. Only events stamped about when they were sent can tell (see
-//! [`sent_at`]): a resolve, an OTLP record, a PagerDuty event. A firing Alertmanager or
-//! Grafana alert cannot: every re-send keeps the alert's `startsAt`, so the standing alerts
-//! at the start of a capture arrive stamped hours or days apart in any order, and the clock
-//! lags what was already known. Each line after it is a witness, by the median of its
-//! events stamped as sent (a line came later, so it was sent later). If most of the first
-//! [`WITNESSES`] (within [`LOOKAHEAD_LINES`]) are still more than `max_clock_skew` before the
-//! event, the input had not got that far, and the
-//! witnesses are not that far before, the jump was real. The alerts ahead are not asked
-//! about themselves: their own re-sends and resolves come from the same clock; and a
-//! majority, not the first witness, decides, because another alert from the same wrong
-//! clock may be first (one event let through moves the clock for good).
-//! A real jump forward, the first alert after a quiet night, is followed by events at its
-//! own time or later, and stays as it is. A genuine event is moved back only when a later
-//! line was delivered more than `max_clock_skew` after it was stamped (an Alertmanager
-//! `group_interval` longer than that, on a stream with nothing newer in between), and then
-//! only to that line's time.
+//! against the lines after it, which were sent later. Only events stamped about when they
+//! were sent can tell (see [`sent_at`]): a resolve, an OTLP record, a PagerDuty event. A
+//! firing Alertmanager or Grafana alert cannot: every re-send keeps the alert's `startsAt`,
+//! so the standing alerts at the start of a capture arrive stamped hours or days apart in
+//! any order, and the clock lags what was already known. Each line with such events is a
+//! witness, by their median ([`witness`]). If most of the first [`WITNESSES`] (within
+//! [`LOOKAHEAD_LINES`]) are still more than `max_clock_skew` before the event, the input had
+//! not got that far, and the event is taken as of the input's clock, with its expiry. The
+//! clock is the last time the input is sure of: a later one, even a witness's, could be
+//! later than firing alerts delivered before that witness, and would make them late. If
+//! most witnesses are not that far before, the jump was real: the first alert after a quiet
+//! night is followed by events at its own time or later, and stays as it is.
+//!
+//! Who may not witness: the alerts seen ahead (the last [`SUSPECTS_REMEMBERED`] of them),
+//! whose re-sends and resolves come from the same clock; and times more than
+//! `max_clock_skew` before the input's clock, which were held up somewhere or are an old
+//! capture pasted in. A majority, not the first witness, decides, because an alert from the
+//! same wrong clock not yet seen may come first, and one event let through moves the clock
+//! for good. A genuine event is moved back only when most lines after it were delivered
+//! more than `max_clock_skew` after they were stamped (heavy disorder, or an Alertmanager
+//! `group_interval` longer than that on a quiet stream), and then only to the clock.
 //!
 //! Owns only that judgement (the look-ahead is the merge's). Must not: judge an input's
 //! first line (there is no clock yet), or see the engine.
+
+use std::collections::VecDeque;
+
+use rustc_hash::FxHashSet;
 
 use crate::event::{AlertEvent, EventKind, EventTime, Fingerprint, Source};
 
@@ -54,14 +62,45 @@ pub fn sent_at(ev: &AlertEvent) -> Option<i64> {
     (!resent).then_some(ev.time.as_millis())
 }
 
+/// Alerts seen stamped ahead: their later events (re-sends, the resolve) come from the same
+/// clock and cannot witness for another alert's. Bounded: the oldest are forgotten first.
+#[derive(Default)]
+pub struct Suspects {
+    order: VecDeque<Fingerprint>,
+    set: FxHashSet<Fingerprint>,
+}
+
+/// Suspects remembered per input.
+pub const SUSPECTS_REMEMBERED: usize = 4096;
+
+impl Suspects {
+    /// Remembers the alerts of `line` stamped after `limit`.
+    pub fn note(&mut self, line: &[AlertEvent], limit: i64) {
+        for e in line.iter().filter(|e| e.time.as_millis() > limit) {
+            if self.set.insert(e.fingerprint) {
+                self.order.push_back(e.fingerprint);
+                if self.order.len() > SUSPECTS_REMEMBERED {
+                    if let Some(old) = self.order.pop_front() {
+                        self.set.remove(&old);
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn contains(&self, fp: &Fingerprint) -> bool {
+        self.set.contains(fp)
+    }
+}
+
 /// What one line says about when it was sent: the lower median of its [`sent_at`] times
-/// within `[from, upto]`, leaving out the `suspects` (alerts judged ahead, which cannot
-/// vouch for themselves). The median, because a notification may carry alerts from more
+/// within `[from, upto]`, leaving out the `suspects` (alerts seen ahead, which cannot vouch
+/// for themselves or for each other). The median, because a notification may carry alerts from more
 /// than one Prometheus, and the wrong clock is the exception. Times before `from` (the
 /// input's clock less `max_clock_skew`) are left out too: an event that old when the line
 /// was sent was held up somewhere, or is an old capture pasted in, and says nothing about
 /// the present.
-pub fn witness(line: &[AlertEvent], suspects: &[Fingerprint], from: i64, upto: i64) -> Option<i64> {
+pub fn witness(line: &[AlertEvent], suspects: &Suspects, from: i64, upto: i64) -> Option<i64> {
     let mut times: Vec<i64> = line
         .iter()
         .filter(|e| !suspects.contains(&e.fingerprint))
@@ -149,7 +188,14 @@ mod tests {
     fn witnesses(events: &[AlertEvent]) -> Vec<i64> {
         events
             .iter()
-            .filter_map(|e| witness(std::slice::from_ref(e), &[], i64::MIN, i64::MAX))
+            .filter_map(|e| {
+                witness(
+                    std::slice::from_ref(e),
+                    &Suspects::default(),
+                    i64::MIN,
+                    i64::MAX,
+                )
+            })
             .take(WITNESSES)
             .collect()
     }
@@ -195,10 +241,35 @@ mod tests {
         // sent in the present: the line after a genuine jump that carries them is no witness.
         let old = [am("Old", T0 - 400 * DAY - MIN, Some(T0 - 400 * DAY))];
         let from = T0 - 5 * MIN;
-        assert_eq!(witness(&old, &[], from, i64::MAX), None);
+        let none = Suspects::default();
+        assert_eq!(witness(&old, &none, from, i64::MAX), None);
         // One stamped a minute before the clock is: a storm's resolves lag its newest alert.
         let recent = [am("Recent", T0 - 2 * MIN, Some(T0 - MIN))];
-        assert_eq!(witness(&recent, &[], from, i64::MAX), Some(T0 - MIN));
+        assert_eq!(witness(&recent, &none, from, i64::MAX), Some(T0 - MIN));
+    }
+
+    #[test]
+    fn an_alert_seen_ahead_before_cannot_witness_later() {
+        // An alert from the wrong clock was seen ahead an hour ago; now another from the same
+        // clock is ahead, and the first one's resolve comes next, a day ahead too.
+        let mut suspects = Suspects::default();
+        let earlier = am("Ahead1", T0 + DAY - 60 * MIN, None);
+        suspects.note(std::slice::from_ref(&earlier), T0 - 55 * MIN);
+        let resolve = [am("Ahead1", T0 + DAY - 60 * MIN, Some(T0 + DAY + MIN))];
+        assert_eq!(witness(&resolve, &suspects, T0 - 5 * MIN, i64::MAX), None);
+        assert_eq!(
+            witness(&resolve, &Suspects::default(), T0 - 5 * MIN, i64::MAX),
+            Some(T0 + DAY + MIN)
+        );
+        // Only alerts past the limit are noted, and only so many are kept.
+        let mut s = Suspects::default();
+        s.note(&[am("OnTime", T0, None)], T0 + 5 * MIN);
+        assert!(!s.contains(&am("OnTime", T0, None).fingerprint));
+        for i in 0..=SUSPECTS_REMEMBERED {
+            s.note(&[am(&format!("A{i}"), T0 + DAY, None)], T0);
+        }
+        assert!(!s.contains(&am("A0", T0 + DAY, None).fingerprint));
+        assert!(s.contains(&am("A1", T0 + DAY, None).fingerprint));
     }
 
     #[test]
@@ -254,7 +325,9 @@ mod tests {
             am("Ahead", T0 + DAY, None),
             am("OnTime", T0, Some(T0 + MIN)),
         ];
-        let own: Vec<i64> = witness(&line, &[line[0].fingerprint], T0 - 5 * MIN, T0 + 5 * MIN)
+        let mut suspects = Suspects::default();
+        suspects.note(&line, T0 + 5 * MIN);
+        let own: Vec<i64> = witness(&line, &suspects, T0 - 5 * MIN, T0 + 5 * MIN)
             .into_iter()
             .collect();
         assert_eq!(own, [T0 + MIN]);

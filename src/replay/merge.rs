@@ -29,8 +29,6 @@ use std::sync::mpsc;
 
 use anyhow::Context as _;
 
-use crate::event::Fingerprint;
-
 use super::{
     ahead, decode_worker, decode_workers, framing::Framer, open_input, Chunk, Config, Job, Part,
     Sink, BATCH_LINES, CHUNKS_AHEAD_PER_WORKER,
@@ -51,6 +49,8 @@ struct Input {
     clock: i64,
     /// The chunks after `head` that the look-ahead of `settle` needed early.
     peeked: VecDeque<(Chunk, Part)>,
+    /// Alerts of this input seen stamped ahead of it.
+    suspects: ahead::Suspects,
 }
 
 /// Waits for an input's next decoded chunk; `None` once it has ended.
@@ -75,6 +75,7 @@ impl Input {
             next: 0,
             clock: i64::MIN,
             peeked: VecDeque::new(),
+            suspects: ahead::Suspects::default(),
         }))
     }
 
@@ -108,14 +109,11 @@ impl Input {
         // allocate. The alerts ahead cannot vouch for themselves: their later events (a
         // re-send, the resolve) are stamped by the same clock.
         let limit = clock.saturating_add(max_skew_ms);
-        let suspects: Vec<Fingerprint> = line
-            .iter()
-            .filter(|e| e.time.as_millis() > limit)
-            .map(|e| e.fingerprint)
-            .collect();
+        self.suspects.note(line, limit);
+        let suspects = &self.suspects;
         // Its own line's events that are not ahead themselves, then the lines after it.
         let oldest = clock.saturating_sub(max_skew_ms);
-        let mut witnesses: Vec<i64> = ahead::witness(line, &suspects, oldest, limit)
+        let mut witnesses: Vec<i64> = ahead::witness(line, suspects, oldest, limit)
             .into_iter()
             .collect();
         let mut lines = 0;
@@ -136,7 +134,7 @@ impl Input {
             for (_, r) in part.results.iter().skip(from) {
                 witnesses.extend(ahead::witness(
                     &part.events[r.clone()],
-                    &suspects,
+                    suspects,
                     oldest,
                     i64::MAX,
                 ));
