@@ -95,11 +95,11 @@ impl Suspects {
 
 /// What one line says about when it was sent: the lower median of its [`sent_at`] times
 /// within `[from, upto]`, leaving out the `suspects` (alerts seen ahead, which cannot vouch
-/// for themselves or for each other). The median, because a notification may carry alerts from more
-/// than one Prometheus, and the wrong clock is the exception. Times before `from` (the
-/// input's clock less `max_clock_skew`) are left out too: an event that old when the line
-/// was sent was held up somewhere, or is an old capture pasted in, and says nothing about
-/// the present.
+/// for themselves or for each other). The median, because a notification may carry alerts
+/// from more than one Prometheus, and the wrong clock is the exception. Times before `from`
+/// (the input's clock less `max_clock_skew`) are left out too: an event that old when the
+/// line was sent was held up somewhere, or is an old capture pasted in, and says nothing
+/// about the present.
 pub fn witness(line: &[AlertEvent], suspects: &Suspects, from: i64, upto: i64) -> Option<i64> {
     let mut times: Vec<i64> = line
         .iter()
@@ -114,38 +114,38 @@ pub fn witness(line: &[AlertEvent], suspects: &Suspects, from: i64, upto: i64) -
     Some(*times.select_nth_unstable(mid).1)
 }
 
-/// Whether any event of `line` is stamped more than `max_skew_ms` after `clock` (the newest
-/// time of its input so far; `i64::MIN` before the first line): the cheap test that decides
-/// whether [`restamp_ahead`] needs the lines after it.
-pub fn any_ahead(line: &[AlertEvent], clock: i64, max_skew_ms: i64) -> bool {
-    if max_skew_ms <= 0 || clock == i64::MIN {
-        return false;
-    }
-    let limit = clock.saturating_add(max_skew_ms);
-    line.iter().any(|e| e.time.as_millis() > limit)
+/// The latest time an event of an input at `clock` may carry unquestioned: `max_skew_ms`
+/// after it. `None` when nothing is judged: the guard is off, or the input has no clock yet
+/// (`i64::MIN`, before its first line).
+pub fn limit(clock: i64, max_skew_ms: i64) -> Option<i64> {
+    (max_skew_ms > 0 && clock != i64::MIN).then(|| clock.saturating_add(max_skew_ms))
 }
 
-/// Restamps the events of `line` stamped more than `max_skew_ms` after `clock` when the
-/// `witnesses` (one [`witness`] from this line's other events, then one from each line
-/// after it) show the input had not got that far: most of them are more than `max_skew_ms`
-/// before the event's own, though they were sent after it. Each such event is taken as of
-/// `clock`. Returns how many moved.
+/// Whether any event of `line` is stamped past [`limit`]: the cheap test that decides
+/// whether [`restamp_ahead`] needs the lines after it.
+pub fn any_ahead(line: &[AlertEvent], clock: i64, max_skew_ms: i64) -> bool {
+    limit(clock, max_skew_ms).is_some_and(|l| line.iter().any(|e| e.time.as_millis() > l))
+}
+
+/// Restamps the events of `line` stamped past [`limit`] when the `witnesses` (one
+/// [`witness`] from this line's other events, then one from each line after it) show the
+/// input had not got that far: most of them are more than `max_skew_ms` before the event's
+/// own, though they were sent after it. Each such event is taken as of `clock`. Returns how
+/// many moved.
 pub fn restamp_ahead(
     line: &mut [AlertEvent],
     clock: i64,
     max_skew_ms: i64,
     witnesses: &[i64],
 ) -> usize {
-    if witnesses.is_empty() || !any_ahead(line, clock, max_skew_ms) {
+    let Some(limit) = limit(clock, max_skew_ms) else {
         return 0;
-    }
-    let limit = clock.saturating_add(max_skew_ms);
+    };
     let mut moved = 0;
-    for ev in line.iter_mut() {
-        let t = ev.time.as_millis();
-        let before = t.saturating_sub(max_skew_ms);
+    for ev in line.iter_mut().filter(|e| e.time.as_millis() > limit) {
+        let before = ev.time.as_millis().saturating_sub(max_skew_ms);
         let behind = witnesses.iter().filter(|&&w| w < before).count();
-        if t > limit && 2 * behind > witnesses.len() {
+        if 2 * behind > witnesses.len() {
             ev.restamp(EventTime(clock));
             moved += 1;
         }

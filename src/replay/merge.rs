@@ -89,11 +89,14 @@ impl Input {
             Some(c) => Some(c),
             None => recv_chunk(&self.rx)?,
         };
-        Ok(chunk.is_some_and(|c| {
-            self.head = c;
-            self.next = 0;
-            true
-        }))
+        match chunk {
+            Some(c) => {
+                self.head = c;
+                self.next = 0;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
     }
 
     /// Restamps the next line's events that its sender stamped ahead of the input, as the
@@ -102,13 +105,15 @@ impl Input {
         let clock = self.clock;
         let range = self.head.1.results[self.next].1.clone();
         let line = &self.head.1.events[range.clone()];
+        let Some(limit) = ahead::limit(clock, max_skew_ms) else {
+            return Ok(0);
+        };
         if !ahead::any_ahead(line, clock, max_skew_ms) {
             return Ok(0);
         }
         // Rare (a wrong clock, or a jump forward), so the look-ahead may wait for chunks and
         // allocate. The alerts ahead cannot vouch for themselves: their later events (a
         // re-send, the resolve) are stamped by the same clock.
-        let limit = clock.saturating_add(max_skew_ms);
         self.suspects.note(line, limit);
         let suspects = &self.suspects;
         // Its own line's events that are not ahead themselves, then the lines after it.
