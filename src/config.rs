@@ -180,7 +180,9 @@ pub struct RawEngine {
     /// `repeat_interval` plus `group_interval` (4h + 5m by default). An Alertmanager, Grafana
     /// or Prometheus alert that comes back with a later `startsAt` after longer than this
     /// unheard had its earlier episode end unreported (a receiver with `send_resolved:
-    /// false`, a lost notification): that episode is taken as over when last heard.
+    /// false`, a lost notification): that episode is taken as over when last heard. So is
+    /// one not sent again at all for this long (of observed time: see `Engine::unheard`).
+    /// Zero: neither.
     #[serde(with = "humantime_serde")]
     pub max_resend_interval: Duration,
 }

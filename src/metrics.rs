@@ -113,7 +113,7 @@ fn describe() {
     );
     describe_counter!(
         UNREPORTED_RESOLVES,
-        "Alerts that came back with a later startsAt after longer than engine.max_resend_interval unheard, so their earlier episode's resolve never arrived (a receiver with send_resolved: false?); that episode is taken as over when last heard."
+        "Alert episodes whose resolve never arrived (a receiver with send_resolved: false?): the alert was not sent again for engine.max_resend_interval of observed time, or came back with a later startsAt after longer than that unheard. The episode is taken as over when last heard."
     );
     describe_gauge!(ACTIVE_ALERTS, "Alerts tracked in open clusters.");
     describe_gauge!(

@@ -39,6 +39,12 @@ pub struct AlertState {
     /// not when they were sent). `EventTime::MAX`: unknown (state from an older build).
     #[serde(default = "unknown")]
     pub heard: EventTime,
+    /// The engine's observed time when it was last reported firing (see `Engine::unheard`).
+    #[serde(default)]
+    pub heard_observed: i64,
+    /// When its pending silence judgement is due; `EventTime::MIN`: none pending.
+    #[serde(default = "never")]
+    pub unheard_due: EventTime,
     /// `None` while firing.
     pub resolved_at: Option<EventTime>,
     /// When a firing alert resolves by itself unless sent again (see `AlertEvent::ends_at`).
@@ -81,6 +87,8 @@ impl AlertState {
             episode_start: ev.time,
             // Its start until `Engine::new_alert` sets the engine's clock, which may be later.
             heard: ev.time,
+            heard_observed: 0,
+            unheard_due: EventTime::MIN,
             resolved_at: None,
             expires_at: ev.ends_at,
             hold_until: ev.time.saturating_add_ms(hold_ms),

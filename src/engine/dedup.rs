@@ -31,7 +31,7 @@ pub fn is_stale_resolve(a: &AlertState, ev: &AlertEvent) -> bool {
 /// Whether a firing event's time is its episode's start, kept by every re-send
 /// (Alertmanager's, Grafana's and Prometheus' `startsAt`): a later one is a later episode.
 /// Log records and PagerDuty events are stamped when they are sent.
-fn starts_name_episodes(source: Source) -> bool {
+pub fn starts_name_episodes(source: Source) -> bool {
     matches!(
         source,
         Source::Alertmanager | Source::Grafana | Source::Prometheus
@@ -45,7 +45,8 @@ fn starts_name_episodes(source: Source) -> bool {
 /// heard firing. Within `silence_ms`, a later start is the same problem: Alertmanager sends
 /// only the firing alert when one resolves and fires again between two notifications.
 pub fn unreported_end(a: &AlertState, ev: &AlertEvent, silence_ms: i64) -> Option<EventTime> {
-    (starts_name_episodes(ev.source)
+    (silence_ms > 0
+        && starts_name_episodes(ev.source)
         && a.is_firing()
         && ev.time > a.episode_start
         && ev.time > a.heard.saturating_add_ms(silence_ms))

@@ -82,8 +82,9 @@ pub struct EngineStats {
     /// resolve of an earlier episode, a firing of one already resolved): ignored.
     #[serde(default)]
     pub stale_events: u64,
-    /// Firing alerts sent again with a later start than their episode's, whose resolve never
-    /// arrived: resolved as of when they were last heard firing.
+    /// Episodes whose resolve never arrived, resolved as of when their alert was last heard
+    /// firing: it was not sent again within `max_resend_interval` of observed time, or was
+    /// sent again with a later start after longer than that.
     #[serde(default)]
     pub unreported_resolves: u64,
     /// Events older than the watermark when they arrived (still handled), repeats excepted.
@@ -140,7 +141,19 @@ enum Timer {
     Expire(Fingerprint),
     /// Close a cluster whose alerts are all resolved and whose quiet period has passed.
     Close(ClusterKey),
+    /// Judge whether a firing alert whose sender re-sends it has gone unheard for
+    /// `max_resend_interval` of observed time (see [`OBSERVED_STEP_MS`]).
+    Unheard(Fingerprint),
 }
+
+/// The most one advance of the clock counts towards the observed time that silence is
+/// judged by. Alertmanager's re-sends carry their alert's start, not when they were sent, so
+/// they do not move the clock: a capture of standing alerts re-sent all night, with nothing
+/// new, holds the clock still and then jumps it to the morning's first new alert. Those
+/// hours were not observed (the re-sends in them were heard at the old clock), so they count
+/// as no more than Alertmanager's `group_interval` (5 min). Live mode advances the clock
+/// from the wall clock when input is idle, in small steps, so there observed time is time.
+const OBSERVED_STEP_MS: i64 = 5 * 60_000;
 
 /// All engine state: one serialisable value.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -163,6 +176,9 @@ struct State {
     changes: changes::ChangeLog,
     #[serde(default)]
     late: late::LateLessons,
+    /// Observed time (ms): the clock's advances, each counted up to [`OBSERVED_STEP_MS`].
+    #[serde(default)]
+    observed: i64,
 }
 
 /// When people were last heard acknowledging anything (event time): a dead man's switch on
@@ -337,6 +353,10 @@ impl Engine {
         if now <= self.st.now {
             return;
         }
+        if self.st.now > EventTime::MIN {
+            let step = now.as_millis().saturating_sub(self.st.now.as_millis());
+            self.st.observed = self.st.observed.saturating_add(step.min(OBSERVED_STEP_MS));
+        }
         self.st.now = now;
         while let Some(&(due, timer)) = self.st.timers.first() {
             if due > now {
@@ -350,6 +370,7 @@ impl Engine {
                     }
                 }
                 Timer::Expire(fp) => self.expire(fp, due),
+                Timer::Unheard(fp) => self.unheard(fp, due),
                 Timer::Close(key) => {
                     let close_at = due.saturating_add_ms(-self.cfg.allowed_lateness_ms);
                     let still_due = self
@@ -471,6 +492,7 @@ impl Engine {
         if ev.time >= a.episode_start {
             // (A delayed copy of an earlier episode's notification is no news of this one.)
             a.heard = self.st.now;
+            a.heard_observed = self.st.observed;
         }
         a.expires_at = match (a.expires_at, ev.ends_at) {
             // Prometheus re-sends an alert with the end it means now: further ahead while it
@@ -520,6 +542,7 @@ impl Engine {
         if rearm {
             self.schedule_expiry(ev);
         }
+        self.schedule_unheard(key, ev);
         if let Some((rule, pair)) = held_episode {
             self.learn_unacknowledged_episode(rule, pair, paged, ev.time);
         }
@@ -599,6 +622,12 @@ impl Engine {
         };
         a.resolved_at = Some(t);
         a.expires_at = None;
+        if a.unheard_due != EventTime::MIN {
+            // Resolved: nothing to judge (a re-fire arms it again). Removed rather than left
+            // to lapse, so that a busy week does not carry a timer per alert it has seen.
+            self.st.timers.remove(&(a.unheard_due, Timer::Unheard(fp)));
+            a.unheard_due = EventTime::MIN;
+        }
         let duration = t.as_millis() - a.episode_start.as_millis();
         if end_known && duration <= cfg.hold.max_ms {
             a.transient = true;
@@ -632,6 +661,66 @@ impl Engine {
             self.st.stats.expired += 1;
             self.resolve_alert(key, fp, due, Some(Actor::Automation), true);
         }
+    }
+
+    /// Arms the silence judgement of a firing alert whose sender re-sends it while it fires
+    /// (Alertmanager, Grafana, Prometheus without `endsAt`), unless one is armed already.
+    fn schedule_unheard(&mut self, key: ClusterKey, ev: &AlertEvent) {
+        let silence = self.cfg.max_resend_interval_ms;
+        if silence <= 0 || ev.ends_at.is_some() || !dedup::starts_name_episodes(ev.source) {
+            return;
+        }
+        let due = self.st.now.saturating_add_ms(silence);
+        let Some(a) = self
+            .st
+            .clusters
+            .get_mut(&key)
+            .and_then(|c| c.alert_mut(ev.fingerprint))
+        else {
+            return;
+        };
+        if a.unheard_due == EventTime::MIN && a.is_firing() {
+            a.unheard_due = due;
+            self.st.timers.insert((due, Timer::Unheard(ev.fingerprint)));
+        }
+    }
+
+    /// A firing alert that its sender would have sent again by now if it still fired: not
+    /// sent for `max_resend_interval` of observed time, it is over, as of when it was last
+    /// heard (its resolve never reached us: a receiver with `send_resolved: false`, a lost
+    /// notification, a rule deleted while firing). Without this its cluster would never
+    /// close: no record in live mode, nothing learned, its memory held. Heard since, the
+    /// judgement waits for the rest of the interval.
+    fn unheard(&mut self, fp: Fingerprint, due: EventTime) {
+        let silence = self.cfg.max_resend_interval_ms;
+        let (now, observed) = (self.st.now, self.st.observed);
+        let Some(key) = self.st.alerts.get(fp) else {
+            return;
+        };
+        let Some(a) = self.st.clusters.get_mut(&key).and_then(|c| c.alert_mut(fp)) else {
+            return;
+        };
+        if a.unheard_due != due {
+            return;
+        }
+        a.unheard_due = EventTime::MIN;
+        if !a.is_firing() {
+            return;
+        }
+        let unheard_for = observed.saturating_sub(a.heard_observed);
+        if unheard_for < silence {
+            let due = now.saturating_add_ms(silence - unheard_for);
+            // (At the end of time, as replay's end of input is, there is nothing to wait for.)
+            if due > now {
+                a.unheard_due = due;
+                self.st.timers.insert((due, Timer::Unheard(fp)));
+            }
+            return;
+        }
+        let end = a.heard.max(a.episode_start);
+        self.st.stats.unreported_resolves += 1;
+        // How long it lasted is unknown: the end teaches no hold.
+        self.resolve_alert(key, fp, end, None, false);
     }
 
     fn schedule_expiry(&mut self, ev: &AlertEvent) {
@@ -853,7 +942,7 @@ impl Engine {
                 self.st.links.add_source_key(key, &DedupKey(id.into()));
             }
         }
-        let now = self.st.now;
+        let (now, observed) = (self.st.now, self.st.observed);
         if let Some(a) = self
             .st
             .clusters
@@ -862,6 +951,7 @@ impl Engine {
         {
             a.flapping = flapping;
             a.heard = now;
+            a.heard_observed = observed;
         }
         if let Some(c) = self.st.clusters.get_mut(&key) {
             c.sync_anchor(ev.fingerprint);
@@ -869,6 +959,7 @@ impl Engine {
         self.attach_changes(key, ev);
         if firing {
             self.schedule_expiry(ev);
+            self.schedule_unheard(key, ev);
             self.evaluate(key, self.st.now);
         } else {
             self.resolve_alert(key, ev.fingerprint, ev.time, ev.actor, true);
@@ -1087,6 +1178,11 @@ impl Engine {
         for a in &c.alerts {
             if self.st.alerts.get(a.fingerprint) == Some(key) {
                 self.st.alerts.remove(a.fingerprint);
+            }
+            if a.unheard_due != EventTime::MIN {
+                self.st
+                    .timers
+                    .remove(&(a.unheard_due, Timer::Unheard(a.fingerprint)));
             }
         }
         self.st.links.remove_cluster(key, &c.id);

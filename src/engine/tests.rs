@@ -617,6 +617,106 @@ fn a_delayed_copy_of_an_earlier_notification_is_no_news_of_the_current_episode()
     assert_eq!(h.e.stats().unreported_resolves, 2);
 }
 
+/// The clock runs from `from` to `to` in one-minute steps (other traffic, not this alert).
+fn clock_runs(h: &mut H, from: i64, to: i64) {
+    let mut t = from;
+    while t < to {
+        t = (t + MIN).min(to);
+        h.advance_to(t);
+    }
+}
+
+const RESEND: i64 = 245 * MIN;
+
+#[test]
+fn an_alert_its_sender_stopped_sending_is_over_as_of_when_last_heard() {
+    // A receiver with send_resolved: false, and the alert never comes back: sent at 0 and
+    // at +1 h, then nothing while the clock runs on. Its sender would have sent it again
+    // within the resend interval (4 h 5 min) if it still fired.
+    let mut h = H::new();
+    resent(&mut h, 0, 0);
+    resent(&mut h, 0, 60 * MIN);
+    clock_runs(&mut h, 60 * MIN, 60 * MIN + RESEND - MIN);
+    assert_eq!(h.e.stats().unreported_resolves, 0, "not yet: {}", h.e.now());
+    assert!(h.records().is_empty());
+    clock_runs(
+        &mut h,
+        60 * MIN + RESEND - MIN,
+        60 * MIN + RESEND + 10 * MIN,
+    );
+    assert_eq!(h.e.stats().unreported_resolves, 1);
+    let r = h.records();
+    assert_eq!(r.len(), 1, "its cluster closed, so its record is written");
+    assert_eq!(
+        r[0].resolved_at,
+        Some(EventTime(60 * MIN)),
+        "when last heard"
+    );
+    assert_eq!(r[0].resolved_by, Some(ResolvedBy::Auto));
+    assert_eq!(h.e.active_alerts(), 0, "its memory is freed");
+    let rule =
+        h.e.st
+            .rules
+            .get(RuleKey::of("DiskFull", Severity::Critical))
+            .expect("the rule has statistics");
+    assert_eq!(rule.episodes, 0, "its length is unknown: no hold learned");
+    // A copy of an old notification is no news: it stays over.
+    resent(&mut h, 0, 60 * MIN + RESEND + 11 * MIN);
+    assert_eq!(h.e.active_alerts(), 0);
+}
+
+#[test]
+fn an_alert_sent_again_within_the_resend_interval_stays_firing() {
+    // Re-sent every 4 hours (Alertmanager's repeat_interval) for a day, the clock running.
+    let mut h = H::new();
+    let mut t = 0;
+    resent(&mut h, 0, 0);
+    while t < 24 * 60 * MIN {
+        clock_runs(&mut h, t, t + 240 * MIN);
+        t += 240 * MIN;
+        resent(&mut h, 0, t);
+    }
+    clock_runs(&mut h, t, t + 4 * 60 * MIN);
+    assert_eq!(h.e.stats().unreported_resolves, 0);
+    assert_eq!(h.e.active_alerts(), 1);
+    assert!(h.records().is_empty());
+    assert_eq!(h.triggers(), 1);
+}
+
+#[test]
+fn re_sends_heard_while_the_clock_stood_still_keep_an_alert_alive() {
+    // A capture of standing alerts overnight: re-sends carry the alert's start, so nothing
+    // moves the clock until the morning's first new alert, ten hours on. The night was not
+    // observed: the alert was heard at the old clock, and is not taken as over.
+    let mut h = H::new();
+    resent(&mut h, 0, 0);
+    for _ in 0..3 {
+        h.push(fire("DiskFull", Severity::Critical, 0));
+    }
+    h.push(fire("NodeDown", Severity::Critical, 600 * MIN));
+    clock_runs(&mut h, 600 * MIN, 600 * MIN + 3 * 60 * MIN);
+    assert_eq!(h.e.stats().unreported_resolves, 0);
+    assert_eq!(h.e.active_alerts(), 2);
+    // Silent from then on, it is over after the resend interval of observed time.
+    clock_runs(&mut h, 780 * MIN, 600 * MIN + RESEND + 5 * MIN);
+    assert_eq!(
+        h.e.stats().unreported_resolves,
+        2,
+        "both alerts, unheard since"
+    );
+}
+
+#[test]
+fn a_zero_resend_interval_never_ends_an_episode_unheard() {
+    let mut h = H::with(|c| c.max_resend_interval_ms = 0);
+    resent(&mut h, 0, 0);
+    clock_runs(&mut h, 0, 24 * 60 * MIN);
+    resent(&mut h, 20 * 60 * MIN, 24 * 60 * MIN);
+    assert_eq!(h.e.stats().unreported_resolves, 0);
+    assert_eq!(h.e.active_alerts(), 1);
+    assert!(h.records().is_empty());
+}
+
 // ---- correlation ---------------------------------------------------------------------------
 
 fn topo_cfg(c: &mut EngineConfig) {

@@ -479,8 +479,8 @@ pub fn print_summary(s: &Summary, out_dir: &Path) -> String {
     if s.engine.unreported_resolves > 0 {
         let _ = writeln!(
             t,
-            "  unreported resolves{:>10}   (came back with a later startsAt, the resolve never \
-             sent: does the receiver have send_resolved: false?)",
+            "  unreported resolves{:>10}   (not sent again within engine.max_resend_interval, or \
+             back with a later startsAt: does the receiver have send_resolved: false?)",
             s.engine.unreported_resolves
         );
     }
