@@ -815,6 +815,82 @@ fn an_alert_back_anew_from_an_alertmanager_without_send_resolved_ends_its_first_
     svc.stop();
 }
 
+/// The same Alertmanager, but the alert never comes back: resolved there, it is simply not
+/// sent again. While it fired, Alertmanager re-sent it every `repeat_interval` (2 s here),
+/// and noisegate kept its incident open; once it has gone unheard for
+/// `engine.max_resend_interval`, the incident is resolved in PagerDuty.
+#[test]
+fn an_alert_an_alertmanager_without_send_resolved_stops_sending_has_its_incident_resolved() {
+    let pd = StandIn::start(|_| Answer::Accept);
+    let dir = tempfile::tempdir().unwrap();
+    let hook = format!("127.0.0.1:{}", free_port());
+    let metrics = format!("127.0.0.1:{}", free_port());
+    let cfg = config(dir.path(), &hook, &metrics, &pd, "");
+    amend(&cfg, |t| {
+        // The clock follows the wall clock after 1 s without input: re-sends carry their
+        // alert's start, so without it nothing would move the clock between them.
+        let t = t.replace("idle_advance_after = \"0s\"", "idle_advance_after = \"1s\"");
+        format!("[engine]\nmax_resend_interval = \"8s\"\nclose_quiet = \"1s\"\nallowed_lateness = \"1s\"\n{t}")
+    });
+    let mut svc = Service::start(&cfg, &[]);
+    wait_port(&hook, Duration::from_secs(30));
+    let (_am, am_addr) =
+        start_alertmanager_repeating(dir.path(), &hook, "2s", "        send_resolved: false\n");
+    let alert = |extra: &str| {
+        format!(
+            r#"[{{"labels": {{"alertname": "DiskFull", "service": "db", "severity": "critical"}}{extra}}}]"#
+        )
+    };
+    post_to_alertmanager(&am_addr, &alert(""), 1);
+    wait_for("the first page", Duration::from_secs(30), &svc, || {
+        !pd.accepted().is_empty()
+    });
+    let key = pd.accepted()[0].body["dedup_key"].clone();
+    let resolved = || {
+        pd.accepted()
+            .iter()
+            .any(|a| a.body["event_action"] == "resolve" && a.body["dedup_key"] == key)
+    };
+    // Twice the resend interval while it still fires: re-sent, it stays open.
+    std::thread::sleep(Duration::from_secs(16));
+    let (_, m) = http_get(&metrics, "/metrics");
+    assert!(
+        !resolved(),
+        "resolved while still sent: {:?}",
+        pd.accepted()
+    );
+    assert_eq!(
+        metric(&m, "noisegate_unreported_resolves_total"),
+        0.0,
+        "{m}"
+    );
+    // Resolved at Alertmanager, which tells nobody (send_resolved: false) and stops sending.
+    let ended = format!(r#", "endsAt": "{}""#, now_rfc3339());
+    post_to_alertmanager(&am_addr, &alert(&ended), 1);
+    wait_for(
+        "the incident resolved",
+        Duration::from_secs(60),
+        &svc,
+        resolved,
+    );
+    let (_, m) = http_get(&metrics, "/metrics");
+    assert_eq!(
+        metric(&m, "noisegate_unreported_resolves_total"),
+        1.0,
+        "{m}"
+    );
+    assert_eq!(
+        pd.accepted()
+            .iter()
+            .filter(|a| a.body["event_action"] == "trigger")
+            .count(),
+        1,
+        "one incident: {:?}",
+        pd.accepted()
+    );
+    svc.stop();
+}
+
 /// A sender whose clock runs a day ahead: its alert is taken as of when it arrived, so the
 /// page is dated today and event time does not jump a day on (which would end every hold
 /// and quiet period at once).

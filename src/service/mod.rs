@@ -431,6 +431,13 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
                             l.engine.handle_watermark(t);
                             l.dirty = true;
                             l.drain(None).await?;
+                            // What the clock moving did (holds ended, alerts unheard, clusters
+                            // closed) shows now, not only after the next input.
+                            l.metrics.engine(
+                                l.engine.stats(),
+                                l.engine.active_alerts(),
+                                l.engine.open_clusters(),
+                            );
                         }
                     }
                 }

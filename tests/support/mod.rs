@@ -192,6 +192,17 @@ pub fn start_alertmanager_with(
     hook: &str,
     webhook_extra: &str,
 ) -> (KillOnDrop, String) {
+    start_alertmanager_repeating(dir, hook, "1h", webhook_extra)
+}
+
+/// [`start_alertmanager_with`] whose route sends a notification of firing alerts again every
+/// `repeat_interval` (a duration in Alertmanager's syntax) even when nothing changed.
+pub fn start_alertmanager_repeating(
+    dir: &Path,
+    hook: &str,
+    repeat_interval: &str,
+    webhook_extra: &str,
+) -> (KillOnDrop, String) {
     let am_addr = format!("127.0.0.1:{}", free_port());
     let am_cfg = dir.join("alertmanager.yml");
     let send_resolved = if webhook_extra.contains("send_resolved:") {
@@ -203,7 +214,7 @@ pub fn start_alertmanager_with(
         &am_cfg,
         format!(
             "route:\n  receiver: noisegate\n  group_by: [alertname]\n  group_wait: 1s\n  \
-             group_interval: 1s\n  repeat_interval: 1h\nreceivers:\n  - name: noisegate\n    \
+             group_interval: 1s\n  repeat_interval: {repeat_interval}\nreceivers:\n  - name: noisegate\n    \
              webhook_configs:\n      - url: http://{hook}/api/v1/alertmanager\n\
              {send_resolved}{webhook_extra}"
         ),
