@@ -15,7 +15,10 @@
 //!
 //! Two clocks follow from `now`: holds and expiries fire at `now`; clusters close only once
 //! `now − allowed_lateness` (the watermark) has passed their quiet period, so a late resolve
-//! or re-fire within the allowed lateness still lands in its cluster.
+//! or re-fire within the allowed lateness still lands in its cluster. A third, observed time,
+//! counts each advance of `now` up to 5 minutes: an alert whose sender re-sends it while it
+//! fires is taken as over once it has gone unheard for `max_resend_interval` of it (see
+//! `OBSERVED_STEP_MS`).
 //!
 //! Stages, each in its own file: dedup (`dedup.rs`) → flapping (`flap.rs`) → correlation
 //! (`correlate.rs`) → cluster lifecycle (`cluster.rs`) → score (`score.rs`) → route
