@@ -274,3 +274,54 @@ proptest! {
         prop_assert_eq!(key(&r1), key(&r2));
     }
 }
+
+/// The longest an Alertmanager goes between two notifications of a firing alert, as the
+/// shipped `engine.max_resend_interval` (4 h 5 min)...
+const RESEND_MS: i64 = 245 * 60_000;
+/// ...of which a `group_interval` (5 min) is slack: the engine counts a jump of its clock as
+/// that much observed time, so an alert sent again within the rest (Alertmanager's
+/// `repeat_interval`, 4 h) is safe however its clock lags.
+const REPEAT_MS: i64 = 240 * 60_000;
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// Real time passes; the engine's clock follows it only when an event stamped as sent
+    /// arrives (`catch_up`), and otherwise stands still, as through a night of nothing but
+    /// re-sends, which carry their alert's start. An alert re-sent every `repeat_interval` of
+    /// real time is never taken as over, however the clock stands still or jumps; once it
+    /// is no longer sent and the clock runs on, it is.
+    #[test]
+    fn an_alert_re_sent_every_repeat_interval_is_never_taken_as_over(
+        steps in prop::collection::vec(
+            (prop_oneof![Just(0i64), 0i64..600_000, 0i64..REPEAT_MS], prop::bool::weighted(0.5)),
+            1..200,
+        ),
+    ) {
+        let mut e = Engine::new(Arc::new(Config::default().engine));
+        let start = 1_700_000_000_000i64;
+        let alert = ev(1, 3, true, start);
+        e.handle_event(&alert);
+        let (mut real, mut last_sent) = (start, start);
+        for (dt, catch_up) in steps {
+            if real + dt - last_sent > REPEAT_MS {
+                e.handle_event(&alert);
+                last_sent = real;
+            }
+            real += dt;
+            if catch_up {
+                e.handle_watermark(EventTime(real));
+            }
+            while e.poll_output().is_some() {}
+        }
+        prop_assert_eq!(e.stats().unreported_resolves, 0);
+        prop_assert_eq!(e.active_alerts(), 1);
+        // No longer sent: the clock runs on a minute at a time.
+        for _ in 0..(RESEND_MS / 60_000 + 10) {
+            real += 60_000;
+            e.handle_watermark(EventTime(real));
+            while e.poll_output().is_some() {}
+        }
+        prop_assert_eq!(e.stats().unreported_resolves, 1);
+    }
+}

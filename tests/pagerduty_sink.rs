@@ -762,6 +762,21 @@ fn alerts_a_real_alertmanager_left_out_over_max_alerts_are_counted() {
     svc.stop();
 }
 
+/// A critical `DiskFull` alert as posted to Alertmanager's API, with `extra` JSON fields
+/// (", \"endsAt\": ...").
+fn disk_full(extra: &str) -> String {
+    format!(
+        r#"[{{"labels": {{"alertname": "DiskFull", "service": "db", "severity": "critical"}}{extra}}}]"#
+    )
+}
+
+/// Whether PagerDuty was sent a resolve for `key`.
+fn resolve_sent(pd: &StandIn, key: &Value) -> bool {
+    pd.accepted()
+        .iter()
+        .any(|a| a.body["event_action"] == "resolve" && &a.body["dedup_key"] == key)
+}
+
 /// A real Alertmanager whose receiver has `send_resolved: false` never says an alert
 /// resolved. When the alert comes back as a new episode (a later `startsAt`), the first
 /// episode is over: its cluster closes and its PagerDuty incident is resolved, instead of
@@ -780,11 +795,7 @@ fn an_alert_back_anew_from_an_alertmanager_without_send_resolved_ends_its_first_
     );
     let (_am, am_addr) =
         start_alertmanager_with(dir.path(), &hook, "        send_resolved: false\n");
-    let alert = |extra: &str| {
-        format!(
-            r#"[{{"labels": {{"alertname": "DiskFull", "service": "db", "severity": "critical"}}{extra}}}]"#
-        )
-    };
+    let alert = disk_full;
     post_to_alertmanager(&am_addr, &alert(""), 1);
     wait_for("the first page", Duration::from_secs(30), &svc, || {
         !pd.accepted().is_empty()
@@ -800,11 +811,7 @@ fn an_alert_back_anew_from_an_alertmanager_without_send_resolved_ends_its_first_
         "the first incident resolved",
         Duration::from_secs(60),
         &svc,
-        || {
-            pd.accepted()
-                .iter()
-                .any(|a| a.body["event_action"] == "resolve" && a.body["dedup_key"] == first)
-        },
+        || resolve_sent(&pd, &first),
     );
     let (_, m) = http_get(&metrics, "/metrics");
     assert_eq!(
@@ -836,21 +843,13 @@ fn an_alert_an_alertmanager_without_send_resolved_stops_sending_has_its_incident
     wait_port(&hook, Duration::from_secs(30));
     let (_am, am_addr) =
         start_alertmanager_repeating(dir.path(), &hook, "2s", "        send_resolved: false\n");
-    let alert = |extra: &str| {
-        format!(
-            r#"[{{"labels": {{"alertname": "DiskFull", "service": "db", "severity": "critical"}}{extra}}}]"#
-        )
-    };
+    let alert = disk_full;
     post_to_alertmanager(&am_addr, &alert(""), 1);
     wait_for("the first page", Duration::from_secs(30), &svc, || {
         !pd.accepted().is_empty()
     });
     let key = pd.accepted()[0].body["dedup_key"].clone();
-    let resolved = || {
-        pd.accepted()
-            .iter()
-            .any(|a| a.body["event_action"] == "resolve" && a.body["dedup_key"] == key)
-    };
+    let resolved = || resolve_sent(&pd, &key);
     // Twice the resend interval while it still fires: re-sent, it stays open.
     std::thread::sleep(Duration::from_secs(16));
     let (_, m) = http_get(&metrics, "/metrics");

@@ -508,8 +508,13 @@ impl Engine {
         let rearm = a.expires_at.is_some() && a.expires_at == ev.ends_at;
         if a.is_firing() {
             self.st.stats.deduplicated += 1;
+            // (Unarmed while firing only in state restored from an older build.)
+            let unarmed = a.unheard_due == EventTime::MIN;
             if rearm {
                 self.schedule_expiry(ev);
+            }
+            if unarmed {
+                self.schedule_unheard(key, ev);
             }
             return true;
         }
