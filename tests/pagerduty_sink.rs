@@ -178,11 +178,16 @@ const DEADLETTER_FILE: &str = "[input]\ndeadletter_file = \"dl/deadletter.ndjson
 
 /// [`run_on_webhooks`] with `head` (TOML tables) put before the rest of the config.
 fn run_on_webhooks_with(pd: &StandIn, head: &str) -> OnWebhooks {
+    run_on_webhooks_amended(pd, |t| format!("{head}{t}"))
+}
+
+/// [`run_on_webhooks`] with its config text rewritten by `f` first.
+fn run_on_webhooks_amended(pd: &StandIn, f: impl FnOnce(String) -> String) -> OnWebhooks {
     let dir = tempfile::tempdir().unwrap();
     let hook = format!("127.0.0.1:{}", free_port());
     let metrics = format!("127.0.0.1:{}", free_port());
     let cfg = config(dir.path(), &hook, &metrics, pd, "");
-    amend(&cfg, |t| format!("{head}{t}"));
+    amend(&cfg, f);
     let svc = Service::start(&cfg, &[]);
     wait_port(&hook, Duration::from_secs(30));
     OnWebhooks {
@@ -829,18 +834,17 @@ fn an_alert_back_anew_from_an_alertmanager_without_send_resolved_ends_its_first_
 #[test]
 fn an_alert_an_alertmanager_without_send_resolved_stops_sending_has_its_incident_resolved() {
     let pd = StandIn::start(|_| Answer::Accept);
-    let dir = tempfile::tempdir().unwrap();
-    let hook = format!("127.0.0.1:{}", free_port());
-    let metrics = format!("127.0.0.1:{}", free_port());
-    let cfg = config(dir.path(), &hook, &metrics, &pd, "");
-    amend(&cfg, |t| {
+    let OnWebhooks {
+        dir,
+        mut svc,
+        hook,
+        metrics,
+    } = run_on_webhooks_amended(&pd, |t| {
         // The clock follows the wall clock after 1 s without input: re-sends carry their
         // alert's start, so without it nothing would move the clock between them.
         let t = t.replace("idle_advance_after = \"0s\"", "idle_advance_after = \"1s\"");
         format!("[engine]\nmax_resend_interval = \"8s\"\nclose_quiet = \"1s\"\nallowed_lateness = \"1s\"\n{t}")
     });
-    let mut svc = Service::start(&cfg, &[]);
-    wait_port(&hook, Duration::from_secs(30));
     let (_am, am_addr) =
         start_alertmanager_repeating(dir.path(), &hook, "2s", "        send_resolved: false\n");
     let alert = disk_full;
