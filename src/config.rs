@@ -503,8 +503,10 @@ pub struct RawKafka {
     /// How often engine state and input offsets are checkpointed (and offsets committed).
     #[serde(with = "humantime_serde")]
     pub checkpoint_interval: Duration,
-    /// After this long without input, event time advances with the wall clock so holds and
-    /// closes still fire. "0s" never advances time without events.
+    /// Event time runs on with the wall clock between events while input is live (webhooks
+    /// and OTLP receivers, or Kafka read to its high watermark) or after this long without
+    /// input, so holds and closes fire even when only re-sends arrive. "0s": never; time
+    /// moves only with events.
     #[serde(with = "humantime_serde")]
     pub idle_advance_after: Duration,
     /// Most messages handed to the engine at once.

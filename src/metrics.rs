@@ -14,6 +14,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use rustc_hash::FxHashMap;
 
 use crate::engine::EngineStats;
+use crate::event::EventTime;
 use crate::record::{ClusterRecord, Decision, Page, PageAction};
 
 pub const EVENTS_RECEIVED: &str = "noisegate_events_received_total";
@@ -29,6 +30,7 @@ pub const STALE_EVENTS: &str = "noisegate_stale_alert_events_total";
 pub const UNREPORTED_RESOLVES: &str = "noisegate_unreported_resolves_total";
 pub const ACTIVE_ALERTS: &str = "noisegate_active_alerts";
 pub const OPEN_CLUSTERS: &str = "noisegate_open_clusters";
+pub const EVENT_TIME: &str = "noisegate_event_time_seconds";
 pub const CLUSTERS_CLOSED: &str = "noisegate_clusters_closed_total";
 pub const PAGES: &str = "noisegate_pages_total";
 pub const PAGE_RESOLVES: &str = "noisegate_page_resolves_total";
@@ -116,6 +118,10 @@ fn describe() {
         "Alert episodes whose resolve never arrived (a receiver with send_resolved: false?): the alert was not sent again for engine.max_resend_interval of observed time, or came back with a later startsAt after longer than that unheard. The episode is taken as over when last heard."
     );
     describe_gauge!(ACTIVE_ALERTS, "Alerts tracked in open clusters.");
+    describe_gauge!(
+        EVENT_TIME,
+        "The engine's clock (event time) as Unix time: time() minus this is how far event time is behind the wall clock (a backlog, or input that has not moved it)."
+    );
     describe_gauge!(
         OPEN_CLUSTERS,
         "Clusters (probable incidents) currently open."
@@ -294,6 +300,7 @@ pub struct Metrics {
     unreported_resolves: Counter,
     clock_skewed: Counter,
     active_alerts: Gauge,
+    event_time: Gauge,
     open_clusters: Gauge,
     page_resolves: Counter,
     flapping: Counter,
@@ -339,6 +346,7 @@ impl Metrics {
             unreported_resolves: counter!(UNREPORTED_RESOLVES),
             clock_skewed: counter!(CLOCK_SKEWED),
             active_alerts: gauge!(ACTIVE_ALERTS),
+            event_time: gauge!(EVENT_TIME),
             open_clusters: gauge!(OPEN_CLUSTERS),
             page_resolves: counter!(PAGE_RESOLVES),
             flapping: counter!(FLAPPING),
@@ -411,8 +419,15 @@ impl Metrics {
             .increment(n);
     }
 
-    /// Engine counters and gauges after a batch (engine stats are cumulative).
-    pub fn engine(&mut self, s: &EngineStats, active_alerts: usize, open_clusters: usize) {
+    /// Engine counters and gauges after a batch or a clock advance (engine stats are
+    /// cumulative; `now` is the engine's clock).
+    pub fn engine(
+        &mut self,
+        s: &EngineStats,
+        active_alerts: usize,
+        open_clusters: usize,
+        now: EventTime,
+    ) {
         let d = |now: u64, then: u64| now.saturating_sub(then);
         let alert_events = d(s.alert_events, self.last.alert_events);
         let pages = d(s.pages_triggered, self.last.pages_triggered);
@@ -438,6 +453,9 @@ impl Metrics {
         self.late_acks[1].increment(d(s.late_lessons_shed, self.last.late_lessons_shed));
         self.active_alerts.set(active_alerts as f64);
         self.open_clusters.set(open_clusters as f64);
+        if now > EventTime::MIN {
+            self.event_time.set(now.as_millis() as f64 / 1000.0);
+        }
         let now = Instant::now();
         self.noise.add(now, alert_events, pages);
         let (ev, pg) = self.noise.sums();

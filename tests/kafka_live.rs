@@ -621,6 +621,74 @@ fn an_idle_input_still_closes_clusters_from_the_wall_clock() {
     svc.stop();
 }
 
+/// A live stream of nothing but re-sends does not hold event time still. A critical alert
+/// held 3 s, then re-sent four times a second as a busy Alertmanager would: the input is
+/// never idle for `idle_advance_after` (the shipped 30 s), and re-sends carry the alert's
+/// start, so only the live clock (caught up, event time runs at wall speed) can end the hold.
+/// The page must come while the re-sends are still arriving.
+#[test]
+fn a_hold_ends_on_time_while_re_sends_keep_arriving() {
+    let b = broker();
+    let dir = tempfile::tempdir().unwrap();
+    let t = Topics::new("resends");
+    t.create(&b.addr);
+    let starts = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let firing = serde_json::json!({
+        "version": "4", "status": "firing", "receiver": "noisegate", "groupKey": "{}:{}",
+        "groupLabels": {}, "commonLabels": {}, "commonAnnotations": {},
+        "externalURL": "http://alertmanager:9093",
+        "alerts": [{
+            "status": "firing",
+            "labels": {"alertname": "DiskFull", "service": "db", "severity": "critical"},
+            "annotations": {"summary": "disk full"},
+            "startsAt": starts, "endsAt": "0001-01-01T00:00:00Z",
+            "generatorURL": "", "fingerprint": ""
+        }]
+    })
+    .to_string();
+    let f = dir.path().join("in.ndjson");
+    // 30 s of it at 4 a second.
+    std::fs::write(&f, format!("{firing}\n").repeat(120)).unwrap();
+    let cfg = config(
+        dir.path(),
+        &b.addr,
+        &t,
+        "idle_advance_after = \"30s\"",
+        "[hold]\ncritical = \"3s\"\n",
+    );
+    let mut svc = Service::start(&cfg, &[]);
+    let mut producer = Command::new("python3")
+        .arg(TOOL)
+        .args(["produce", "--bootstrap", &b.addr, "--topic", &t.input])
+        .args(["--rate", "4", "--file"])
+        .arg(&f)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pages = loop {
+        let p = consume(&b.addr, &t.pages, dir.path());
+        if !p.is_empty() {
+            break p;
+        }
+        assert!(
+            producer.try_wait().unwrap().is_none(),
+            "no page while the re-sends arrived:\n{}",
+            svc.log()
+        );
+        assert!(svc.child.try_wait().unwrap().is_none(), "{}", svc.log());
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert!(
+        producer.try_wait().unwrap().is_none(),
+        "paged only after the re-sends stopped"
+    );
+    let page = &values(&pages)[0];
+    assert_eq!(page["event_action"], "trigger", "{page}");
+    let _ = producer.kill();
+    let _ = producer.wait();
+    svc.stop();
+}
+
 #[test]
 fn metrics_health_and_readiness_are_served_and_pass_promtool() {
     let b = broker();
@@ -683,6 +751,7 @@ fn metrics_health_and_readiness_are_served_and_pass_promtool() {
         "noisegate_events_invalid_total{",
         "noisegate_pages_total{",
         "noisegate_open_clusters",
+        "noisegate_event_time_seconds",
         "noisegate_batch_duration_seconds_bucket",
         "noisegate_rule_alert_events_total{alertname=",
         "noisegate_input_paused",

@@ -31,6 +31,7 @@ const METRICS: &[&str] = &[
     "noisegate_events_clock_skewed_total",
     "noisegate_active_alerts",
     "noisegate_open_clusters",
+    "noisegate_event_time_seconds",
     "noisegate_clusters_closed_total",
     "noisegate_pages_total",
     "noisegate_page_resolves_total",

@@ -204,6 +204,13 @@ fn amend(cfg: &std::path::Path, f: impl FnOnce(String) -> String) {
     std::fs::write(cfg, f(text)).unwrap();
 }
 
+fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
 fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
@@ -840,9 +847,13 @@ fn an_alert_an_alertmanager_without_send_resolved_stops_sending_has_its_incident
         hook,
         metrics,
     } = run_on_webhooks_amended(&pd, |t| {
-        // The clock follows the wall clock after 1 s without input: re-sends carry their
-        // alert's start, so without it nothing would move the clock between them.
-        let t = t.replace("idle_advance_after = \"0s\"", "idle_advance_after = \"1s\"");
+        // Webhook input is live, so event time follows the wall clock between webhooks (the
+        // shipped setting): re-sends carry their alert's start, so nothing else would move
+        // it while Alertmanager re-sends.
+        let t = t.replace(
+            "idle_advance_after = \"0s\"",
+            "idle_advance_after = \"30s\"",
+        );
         format!("[engine]\nmax_resend_interval = \"8s\"\nclose_quiet = \"1s\"\nallowed_lateness = \"1s\"\n{t}")
     });
     let (_am, am_addr) =
@@ -890,6 +901,57 @@ fn an_alert_an_alertmanager_without_send_resolved_stops_sending_has_its_incident
         1,
         "one incident: {:?}",
         pd.accepted()
+    );
+    svc.stop();
+}
+
+/// A real Alertmanager re-sending its firing group every second: the webhooks never go
+/// quiet for `idle_advance_after` (the shipped 30 s) and carry only the alert's start, so
+/// nothing in them moves event time on. Webhook input is live, so event time runs at wall
+/// speed between them, and the 3 s hold ends on time: the page comes while Alertmanager is
+/// still sending, not only once it stops.
+#[test]
+fn a_hold_ends_on_time_while_alertmanager_keeps_re_sending() {
+    let pd = StandIn::start(|_| Answer::Accept);
+    let OnWebhooks {
+        dir,
+        mut svc,
+        hook,
+        metrics,
+    } = run_on_webhooks_amended(&pd, |t| {
+        let t = t.replace(
+            "idle_advance_after = \"0s\"",
+            "idle_advance_after = \"30s\"",
+        );
+        format!("[hold]\ncritical = \"3s\"\n{t}")
+    });
+    let (_am, am_addr) = start_alertmanager_repeating(dir.path(), &hook, "1s", "");
+    let t0 = Instant::now();
+    let posted = unix_now();
+    post_to_alertmanager(&am_addr, &disk_full(""), 1);
+    wait_for("the page", Duration::from_secs(20), &svc, || {
+        !pd.accepted().is_empty()
+    });
+    let waited = t0.elapsed();
+    let page = &pd.accepted()[0].body;
+    assert_eq!(page["event_action"], "trigger", "{page}");
+    assert!(
+        waited >= Duration::from_secs(3),
+        "paged within its 3 s hold, after {waited:?}"
+    );
+    // Alertmanager was re-sending all along: by the page, its first notification and a
+    // re-send had arrived.
+    let (_, m) = http_get(&metrics, "/metrics");
+    assert!(
+        metric(&m, "noisegate_alert_events_total") >= 2.0,
+        "re-sends before the page: {m}"
+    );
+    // Event time ran on past the alert's start (Alertmanager's clock: when it was posted)
+    // by the hold, and not past the wall clock.
+    let event_time = metric(&m, "noisegate_event_time_seconds");
+    assert!(
+        event_time >= posted + 2.5 && event_time <= unix_now() + 0.5,
+        "event time {event_time}, posted at {posted}"
     );
     svc.stop();
 }

@@ -27,6 +27,9 @@ pub struct InputContext {
     /// Set on every non-empty assignment, so a paused service can pause the new partitions
     /// too and idleness counts from when there is something to read.
     assigned: AtomicBool,
+    /// librdkafka's last statistics found every assigned partition read to its high
+    /// watermark: the input is live, not a backlog. False until the first statistics.
+    caught_up: AtomicBool,
 }
 
 impl InputContext {
@@ -34,7 +37,14 @@ impl InputContext {
         InputContext {
             resume: Mutex::new(resume.iter().map(|(k, v)| (k.clone(), *v)).collect()),
             assigned: AtomicBool::new(false),
+            caught_up: AtomicBool::new(false),
         }
+    }
+
+    /// Whether every assigned partition had been read to its high watermark at the last
+    /// statistics (at most `statistics.interval.ms` ago).
+    pub fn caught_up(&self) -> bool {
+        self.caught_up.load(Ordering::Acquire)
     }
 
     /// Whether partitions were assigned since the last call.
@@ -63,6 +73,17 @@ impl ClientContext for InputContext {
 
     fn stats(&self, statistics: rdkafka::Statistics) {
         crate::metrics::kafka_lag(&statistics);
+        let parts = statistics.topics.values().flat_map(|t| {
+            t.partitions
+                .iter()
+                .filter(|(p, part)| **p >= 0 && part.desired)
+                .map(|(_, part)| Position {
+                    app_offset: part.app_offset,
+                    next_offset: part.next_offset,
+                    hi_offset: part.hi_offset,
+                })
+        });
+        self.caught_up.store(read_to_end(parts), Ordering::Release);
     }
 }
 
@@ -130,6 +151,31 @@ impl ConsumerContext for InputContext {
 
 pub type Input = StreamConsumer<InputContext>;
 
+/// Where one assigned partition's reading stands, from librdkafka's statistics (negative:
+/// not known yet).
+#[derive(Debug, Clone, Copy)]
+pub struct Position {
+    /// The offset after the last message handed to noisegate.
+    pub app_offset: i64,
+    /// The next offset to fetch: where reading starts before any message was handed over.
+    pub next_offset: i64,
+    /// The partition's high watermark on the broker.
+    pub hi_offset: i64,
+}
+
+/// Whether every partition has been read to its high watermark. A partition whose position
+/// or watermark is not known yet is not: a backlog must never be taken for live input.
+pub fn read_to_end(parts: impl IntoIterator<Item = Position>) -> bool {
+    parts.into_iter().all(|p| {
+        let at = if p.app_offset >= 0 {
+            p.app_offset
+        } else {
+            p.next_offset
+        };
+        at >= 0 && p.hi_offset >= 0 && at >= p.hi_offset
+    })
+}
+
 /// The consumer, subscribed to every input topic.
 pub fn consumer(cfg: &KafkaConfig, resume: &Offsets) -> KafkaResult<Input> {
     let mut c = ClientConfig::new();
@@ -141,8 +187,9 @@ pub fn consumer(cfg: &KafkaConfig, resume: &Offsets) -> KafkaResult<Input> {
         // A page waits for the fetch that carries its alert: a short long-poll keeps that
         // wait small on brokers that hold a fetch until it expires.
         .set("fetch.wait.max.ms", "100")
-        // Consumer lag per partition for the metrics.
-        .set("statistics.interval.ms", "5000");
+        // Consumer lag per partition for the metrics, and whether input is live (caught up)
+        // for the live clock: a second is how late live input may be taken for a backlog.
+        .set("statistics.interval.ms", "1000");
     for (k, v) in &cfg.client {
         c.set(k, v);
     }
@@ -172,4 +219,39 @@ pub fn to_tpl(offsets: &Offsets) -> TopicPartitionList {
         let _ = tpl.add_partition_offset(t, *p, Offset::Offset(*o));
     }
     tpl
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(app_offset: i64, next_offset: i64, hi_offset: i64) -> Position {
+        Position {
+            app_offset,
+            next_offset,
+            hi_offset,
+        }
+    }
+
+    #[test]
+    fn only_partitions_read_to_their_high_watermark_are_caught_up() {
+        // Nothing assigned: no backlog.
+        assert!(read_to_end([]));
+        // Read to the end; the last message handed over is what counts, not the prefetch.
+        assert!(read_to_end([at(120, 120, 120), at(7, 7, 7)]));
+        assert!(
+            !read_to_end([at(120, 120, 120), at(5, 7, 7)]),
+            "prefetched, not read"
+        );
+        assert!(!read_to_end([at(100, 2000, 5000)]), "a backlog");
+        // Nothing handed over yet: where fetching starts (a new group at "latest").
+        assert!(read_to_end([at(-1001, 40, 40)]));
+        assert!(
+            !read_to_end([at(-1001, 0, 40)]),
+            "a new group at \"earliest\""
+        );
+        // Not known yet.
+        assert!(!read_to_end([at(-1001, -1001, 40)]));
+        assert!(!read_to_end([at(3, 3, -1001)]));
+    }
 }

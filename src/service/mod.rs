@@ -14,12 +14,16 @@
 //!    offset. Input after the checkpoint is processed again; the engine is deterministic, so
 //!    it re-emits the same outputs (same `dedup_key`s), and nothing before it is lost.
 //!
-//! Time: the engine runs on event time. When input idles for `idle_advance_after`, event
-//! time moves on with the wall clock from the newest event, so holds fire and clusters close
-//! on a quiet night; a backlog replays exactly as `noisegate replay` would.
+//! Time: the engine runs on event time. Between events, event time runs on with the wall
+//! clock from the newest event ([`clock::LiveClock`]) while input is live (receivers always;
+//! Kafka once every partition is read to its high watermark and the last batch emptied the
+//! queue) or has idled for `idle_advance_after`. So holds fire and clusters close on a
+//! quiet night and while only re-sends arrive; a backlog replays exactly as
+//! `noisegate replay` would.
 
 pub mod admin;
 pub mod checkpoint;
+pub mod clock;
 pub mod skew;
 
 use std::collections::BTreeMap;
@@ -131,8 +135,11 @@ struct Loop {
     events: Vec<AlertEvent>,
     barrier: Option<Barrier>,
     last_checkpoint: Instant,
-    /// Newest event time and when it was reached: the idle clock's anchor.
-    anchor: (EventTime, Instant),
+    /// Event time between the events that move it (live and idle input).
+    clock: clock::LiveClock,
+    /// The last Kafka batch emptied the consumer's queue (fewer than `max_batch` messages):
+    /// with the consumer's lag at zero, Kafka input is live, not a backlog.
+    drained: bool,
     last_input: Instant,
     paused: bool,
     /// Engine state changed since the last barrier.
@@ -295,7 +302,8 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
     };
     let now = Instant::now();
     let mut l = Loop {
-        anchor: (engine.now(), now),
+        clock: clock::LiveClock::new(engine.now(), now),
+        drained: false,
         engine,
         out,
         pd,
@@ -401,6 +409,7 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
             }
             batch = batches.next() => {
                 let Some(batch) = batch else { bail!("the Kafka consumer stream ended") };
+                l.drained = batch.len() < k.max_batch;
                 l.seq += 1;
                 let t0 = Instant::now();
                 first_message.get_or_insert_with(Instant::now);
@@ -423,9 +432,11 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
             _ = tick.tick() => {
                 let idle = l.last_input.elapsed();
                 if let Some(after) = k.idle_advance_after {
-                    // Paused input is held back, not quiet: time does not move on then.
-                    if !l.paused && idle >= after && l.engine.now() > EventTime::MIN {
-                        let t = l.anchor.0.saturating_add_ms(l.anchor.1.elapsed().as_millis() as i64);
+                    // Paused input is held back, not quiet: time does not move on then. A
+                    // backlog is not live: it moves event time by its own events alone.
+                    let live = consumer.is_none_or(|c| l.drained && c.context().caught_up());
+                    if !l.paused && (live || idle >= after) {
+                        let t = l.clock.at(Instant::now());
                         if t > l.engine.now() {
                             l.seq += 1;
                             l.engine.handle_watermark(t);
@@ -433,11 +444,7 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
                             l.drain(None).await?;
                             // What the clock moving did (holds ended, alerts unheard, clusters
                             // closed) shows now, not only after the next input.
-                            l.metrics.engine(
-                                l.engine.stats(),
-                                l.engine.active_alerts(),
-                                l.engine.open_clusters(),
-                            );
+                            l.engine_metrics();
                         }
                     }
                 }
@@ -949,8 +956,9 @@ impl Loop {
             tracing::info!("outputs acknowledged again: resuming input");
             pause(consumer, false);
             self.paused = false;
-            // Paused time is not idle input.
+            // Paused time is not idle input, and event time stood while it lasted.
             self.last_input = Instant::now();
+            self.clock.start(self.last_input);
         }
         Ok(())
     }
@@ -963,13 +971,9 @@ impl Loop {
         consumer: Option<&input::Input>,
     ) -> anyhow::Result<()> {
         self.metrics.batch_duration(started.elapsed());
-        self.metrics.engine(
-            self.engine.stats(),
-            self.engine.active_alerts(),
-            self.engine.open_clusters(),
-        );
+        self.engine_metrics();
         self.last_input = Instant::now();
-        self.anchor = (self.engine.now(), self.last_input);
+        self.clock.saw(self.engine.now(), self.last_input);
         self.maybe_checkpoint();
         self.after_ack(consumer)?;
         if !self.paused && self.out.deliveries.len() >= self.cfg.kafka.max_in_flight {
@@ -979,9 +983,19 @@ impl Loop {
             );
             pause(consumer, true);
             self.paused = true;
+            self.clock.stop(Instant::now());
             self.s.pauses += 1;
         }
         Ok(())
+    }
+
+    fn engine_metrics(&mut self) {
+        self.metrics.engine(
+            self.engine.stats(),
+            self.engine.active_alerts(),
+            self.engine.open_clusters(),
+            self.engine.now(),
+        );
     }
 
     /// Takes a barrier when one is due and none is waiting.
