@@ -56,8 +56,10 @@ enum Cmd {
         /// Set an unreadable checkpoint aside and start with empty state.
         #[arg(long)]
         reset_state: bool,
-        /// Backfill: once input has been idle this long (e.g. "10s"), end the input as replay
-        /// does (records for every open cluster), checkpoint and exit 0.
+        /// Backfill: once input has been idle this long (e.g. "10s") and is read to its end,
+        /// end the input as replay does (records for every open cluster), checkpoint and exit
+        /// 0. If the broker cannot say it was read to its end for as long again, checkpoint
+        /// without ending the input and exit non-zero.
         #[arg(long, value_parser = humantime::parse_duration)]
         exit_when_idle: Option<std::time::Duration>,
         /// Write a JSON run summary here on exit.

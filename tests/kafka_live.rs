@@ -1066,12 +1066,13 @@ mod mock {
         let (first, second) = lines.split_at(lines.len() / 2);
         produce(&b, &t.input, first);
         let cfg = config(dir.path(), &b, &t, "max_batch = 64", FAST_RECONNECT);
-        // Idle exit only after the outage and the second half: reconnects take a moment, and
-        // while the broker is away the service cannot tell it is behind (a backfill's idle
-        // exit counts an unreachable broker as caught up), so the idle limit must outlast the
-        // outage plus the reconnect with room to spare on a loaded machine. (20 s was not
-        // enough once in CI on 2026-12-07, with the suite's other broker tests beside it: the
-        // service left after the outage, before the second half, and paged 14 of 22.)
+        // Idle exit only after the outage and the second half. Until the second half is
+        // produced the service has truly read everything, so the idle limit must outlast the
+        // outage, the reconnects and the second half's produce, with room to spare on a
+        // loaded machine. (20 s was not enough once in CI on 2026-12-07, with the suite's
+        // other broker tests beside it: the service left before the second half and paged 14
+        // of 22.) While the broker is away the service waits: an unreachable broker is not
+        // taken for caught up (see the test below).
         let mut svc = Service::start(&cfg, &["--exit-when-idle", "40s"]);
         let t0 = Instant::now();
         while svc.checkpoints.load(Ordering::SeqCst) < 1 {
@@ -1083,6 +1084,43 @@ mod mock {
         assert!(svc.child.try_wait().unwrap().is_none(), "{}", svc.log());
         m.broker_up(1).unwrap();
         produce(&b, &t.input, second);
+        svc.wait_ok(Duration::from_secs(180));
+        check_equal(&b, &t, &cfg, &input, dir.path());
+    }
+
+    /// A backfill whose broker goes away once it has read everything cannot learn whether
+    /// that was everything. It must not take that for the end of its input (which would
+    /// close every open cluster for good): it stops with an error, without ending the input,
+    /// and a run once the broker is back finishes the backfill exactly as replay would.
+    #[test]
+    fn a_backfill_that_loses_its_broker_stops_with_an_error_and_a_rerun_finishes_it() {
+        let (m, t) = setup("down-idle");
+        let b = m.bootstrap_servers();
+        let dir = tempfile::tempdir().unwrap();
+        let input = example();
+        let text = std::fs::read_to_string(&input).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        produce(&b, &t.input, &lines);
+        let cfg = config(dir.path(), &b, &t, "", FAST_RECONNECT);
+        // Long enough to take the broker down after the last message and before the idle
+        // limit, on a loaded machine.
+        let backfill = ["--exit-when-idle", "10s"];
+        let mut svc = Service::start(&cfg, &backfill);
+        let all_read = format!("messages={}", lines.len());
+        let t0 = Instant::now();
+        while !svc.log().contains(&all_read) {
+            assert!(t0.elapsed() < Duration::from_secs(120), "{}", svc.log());
+            assert!(svc.child.try_wait().unwrap().is_none(), "{}", svc.log());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        m.broker_down(1).unwrap();
+        let status = svc.wait(Duration::from_secs(120));
+        let log = svc.log();
+        assert!(!status.success(), "exited 0 with the broker away:\n{log}");
+        assert!(log.contains("backfill incomplete"), "{log}");
+        assert!(!log.contains("input idle: ending the input"), "{log}");
+        m.broker_up(1).unwrap();
+        let mut svc = Service::start(&cfg, &backfill);
         svc.wait_ok(Duration::from_secs(180));
         check_equal(&b, &t, &cfg, &input, dir.path());
     }

@@ -52,8 +52,10 @@ use checkpoint::Offsets;
 pub struct RunOptions {
     /// Set an unreadable checkpoint aside and start with empty state.
     pub reset_state: bool,
-    /// Backfill mode: once no input has arrived for this long, end the input as replay does
-    /// (every open cluster gets its record), flush, checkpoint, commit and exit 0.
+    /// Backfill mode: once no input has arrived for this long and every partition is read to
+    /// its end, end the input as replay does (every open cluster gets its record), flush,
+    /// checkpoint, commit and exit 0. If the broker cannot confirm the end for as long again:
+    /// checkpoint without ending the input and return an error.
     pub exit_when_idle: Option<Duration>,
     /// Write the run summary here on exit.
     pub summary_out: Option<PathBuf>,
@@ -118,9 +120,13 @@ struct Barrier {
     engine: Vec<u8>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stop {
     Signal,
     Idle,
+    /// Backfill: idle, but whether the input was read to its end could not be learnt from
+    /// the broker for as long as the idle limit. Not the end of the input: exit with an error.
+    Unconfirmed,
 }
 
 struct Loop {
@@ -363,6 +369,8 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
     };
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Backfill: since when the broker has not said whether the input was read to its end.
+    let mut unconfirmed: Option<Instant> = None;
 
     // Without Kafka inputs there is nothing to be assigned: ready at once.
     let mut assigned = k.inputs.is_empty();
@@ -409,6 +417,14 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
             }
             batch = batches.next() => {
                 let Some(batch) = batch else { bail!("the Kafka consumer stream ended") };
+                if batch.iter().all(|m| m.is_err()) {
+                    // Errors only (broker away, rebalance): nothing was read, so the input is
+                    // no less idle than before.
+                    for e in batch.into_iter().filter_map(Result::err) {
+                        l.consume_error(e);
+                    }
+                    continue;
+                }
                 l.drained = batch.len() < k.max_batch;
                 l.seq += 1;
                 let t0 = Instant::now();
@@ -452,12 +468,20 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
                 l.after_ack(consumer)?;
                 l.metrics.flow(l.out.deliveries.len(), l.paused);
                 if let Some(limit) = opts.exit_when_idle {
-                    if assigned
-                        && idle >= limit
-                        && l.out.deliveries.is_empty()
-                        && consumer.is_none_or(|c| tokio::task::block_in_place(|| caught_up(c, &l.offsets)))
-                    {
-                        break Stop::Idle;
+                    if assigned && idle >= limit && l.out.deliveries.is_empty() {
+                        let read = consumer.map_or(Some(true), |c| {
+                            tokio::task::block_in_place(|| caught_up(c, &l.offsets))
+                        });
+                        match read {
+                            Some(true) => break Stop::Idle,
+                            Some(false) => unconfirmed = None,
+                            None => {
+                                let since = *unconfirmed.get_or_insert_with(Instant::now);
+                                if since.elapsed() >= limit {
+                                    break Stop::Unconfirmed;
+                                }
+                            }
+                        }
                     }
                 }
             }
@@ -469,6 +493,10 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
     let deadline = Instant::now() + k.shutdown_timeout;
     match stop {
         Stop::Signal => tracing::info!("signal received: shutting down"),
+        Stop::Unconfirmed => tracing::error!(
+            "input idle, but the broker cannot say whether every partition was read to its \
+             end: not ending the input; checkpointing what was read and exiting with an error"
+        ),
         Stop::Idle => {
             tracing::info!("input idle: ending the input and exiting");
             l.seq += 1;
@@ -522,23 +550,41 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
         pagerduty_events = l.s.sent.pagerduty,
         clusters = l.s.sent.clusters,
         deadletters = l.s.deadletters,
-        "stopped cleanly; checkpoint written"
+        "{}",
+        if stop == Stop::Unconfirmed {
+            "stopped; checkpoint written"
+        } else {
+            "stopped cleanly; checkpoint written"
+        }
     );
     if let Some(p) = &opts.summary_out {
         std::fs::write(p, serde_json::to_string_pretty(&l.s)? + "\n")
             .with_context(|| format!("writing {}", p.display()))?;
     }
+    if stop == Stop::Unconfirmed {
+        bail!(
+            "backfill incomplete: input idle for {:?}, but for as long again the broker could \
+             not say whether every input partition was read to its end (unreachable?); the \
+             checkpoint covers what was read, and a run with the same config goes on from it",
+            opts.exit_when_idle.unwrap_or_default()
+        );
+    }
     Ok(l.s)
 }
 
-/// Whether every assigned partition has been read to its high watermark (backfill done).
-/// Unknown positions and broker errors count as caught up: idleness then decides alone.
-fn caught_up(consumer: &input::Input, offsets: &Offsets) -> bool {
-    let Ok(assignment) = consumer.assignment() else {
-        return true;
-    };
+/// Whether every assigned partition has been read to its high watermark (backfill done);
+/// `None` when the broker cannot say (unreachable), or the partitions were taken away (a
+/// broker away longer than the session timeout revokes them): a backfill must not take
+/// that for done. A position not known yet counts as caught up (nothing was read from the
+/// partition, as with `start_from = "latest"`): idleness then decides alone.
+fn caught_up(consumer: &input::Input, offsets: &Offsets) -> Option<bool> {
+    let assignment = consumer.assignment().ok()?;
+    if assignment.count() == 0 {
+        return None;
+    }
     let position = consumer.position().ok();
-    assignment.elements().iter().all(|e| {
+    let mut all = true;
+    for e in assignment.elements() {
         let (t, p) = (e.topic(), e.partition());
         let next = offsets.get(&(t.to_string(), p)).copied().or_else(|| {
             position
@@ -551,10 +597,12 @@ fn caught_up(consumer: &input::Input, offsets: &Offsets) -> bool {
             next,
             consumer.fetch_watermarks(t, p, Duration::from_secs(1)),
         ) {
-            (Some(n), Ok((_, high))) => n >= high,
-            _ => true,
+            (_, Err(_)) => return None,
+            (Some(n), Ok((_, high))) => all &= n >= high,
+            (None, Ok(_)) => {}
         }
-    })
+    }
+    Some(all)
 }
 
 /// The next webhook requests, or never when webhooks are off.
