@@ -684,6 +684,11 @@ fn a_hold_ends_on_time_while_re_sends_keep_arriving() {
     );
     let page = &values(&pages)[0];
     assert_eq!(page["event_action"], "trigger", "{page}");
+    assert!(
+        svc.log().contains("kafka: input read to its end"),
+        "{}",
+        svc.log()
+    );
     let _ = producer.kill();
     let _ = producer.wait();
     svc.stop();

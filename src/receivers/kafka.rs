@@ -83,7 +83,18 @@ impl ClientContext for InputContext {
                     hi_offset: part.hi_offset,
                 })
         });
-        self.caught_up.store(read_to_end(parts), Ordering::Release);
+        let now = read_to_end(parts);
+        if self.caught_up.swap(now, Ordering::AcqRel) != now {
+            if now {
+                tracing::info!(
+                    "kafka: input read to its end: event time follows the wall clock between events"
+                );
+            } else {
+                tracing::info!(
+                    "kafka: input behind (a backlog, or nothing assigned): event time moves with its events alone"
+                );
+            }
+        }
     }
 }
 
@@ -163,17 +174,23 @@ pub struct Position {
     pub hi_offset: i64,
 }
 
-/// Whether every partition has been read to its high watermark. A partition whose position
-/// or watermark is not known yet is not: a backlog must never be taken for live input.
+/// Whether there are partitions and every one has been read to its high watermark. A
+/// partition whose position or watermark is not known yet is not: a backlog must never be
+/// taken for live input.
 pub fn read_to_end(parts: impl IntoIterator<Item = Position>) -> bool {
-    parts.into_iter().all(|p| {
+    let mut any = false;
+    for p in parts {
         let at = if p.app_offset >= 0 {
             p.app_offset
         } else {
             p.next_offset
         };
-        at >= 0 && p.hi_offset >= 0 && at >= p.hi_offset
-    })
+        if at < 0 || p.hi_offset < 0 || at < p.hi_offset {
+            return false;
+        }
+        any = true;
+    }
+    any
 }
 
 /// The consumer, subscribed to every input topic.
@@ -235,8 +252,8 @@ mod tests {
 
     #[test]
     fn only_partitions_read_to_their_high_watermark_are_caught_up() {
-        // Nothing assigned: no backlog.
-        assert!(read_to_end([]));
+        // Nothing assigned: nothing is live.
+        assert!(!read_to_end([]));
         // Read to the end; the last message handed over is what counts, not the prefetch.
         assert!(read_to_end([at(120, 120, 120), at(7, 7, 7)]));
         assert!(
