@@ -1049,8 +1049,10 @@ mod mock {
 
     /// The shipped example (generated traffic plus real fixtures): 3.8 MB, because the mock
     /// cluster keeps only the newest 5 MB of a partition.
-    fn example() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/alerts.ndjson")
+    fn example() -> (PathBuf, String) {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/alerts.ndjson");
+        let text = std::fs::read_to_string(&p).unwrap();
+        (p, text)
     }
 
     fn check_equal(b: &str, t: &Topics, cfg: &Path, input: &Path, dir: &Path) {
@@ -1065,8 +1067,7 @@ mod mock {
         let (m, t) = setup("down-mid");
         let b = m.bootstrap_servers();
         let dir = tempfile::tempdir().unwrap();
-        let input = example();
-        let text = std::fs::read_to_string(&input).unwrap();
+        let (input, text) = example();
         let lines: Vec<&str> = text.lines().collect();
         let (first, second) = lines.split_at(lines.len() / 2);
         produce(&b, &t.input, first);
@@ -1102,8 +1103,7 @@ mod mock {
         let (m, t) = setup("down-idle");
         let b = m.bootstrap_servers();
         let dir = tempfile::tempdir().unwrap();
-        let input = example();
-        let text = std::fs::read_to_string(&input).unwrap();
+        let (input, text) = example();
         let lines: Vec<&str> = text.lines().collect();
         produce(&b, &t.input, &lines);
         let cfg = config(dir.path(), &b, &t, "", FAST_RECONNECT);
@@ -1135,8 +1135,7 @@ mod mock {
         let (m, t) = setup("down-start");
         let b = m.bootstrap_servers();
         let dir = tempfile::tempdir().unwrap();
-        let input = example();
-        let text = std::fs::read_to_string(&input).unwrap();
+        let (input, text) = example();
         let lines: Vec<&str> = text.lines().collect();
         produce(&b, &t.input, &lines);
         m.broker_down(1).unwrap();
@@ -1161,8 +1160,7 @@ mod mock {
         let (m, t) = setup("backpressure");
         let b = m.bootstrap_servers();
         let dir = tempfile::tempdir().unwrap();
-        let input = example();
-        let text = std::fs::read_to_string(&input).unwrap();
+        let (input, text) = example();
         let lines: Vec<&str> = text.lines().collect();
         produce(&b, &t.input, &lines);
         // From now on the broker refuses produce requests for a while (a retriable error the

@@ -198,6 +198,15 @@ fn run_on_webhooks_amended(pd: &StandIn, f: impl FnOnce(String) -> String) -> On
     }
 }
 
+/// Config text with event time following the wall clock between events, as shipped
+/// (`idle_advance_after = "30s"`): the tests' config keeps it off by default.
+fn live_clock(t: String) -> String {
+    t.replace(
+        "idle_advance_after = \"0s\"",
+        "idle_advance_after = \"30s\"",
+    )
+}
+
 /// Rewrites the config file at `cfg` through `f`.
 fn amend(cfg: &std::path::Path, f: impl FnOnce(String) -> String) {
     let text = std::fs::read_to_string(cfg).unwrap();
@@ -850,10 +859,7 @@ fn an_alert_an_alertmanager_without_send_resolved_stops_sending_has_its_incident
         // Webhook input is live, so event time follows the wall clock between webhooks (the
         // shipped setting): re-sends carry their alert's start, so nothing else would move
         // it while Alertmanager re-sends.
-        let t = t.replace(
-            "idle_advance_after = \"0s\"",
-            "idle_advance_after = \"30s\"",
-        );
+        let t = live_clock(t);
         format!("[engine]\nmax_resend_interval = \"8s\"\nclose_quiet = \"1s\"\nallowed_lateness = \"1s\"\n{t}")
     });
     let (_am, am_addr) =
@@ -919,10 +925,7 @@ fn a_hold_ends_on_time_while_alertmanager_keeps_re_sending() {
         hook,
         metrics,
     } = run_on_webhooks_amended(&pd, |t| {
-        let t = t.replace(
-            "idle_advance_after = \"0s\"",
-            "idle_advance_after = \"30s\"",
-        );
+        let t = live_clock(t);
         format!("[hold]\ncritical = \"3s\"\n{t}")
     });
     let (_am, am_addr) = start_alertmanager_repeating(dir.path(), &hook, "1s", "");

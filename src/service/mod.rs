@@ -468,7 +468,10 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
                 l.after_ack(consumer)?;
                 l.metrics.flow(l.out.deliveries.len(), l.paused);
                 if let Some(limit) = opts.exit_when_idle {
-                    if assigned && idle >= limit && l.out.deliveries.is_empty() {
+                    if !assigned || idle < limit || !l.out.deliveries.is_empty() {
+                        // Each idle spell gets its own full wait for the broker.
+                        unconfirmed = None;
+                    } else {
                         let read = consumer.map_or(Some(true), |c| {
                             tokio::task::block_in_place(|| caught_up(c, &l.offsets))
                         });
