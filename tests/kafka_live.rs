@@ -279,7 +279,9 @@ fn live_run_equals_replay_and_commits_its_offsets() {
     t.create(&b.addr);
     let input = mixed(dir.path(), 12);
     let produced = produce_file(&b.addr, &t.input, input.to_str().unwrap());
-    let cfg = config(dir.path(), &b.addr, &t, "", "");
+    // The shipped `idle_advance_after`: the live clock is on, and a backlog must still move
+    // event time by its own events alone, as replay does.
+    let cfg = config(dir.path(), &b.addr, &t, "idle_advance_after = \"30s\"", "");
     let summary = dir.path().join("summary.json");
     let mut svc = Service::start(
         &cfg,
