@@ -959,6 +959,47 @@ fn a_hold_ends_on_time_while_alertmanager_keeps_re_sending() {
     svc.stop();
 }
 
+/// Time passes while noisegate is down. A critical alert held 20 s arrives and is
+/// checkpointed; noisegate stops and stays down past the hold while Alertmanager keeps
+/// trying. Restarted on the same state, it pages at once: event time resumes from the
+/// checkpoint plus the time since, not from the checkpoint (which would hold the page for
+/// the rest of the hold again, as only re-sends arrive).
+#[test]
+fn a_hold_that_ended_while_noisegate_was_down_pages_at_restart() {
+    let pd = StandIn::start(|_| Answer::Accept);
+    let OnWebhooks {
+        dir,
+        mut svc,
+        hook,
+        metrics,
+    } = run_on_webhooks_amended(&pd, |t| {
+        let t = live_clock(t);
+        format!("[hold]\ncritical = \"20s\"\n{t}")
+    });
+    let (_am, am_addr) = start_alertmanager_repeating(dir.path(), &hook, "1s", "");
+    post_to_alertmanager(&am_addr, &disk_full(""), 1);
+    wait_for("the alert", Duration::from_secs(20), &svc, || {
+        let (_, m) = http_get(&metrics, "/metrics");
+        metric(&m, "noisegate_alert_events_total") >= 1.0
+    });
+    // SIGTERM: a final checkpoint with the alert in its hold.
+    svc.stop();
+    assert!(pd.accepted().is_empty(), "paged within its hold");
+    std::thread::sleep(Duration::from_secs(22));
+    let mut svc = Service::start(&dir.path().join("noisegate.toml"), &[]);
+    let t0 = Instant::now();
+    wait_for(
+        "the page after the restart",
+        Duration::from_secs(8),
+        &svc,
+        || !pd.accepted().is_empty(),
+    );
+    assert!(svc.log().contains("event time resumes"), "{}", svc.log());
+    assert_eq!(pd.accepted()[0].body["event_action"], "trigger");
+    assert!(t0.elapsed() < Duration::from_secs(8));
+    svc.stop();
+}
+
 /// A sender whose clock runs a day ahead: its alert is taken as of when it arrived, so the
 /// page is dated today and event time does not jump a day on (which would end every hold
 /// and quiet period at once).

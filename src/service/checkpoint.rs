@@ -26,7 +26,8 @@ pub type Offsets = BTreeMap<(String, i32), i64>;
 struct Meta {
     /// `[topic, partition, next offset]`.
     offsets: Vec<(String, i32, i64)>,
-    /// Wall-clock time of writing (ms since the epoch); for people reading the file.
+    /// Wall-clock time of writing (ms since the epoch): how long the service was down, for
+    /// the live clock on restart, and for people reading the file.
     written_at_ms: i64,
 }
 
@@ -35,6 +36,8 @@ struct Meta {
 pub struct Checkpoint {
     pub offsets: Offsets,
     pub engine: Vec<u8>,
+    /// Wall-clock time it was written, ms since the epoch.
+    pub written_at_ms: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +97,7 @@ fn decode(bytes: &[u8]) -> Result<Checkpoint, String> {
             .map(|(t, p, o)| ((t, p), o))
             .collect(),
         engine: body[nl + 1..].to_vec(),
+        written_at_ms: meta.written_at_ms,
     })
 }
 

@@ -19,7 +19,9 @@
 //! Kafka once every partition is read to its high watermark and the last batch emptied the
 //! queue) or has idled for `idle_advance_after`. So holds fire and clusters close on a
 //! quiet night and while only re-sends arrive; a backlog replays exactly as
-//! `noisegate replay` would.
+//! `noisegate replay` would. After a restart the live clock resumes from the checkpoint's
+//! event time plus the wall time since it was written: time passed while the service was
+//! down, as it would have with the service up and its input quiet.
 
 pub mod admin;
 pub mod checkpoint;
@@ -193,6 +195,9 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
             )
         }
     };
+    // The wall clock's time when the restored checkpoint was written: the time since then
+    // passed while the service was down.
+    let written_at_ms = loaded.as_ref().map(|c| c.written_at_ms);
     let (engine, offsets, restored) = match loaded {
         Some(c) => match Engine::restore(ecfg.clone(), &c.engine) {
             Ok(e) => (e, c.offsets, true),
@@ -307,8 +312,24 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
         None => None,
     };
     let now = Instant::now();
+    // Event time ran on while the service was down, as it would have had it been up and
+    // its input quiet: the live clock resumes that much later (never earlier, if the wall
+    // clock was set back). Applied only once input is live, so a Kafka backlog built up in
+    // the meantime still moves event time by its own events first.
+    let down_ms = match written_at_ms {
+        Some(w) if restored && engine.now() > EventTime::MIN => {
+            (chrono::Utc::now().timestamp_millis() - w).max(0)
+        }
+        _ => 0,
+    };
+    if down_ms > 0 {
+        tracing::info!(
+            down_seconds = down_ms / 1000,
+            "restored checkpoint: event time resumes from when it was written, plus the time since"
+        );
+    }
     let mut l = Loop {
-        clock: clock::LiveClock::new(engine.now(), now),
+        clock: clock::LiveClock::new(engine.now().saturating_add_ms(down_ms), now),
         drained: false,
         engine,
         out,
