@@ -911,6 +911,18 @@ fn an_alert_an_alertmanager_without_send_resolved_stops_sending_has_its_incident
     svc.stop();
 }
 
+/// noisegate on webhooks with the live clock as shipped and critical alerts held `hold`,
+/// behind a real Alertmanager that re-sends its firing groups every second; returns the
+/// PagerDuty stand-in, the service, Alertmanager and its address.
+fn held_behind_alertmanager(hold: &str) -> (StandIn, OnWebhooks, KillOnDrop, String) {
+    let pd = StandIn::start(|_| Answer::Accept);
+    let on = run_on_webhooks_amended(&pd, |t| {
+        format!("[hold]\ncritical = \"{hold}\"\n{}", live_clock(t))
+    });
+    let (am, am_addr) = start_alertmanager_repeating(on.dir.path(), &on.hook, "1s", "");
+    (pd, on, am, am_addr)
+}
+
 /// A real Alertmanager re-sending its firing group every second: the webhooks never go
 /// quiet for `idle_advance_after` (the shipped 30 s) and carry only the alert's start, so
 /// nothing in them moves event time on. Webhook input is live, so event time runs at wall
@@ -918,17 +930,10 @@ fn an_alert_an_alertmanager_without_send_resolved_stops_sending_has_its_incident
 /// still sending, not only once it stops.
 #[test]
 fn a_hold_ends_on_time_while_alertmanager_keeps_re_sending() {
-    let pd = StandIn::start(|_| Answer::Accept);
+    let (pd, on, _am, am_addr) = held_behind_alertmanager("3s");
     let OnWebhooks {
-        dir,
-        mut svc,
-        hook,
-        metrics,
-    } = run_on_webhooks_amended(&pd, |t| {
-        let t = live_clock(t);
-        format!("[hold]\ncritical = \"3s\"\n{t}")
-    });
-    let (_am, am_addr) = start_alertmanager_repeating(dir.path(), &hook, "1s", "");
+        mut svc, metrics, ..
+    } = on;
     let t0 = Instant::now();
     let posted = unix_now();
     post_to_alertmanager(&am_addr, &disk_full(""), 1);
@@ -966,17 +971,13 @@ fn a_hold_ends_on_time_while_alertmanager_keeps_re_sending() {
 /// the rest of the hold again, as only re-sends arrive).
 #[test]
 fn a_hold_that_ended_while_noisegate_was_down_pages_at_restart() {
-    let pd = StandIn::start(|_| Answer::Accept);
+    let (pd, on, _am, am_addr) = held_behind_alertmanager("20s");
     let OnWebhooks {
         dir,
         mut svc,
-        hook,
         metrics,
-    } = run_on_webhooks_amended(&pd, |t| {
-        let t = live_clock(t);
-        format!("[hold]\ncritical = \"20s\"\n{t}")
-    });
-    let (_am, am_addr) = start_alertmanager_repeating(dir.path(), &hook, "1s", "");
+        ..
+    } = on;
     post_to_alertmanager(&am_addr, &disk_full(""), 1);
     wait_for("the alert", Duration::from_secs(20), &svc, || {
         let (_, m) = http_get(&metrics, "/metrics");

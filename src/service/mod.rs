@@ -494,7 +494,7 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
                         unconfirmed = None;
                     } else {
                         let read = consumer.map_or(Some(true), |c| {
-                            tokio::task::block_in_place(|| caught_up(c, &l.offsets))
+                            tokio::task::block_in_place(|| backfill_read(c, &l.offsets))
                         });
                         match read {
                             Some(true) => break Stop::Idle,
@@ -601,7 +601,7 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
 /// broker away longer than the session timeout revokes them): a backfill must not take
 /// that for done. A position not known yet counts as caught up (nothing was read from the
 /// partition, as with `start_from = "latest"`): idleness then decides alone.
-fn caught_up(consumer: &input::Input, offsets: &Offsets) -> Option<bool> {
+fn backfill_read(consumer: &input::Input, offsets: &Offsets) -> Option<bool> {
     let assignment = consumer.assignment().ok()?;
     if assignment.count() == 0 {
         return None;
