@@ -69,7 +69,8 @@ pub struct RawLabels {
     pub team: Vec<String>,
     /// Label names tried in order for an alert's severity.
     pub severity: Vec<String>,
-    /// Severity of an alert whose payload says none.
+    /// Severity of an alert whose payload says none: `error`, as Alertmanager's PagerDuty
+    /// receiver would send it (see `config/noisegate.toml`).
     pub default_severity: String,
 }
 

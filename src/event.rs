@@ -143,18 +143,16 @@ impl Severity {
         let l = &buf[..t.len()];
         Some(match l {
             b"critical" | b"crit" | b"fatal" | b"emergency" | b"emerg" | b"alert" | b"page"
-            | b"disaster" | b"p1" | b"sev1" | b"sev-1" | b"sev0" | b"sev-0" | b"p0" | b"high" => {
-                Severity::Critical
-            }
+            | b"disaster" | b"p1" | b"sev1" | b"sev-1" | b"sev0" | b"sev-0" | b"p0" | b"high"
+            | b"urgent" | b"blocker" => Severity::Critical,
             b"error" | b"err" | b"major" | b"p2" | b"sev2" | b"sev-2" | b"severe" => {
                 Severity::Error
             }
             b"warning" | b"warn" | b"minor" | b"medium" | b"moderate" | b"average" | b"p3"
-            | b"sev3" | b"sev-3" => Severity::Warning,
+            | b"sev3" | b"sev-3" | b"ticket" => Severity::Warning,
             b"info" | b"informational" | b"information" | b"notice" | b"low" | b"none"
-            | b"debug" | b"trace" | b"ok" | b"p4" | b"p5" | b"sev4" | b"sev-4" | b"sev5" => {
-                Severity::Info
-            }
+            | b"debug" | b"trace" | b"ok" | b"p4" | b"p5" | b"sev4" | b"sev-4" | b"sev5"
+            | b"trivial" => Severity::Info,
             _ => return None,
         })
     }
@@ -560,6 +558,9 @@ mod tests {
         assert_eq!(Severity::parse_loose("CRITICAL"), Some(Severity::Critical));
         assert_eq!(Severity::parse_loose("warn"), Some(Severity::Warning));
         assert_eq!(Severity::parse_loose("P2"), Some(Severity::Error));
+        // The SRE book's page/ticket split: a ticket is worth a look, not a page.
+        assert_eq!(Severity::parse_loose("ticket"), Some(Severity::Warning));
+        assert_eq!(Severity::parse_loose("page"), Some(Severity::Critical));
         assert_eq!(Severity::parse_loose("whatever"), None);
         assert_eq!(Severity::from_otel_number(13), Some(Severity::Warning));
         assert_eq!(Severity::from_otel_number(0), None);

@@ -372,6 +372,33 @@ fn alerts_a_sender_left_out_are_counted_in_the_summary() {
     assert_eq!(s["events_invalid"], 0, "{s}");
 }
 
+#[test]
+fn grafana_alerts_that_name_no_severity_page_at_once_as_grafana_would_page_them() {
+    // Grafana's published v8 example: two alerts of a team, with no `severity` label, as
+    // Grafana-managed rules usually are. Grafana's own PagerDuty contact point sends them as
+    // `critical` (Alertmanager's as `error`): today they page. Under the shipped
+    // `default_severity` they still page, at once, instead of waiting a warning's hold and
+    // then being suppressed until their rules have history.
+    let line = fixture_line("zulip-webhook-fixtures/grafana/alert_multiple_v8.json");
+    let (_dir, out) = replay_lines(&shipped_config(), &[line]);
+    let records = ndjson(&out.join("clusters.ndjson"));
+    assert!(!records.is_empty());
+    let mut paged = 0;
+    for r in &records {
+        assert_eq!(r["severity"], "error", "{r}");
+        if r["decision"] == "page" {
+            paged += 1;
+            assert_eq!(r["paged_at"], r["opened_at"], "paged without a hold: {r}");
+        }
+    }
+    assert!(paged >= 1, "{records:?}");
+    let pages = ndjson(&out.join("pages.ndjson"));
+    assert!(
+        pages.iter().any(|p| p["event_action"] == "trigger"),
+        "{pages:?}"
+    );
+}
+
 /// Alertmanager's published notification: one critical alert, sent twice, from 00:17:58.
 const AM_ALERT: &str = "zulip-webhook-fixtures/alertmanager/alert.json";
 

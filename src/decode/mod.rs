@@ -353,7 +353,7 @@ impl Default for DecodeOptions {
             .to_vec(),
             team_labels: vec!["team".into()],
             severity_labels: vec!["severity".into(), "priority".into(), "level".into()],
-            default_severity: Severity::Warning,
+            default_severity: Severity::Error,
             otlp: OtlpMapping::default(),
             routing_scopes: Vec::new(),
         }

@@ -774,7 +774,7 @@ fn severity_fallbacks() {
     );
     assert_eq!(
         sev(0, "whatever", Some("bogus")),
-        Severity::Warning,
+        opts.default_severity,
         "then the default"
     );
     assert_eq!(sev(0, "", None), opts.default_severity);
