@@ -399,6 +399,48 @@ fn grafana_alerts_that_name_no_severity_page_at_once_as_grafana_would_page_them(
     );
 }
 
+#[test]
+fn a_data_source_down_is_one_incident_not_one_page_per_service() {
+    // What Grafana sends when one Prometheus data source stops answering: every rule that
+    // queries it fires `DatasourceError`, with its own labels (here four services' critical
+    // rules) plus `rulename` and the data source's uid, over a few evaluation intervals.
+    let services = ["checkout", "payments", "search", "inventory"];
+    let lines: Vec<String> = services
+        .iter()
+        .enumerate()
+        .map(|(i, svc)| {
+            serde_json::json!({
+                "receiver": "noisegate", "status": "firing", "orgId": 1, "version": "1",
+                "groupKey": format!("{{}}:{{alertname=\"DatasourceError\", service=\"{svc}\"}}"),
+                "truncatedAlerts": 0, "groupLabels": {"alertname": "DatasourceError"},
+                "commonLabels": {}, "commonAnnotations": {}, "externalURL": "http://grafana:3000/",
+                "alerts": [{
+                    "status": "firing",
+                    "labels": {
+                        "alertname": "DatasourceError", "datasource_uid": "P1809F7CD0C75ACF3",
+                        "ref_id": "A", "rulename": format!("{svc} error rate"),
+                        "service": svc, "severity": "critical", "grafana_folder": svc,
+                    },
+                    "annotations": {"Error": "[sse.dataQueryError] failed to execute query [A]: Post \"http://prometheus:9090/api/v1/query_range\": dial tcp 10.0.0.7:9090: connect: connection refused"},
+                    "startsAt": format!("2026-11-03T10:00:{:02}Z", i * 10),
+                    "endsAt": "0001-01-01T00:00:00Z",
+                    "fingerprint": format!("{:016x}", i + 1),
+                }],
+            })
+            .to_string()
+        })
+        .collect();
+    let (_dir, out) = replay_lines(&shipped_config(), &lines);
+    let records = ndjson(&out.join("clusters.ndjson"));
+    assert_eq!(records.len(), 1, "one incident: {records:?}");
+    assert_eq!(
+        records[0]["alerts"].as_array().map(Vec::len),
+        Some(services.len())
+    );
+    let s = read_summary(&out);
+    assert_eq!(s["pages"], 1, "{s}");
+}
+
 /// Alertmanager's published notification: one critical alert, sent twice, from 00:17:58.
 const AM_ALERT: &str = "zulip-webhook-fixtures/alertmanager/alert.json";
 

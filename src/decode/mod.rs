@@ -360,6 +360,9 @@ impl Default for DecodeOptions {
     }
 }
 
+/// The alert Grafana fires for a rule whose query failed ([`DecodeOptions::service_in`]).
+const GRAFANA_DATASOURCE_ERROR: &str = "DatasourceError";
+
 impl DecodeOptions {
     fn first_label(names: &[String], labels: &Labels) -> Option<Str> {
         names.iter().find_map(|n| labels.get(n)).map(Str::from)
@@ -371,7 +374,21 @@ impl DecodeOptions {
     }
 
     /// [`Self::service_of`], borrowed from the labels.
+    ///
+    /// One exception comes first: Grafana's `DatasourceError`. When a Grafana-managed rule's
+    /// query fails, Grafana fires an alert named `DatasourceError` instead of the rule's,
+    /// with the rule's labels plus `rulename` and the failing `datasource_uid`. What is
+    /// failing is that data source, not the service the rule watches: one data source down
+    /// fires it for every rule that queries it, across every service. Taking the data source
+    /// as the service groups them (`group_by` alertname and service) into the one incident
+    /// they are, instead of one page per service. `DatasourceNoData` keeps the rule's
+    /// service: a query that returns nothing is as often the watched service gone silent.
     pub fn service_in<'l>(&self, labels: &'l Labels) -> Option<&'l str> {
+        if labels.get("alertname") == Some(GRAFANA_DATASOURCE_ERROR) {
+            if let Some(ds) = labels.get("datasource_uid").filter(|v| !v.is_empty()) {
+                return Some(ds);
+            }
+        }
         self.service_labels
             .iter()
             .filter_map(|n| labels.get(n))
@@ -545,6 +562,31 @@ mod tests {
             None
         );
         assert_eq!(of(&[("service_name", "cart")]).as_deref(), Some("cart"));
+        // Grafana's alert for a failed query is about the data source it queried.
+        assert_eq!(
+            of(&[
+                ("alertname", "DatasourceError"),
+                ("datasource_uid", "P1809F7CD0C75ACF3"),
+                ("rulename", "Checkout error rate"),
+                ("service", "checkout"),
+            ])
+            .as_deref(),
+            Some("P1809F7CD0C75ACF3")
+        );
+        // Without the data source (older Grafana), and for every other alert, the labels.
+        assert_eq!(
+            of(&[("alertname", "DatasourceError"), ("service", "checkout")]).as_deref(),
+            Some("checkout")
+        );
+        assert_eq!(
+            of(&[
+                ("alertname", "DatasourceNoData"),
+                ("datasource_uid", "P1809F7CD0C75ACF3"),
+                ("service", "checkout"),
+            ])
+            .as_deref(),
+            Some("checkout")
+        );
         // Micrometer's common tag (Spring Boot's `spring.application.name`).
         assert_eq!(
             of(&[("application", "billing"), ("job", "spring-apps")]).as_deref(),
