@@ -31,6 +31,7 @@ pub const UNREPORTED_RESOLVES: &str = "noisegate_unreported_resolves_total";
 pub const ACTIVE_ALERTS: &str = "noisegate_active_alerts";
 pub const OPEN_CLUSTERS: &str = "noisegate_open_clusters";
 pub const EVENT_TIME: &str = "noisegate_event_time_seconds";
+pub const RESEND_INTERVAL: &str = "noisegate_resend_interval_seconds";
 pub const CLUSTERS_CLOSED: &str = "noisegate_clusters_closed_total";
 pub const PAGES: &str = "noisegate_pages_total";
 pub const PAGE_RESOLVES: &str = "noisegate_page_resolves_total";
@@ -118,6 +119,10 @@ fn describe() {
         "Alert episodes whose resolve never arrived (a receiver with send_resolved: false?): the alert was not sent again for engine.max_resend_interval of observed time, or came back with a later startsAt after longer than that unheard. The episode is taken as over when last heard."
     );
     describe_gauge!(ACTIVE_ALERTS, "Alerts tracked in open clusters.");
+    describe_gauge!(
+        RESEND_INTERVAL,
+        "The silence after which a firing alert its sender re-sends is taken as over: engine.max_resend_interval, or longer once a sender re-sent an alert after that (its repeat_interval is longer: set the config to it)."
+    );
     describe_gauge!(
         EVENT_TIME,
         "The engine's clock (event time) as Unix time: time() minus this is how far event time is behind the wall clock (a backlog, or input that has not moved it)."
@@ -301,6 +306,7 @@ pub struct Metrics {
     clock_skewed: Counter,
     active_alerts: Gauge,
     event_time: Gauge,
+    resend_interval: Gauge,
     open_clusters: Gauge,
     page_resolves: Counter,
     flapping: Counter,
@@ -347,6 +353,7 @@ impl Metrics {
             clock_skewed: counter!(CLOCK_SKEWED),
             active_alerts: gauge!(ACTIVE_ALERTS),
             event_time: gauge!(EVENT_TIME),
+            resend_interval: gauge!(RESEND_INTERVAL),
             open_clusters: gauge!(OPEN_CLUSTERS),
             page_resolves: counter!(PAGE_RESOLVES),
             flapping: counter!(FLAPPING),
@@ -420,13 +427,14 @@ impl Metrics {
     }
 
     /// Engine counters and gauges after a batch or a clock advance (engine stats are
-    /// cumulative; `now` is the engine's clock).
+    /// cumulative; `now` is the engine's clock; `resend_interval_ms` its silence judgement's).
     pub fn engine(
         &mut self,
         s: &EngineStats,
         active_alerts: usize,
         open_clusters: usize,
         now: EventTime,
+        resend_interval_ms: i64,
     ) {
         let d = |now: u64, then: u64| now.saturating_sub(then);
         let alert_events = d(s.alert_events, self.last.alert_events);
@@ -453,6 +461,7 @@ impl Metrics {
         self.late_acks[1].increment(d(s.late_lessons_shed, self.last.late_lessons_shed));
         self.active_alerts.set(active_alerts as f64);
         self.open_clusters.set(open_clusters as f64);
+        self.resend_interval.set(resend_interval_ms as f64 / 1000.0);
         if now > EventTime::MIN {
             self.event_time.set(now.as_millis() as f64 / 1000.0);
         }

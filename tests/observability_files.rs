@@ -32,6 +32,7 @@ const METRICS: &[&str] = &[
     "noisegate_active_alerts",
     "noisegate_open_clusters",
     "noisegate_event_time_seconds",
+    "noisegate_resend_interval_seconds",
     "noisegate_clusters_closed_total",
     "noisegate_pages_total",
     "noisegate_page_resolves_total",

@@ -911,6 +911,60 @@ fn an_alert_an_alertmanager_without_send_resolved_stops_sending_has_its_incident
     svc.stop();
 }
 
+/// A real Alertmanager that repeats less often than `engine.max_resend_interval` assumes
+/// (kube-prometheus repeats every 12 h against the 4 h 5 min shipped; here 10 s against 4 s):
+/// a standing alert is judged over before its re-send comes. The re-send, with the alert's
+/// own start, shows it never stopped: noisegate learns the longer gap from it, so the
+/// mistake is made once, not once per repeat.
+#[test]
+fn an_alertmanager_that_repeats_less_often_than_assumed_is_learned_from_its_first_re_send() {
+    let pd = StandIn::start(|_| Answer::Accept);
+    let OnWebhooks {
+        dir,
+        mut svc,
+        hook,
+        metrics,
+    } = run_on_webhooks_amended(&pd, |t| {
+        let t = live_clock(t);
+        format!("[engine]\nmax_resend_interval = \"4s\"\nclose_quiet = \"1s\"\nallowed_lateness = \"1s\"\n{t}")
+    });
+    let (_am, am_addr) = start_alertmanager_repeating(dir.path(), &hook, "10s", "");
+    post_to_alertmanager(&am_addr, &disk_full(""), 1);
+    wait_for("the first page", Duration::from_secs(30), &svc, || {
+        !pd.accepted().is_empty()
+    });
+    let scrape = || http_get(&metrics, "/metrics").1;
+    assert_eq!(metric(&scrape(), "noisegate_resend_interval_seconds"), 4.0);
+    // Judged over after 4 s of silence (the mistake), then re-sent at 10 s: still firing.
+    wait_for(
+        "the re-send's gap learned",
+        Duration::from_secs(40),
+        &svc,
+        || metric(&scrape(), "noisegate_resend_interval_seconds") >= 9.0,
+    );
+    let m = scrape();
+    assert_eq!(
+        metric(&m, "noisegate_unreported_resolves_total"),
+        1.0,
+        "{m}"
+    );
+    assert!(
+        metric(&m, "noisegate_active_alerts") >= 1.0,
+        "firing again: {m}"
+    );
+    // Three more repeats while it fires: no gap is taken for its end again.
+    std::thread::sleep(Duration::from_secs(32));
+    let m = scrape();
+    assert_eq!(
+        metric(&m, "noisegate_unreported_resolves_total"),
+        1.0,
+        "{m}\n{}",
+        svc.log()
+    );
+    assert!(metric(&m, "noisegate_active_alerts") >= 1.0, "{m}");
+    svc.stop();
+}
+
 /// noisegate on webhooks with the live clock as shipped and critical alerts held `hold`,
 /// behind a real Alertmanager that re-sends its firing groups every second; returns the
 /// PagerDuty stand-in, the service, Alertmanager and its address.

@@ -23,8 +23,9 @@
 //! Stages, each in its own file: dedup (`dedup.rs`) → flapping (`flap.rs`) → correlation
 //! (`correlate.rs`) → cluster lifecycle (`cluster.rs`) → score (`score.rs`) → route
 //! (`route.rs`); lifecycle linking of acks/resolves in `link.rs`; learned rule statistics in
-//! `rules.rs`; changes (deploys) shown as context in `changes.rs`. All state is one
-//! serialisable value ([`Engine::snapshot`] / [`Engine::restore`]).
+//! `rules.rs`; changes (deploys) shown as context in `changes.rs`; how long senders go
+//! between re-sends, learned when one re-sends an alert silence had ended, in `resend.rs`.
+//! All state is one serialisable value ([`Engine::snapshot`] / [`Engine::restore`]).
 
 pub mod changes;
 pub mod cluster;
@@ -33,6 +34,7 @@ pub mod dedup;
 pub mod flap;
 pub mod late;
 pub mod link;
+pub mod resend;
 pub mod route;
 pub mod rules;
 pub mod score;
@@ -132,6 +134,13 @@ pub struct EngineStats {
     /// Such lessons forgotten to stay within their cap before the feedback window passed.
     #[serde(default)]
     pub late_lessons_shed: u64,
+    /// Alerts sent again, with their episode's start, after silence had ended that episode:
+    /// still firing, revived, and the silence judged by raised to the gap (`resend.rs`).
+    #[serde(default)]
+    pub resent_after_unheard: u64,
+    /// Episodes ended by silence forgotten to stay within `engine.max_active_alerts`.
+    #[serde(default)]
+    pub unheard_episodes_shed: u64,
 }
 
 /// What a timer does when the clock passes it. Timers are data: one ordered index; a popped
@@ -182,6 +191,9 @@ struct State {
     /// Observed time (ms): the clock's advances, each counted up to [`OBSERVED_STEP_MS`].
     #[serde(default)]
     observed: i64,
+    /// Episodes silence ended, and the re-send interval learned from those heard again.
+    #[serde(default)]
+    resend: resend::ResendInterval,
 }
 
 /// When people were last heard acknowledging anything (event time): a dead man's switch on
@@ -275,6 +287,13 @@ impl Engine {
             st,
             outputs: VecDeque::new(),
         })
+    }
+
+    /// The silence after which a firing alert its sender re-sends is taken as over:
+    /// `engine.max_resend_interval`, or longer once a sender was heard re-sending an alert
+    /// after that (see `resend.rs`). 0: never.
+    pub fn resend_interval_ms(&self) -> i64 {
+        self.st.resend.silence_ms(self.cfg.max_resend_interval_ms)
     }
 
     pub fn stats(&self) -> &EngineStats {
@@ -434,8 +453,23 @@ impl Engine {
     /// Handles a firing event; `false` when it only ended the alert's previous episode (its
     /// resolve never arrived) and must be handled again.
     fn fire(&mut self, ev: &AlertEvent) -> bool {
+        // Sent again after silence ended this very episode: its sender re-sends less often
+        // than judged, and it never stopped firing. Not stale, whatever came after.
+        let revived = ev.ends_at.is_none()
+            && dedup::starts_name_episodes(ev.source)
+            && self
+                .st
+                .resend
+                .resent(ev.fingerprint, ev.time, self.st.observed);
+        if revived {
+            self.st.stats.resent_after_unheard += 1;
+        }
+        let silence = self.resend_interval_ms();
         let Some(key) = self.st.alerts.get(ev.fingerprint) else {
-            if ev.ends_at.is_none() && self.st.flaps.resolved_after(ev.fingerprint, ev.time) {
+            if !revived
+                && ev.ends_at.is_none()
+                && self.st.flaps.resolved_after(ev.fingerprint, ev.time)
+            {
                 // Delivered after its resolve and after its cluster closed: as stale as
                 // below, and it would open a cluster that nothing ever resolves.
                 self.st.stats.stale_events += 1;
@@ -451,13 +485,13 @@ impl Engine {
         let Some(a) = c.alert_mut(ev.fingerprint) else {
             return true;
         };
-        if dedup::is_stale_firing(a, ev) {
+        if !revived && dedup::is_stale_firing(a, ev) {
             a.saw(ev.time);
             c.touch(ev.time);
             self.st.stats.stale_events += 1;
             return true;
         }
-        let unreported_end = dedup::unreported_end(a, ev, self.cfg.max_resend_interval_ms);
+        let unreported_end = dedup::unreported_end(a, ev, silence);
         let outlived_quiet = a
             .resolved_at
             .is_some_and(|r| ev.time.as_millis() - r.as_millis() > self.cfg.close_quiet_ms);
@@ -674,7 +708,7 @@ impl Engine {
     /// Arms the silence judgement of a firing alert whose sender re-sends it while it fires
     /// (Alertmanager, Grafana, Prometheus without `endsAt`), unless one is armed already.
     fn schedule_unheard(&mut self, key: ClusterKey, ev: &AlertEvent) {
-        let silence = self.cfg.max_resend_interval_ms;
+        let silence = self.resend_interval_ms();
         if silence <= 0 || ev.ends_at.is_some() || !dedup::starts_name_episodes(ev.source) {
             return;
         }
@@ -700,7 +734,7 @@ impl Engine {
     /// close: no record in live mode, nothing learned, its memory held. Heard since, the
     /// judgement waits for the rest of the interval.
     fn unheard(&mut self, fp: Fingerprint, due: EventTime) {
-        let silence = self.cfg.max_resend_interval_ms;
+        let silence = self.resend_interval_ms();
         let (now, observed) = (self.st.now, self.st.observed);
         let Some(key) = self.st.alerts.get(fp) else {
             return;
@@ -727,6 +761,13 @@ impl Engine {
         }
         let end = a.heard.max(a.episode_start);
         self.st.stats.unreported_resolves += 1;
+        self.st.stats.unheard_episodes_shed += self.st.resend.ended(
+            fp,
+            a.episode_start,
+            a.heard_observed,
+            observed,
+            self.cfg.max_active_alerts,
+        );
         // How long it lasted is unknown: the end teaches no hold.
         self.resolve_alert(key, fp, end, None, false);
     }

@@ -660,9 +660,54 @@ fn an_alert_its_sender_stopped_sending_is_over_as_of_when_last_heard() {
             .get(RuleKey::of("DiskFull", Severity::Critical))
             .expect("the rule has statistics");
     assert_eq!(rule.episodes, 0, "its length is unknown: no hold learned");
-    // A copy of an old notification is no news: it stays over.
-    resent(&mut h, 0, 60 * MIN + RESEND + 11 * MIN);
+    assert_eq!(h.e.resend_interval_ms(), RESEND, "nothing learned yet");
+}
+
+#[test]
+fn an_alert_sent_again_after_its_silence_was_judged_still_fires_and_the_silence_grows() {
+    // kube-prometheus' Alertmanager repeats every 12 hours, not 4: a standing alert is judged
+    // over after 4 h 5 min, then sent again, with its episode's start, at 12 h. It never
+    // stopped firing: it is revived, and from then on silence is judged by the gap seen, so
+    // the next 12-hour gaps end nothing.
+    let mut h = H::new();
+    resent(&mut h, 0, 0);
+    clock_runs(&mut h, 0, 12 * 60 * MIN);
+    assert_eq!(
+        h.e.stats().unreported_resolves,
+        1,
+        "judged over at 4 h 5 min"
+    );
     assert_eq!(h.e.active_alerts(), 0);
+    let pages = h.triggers();
+    resent(&mut h, 0, 12 * 60 * MIN);
+    assert_eq!(h.e.stats().resent_after_unheard, 1);
+    assert_eq!(h.e.active_alerts(), 1, "firing again: it never stopped");
+    assert!(
+        h.e.resend_interval_ms() >= 12 * 60 * MIN,
+        "{}",
+        h.e.resend_interval_ms()
+    );
+    // (Whether it pages again is the score's: nobody acknowledged its first page.)
+    let opened = h.e.stats().clusters_opened;
+    assert_eq!(opened, 2, "its cluster closed when it was judged over");
+    let mut t = 12 * 60 * MIN;
+    for _ in 0..4 {
+        clock_runs(&mut h, t, t + 12 * 60 * MIN);
+        t += 12 * 60 * MIN;
+        resent(&mut h, 0, t);
+    }
+    assert_eq!(h.e.stats().unreported_resolves, 1, "no second mistake");
+    assert_eq!(h.e.active_alerts(), 1);
+    assert_eq!(h.e.stats().clusters_opened, opened, "nor a cluster more");
+    assert!(h.triggers() <= pages + 1, "nor a page more");
+    // Once its sender stops, it is over after the learned interval.
+    clock_runs(&mut h, t, t + 13 * 60 * MIN);
+    assert_eq!(h.e.stats().unreported_resolves, 2);
+    assert_eq!(h.e.active_alerts(), 0);
+    // Restored from a snapshot, the engine keeps what it learned.
+    let bytes = h.e.snapshot().expect("snapshot");
+    let e = Engine::restore(h.e.cfg.clone(), &bytes).expect("restore");
+    assert_eq!(e.resend_interval_ms(), h.e.resend_interval_ms());
 }
 
 #[test]

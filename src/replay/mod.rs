@@ -80,6 +80,9 @@ pub struct Summary {
     pub invalid_by_reason: BTreeMap<String, u64>,
     pub events_by_format: BTreeMap<String, u64>,
     pub engine: EngineStats,
+    /// The silence after which a firing alert its sender re-sends was taken as over at the
+    /// end: `engine.max_resend_interval`, or longer if a sender re-sent an alert after that.
+    pub resend_interval_seconds: f64,
 }
 
 /// One line of `deadletter.ndjson`.
@@ -326,6 +329,7 @@ pub fn run(
         b.finish_and_clear();
     }
     s.engine = engine.stats().clone();
+    s.resend_interval_seconds = engine.resend_interval_ms() as f64 / 1000.0;
     s.elapsed_seconds = started.elapsed().as_secs_f64();
     let per_second = |n: u64| {
         if s.elapsed_seconds > 0.0 {
@@ -482,6 +486,15 @@ pub fn print_summary(s: &Summary, out_dir: &Path) -> String {
             "  unreported resolves{:>10}   (not sent again within engine.max_resend_interval, or \
              back with a later startsAt: does the receiver have send_resolved: false?)",
             s.engine.unreported_resolves
+        );
+    }
+    if s.engine.resent_after_unheard > 0 {
+        let _ = writeln!(
+            t,
+            "  sent after judged over{:>7}   (re-sent with their start after engine.max_resend_interval \
+             unheard: still firing; judged after {:.0} s from then on: set it to the sender's \
+             repeat_interval + group_interval)",
+            s.engine.resent_after_unheard, s.resend_interval_seconds
         );
     }
     if s.alerts_truncated > 0 {

@@ -1067,6 +1067,7 @@ impl Loop {
             self.engine.active_alerts(),
             self.engine.open_clusters(),
             self.engine.now(),
+            self.engine.resend_interval_ms(),
         );
     }
 
