@@ -12,6 +12,10 @@ usage: scripts/perturb-stream.py MODE SEED < in.ndjson > out.ndjson
             ahead: that alert's startsAt/endsAt are +24 h in it and in every later
             notification of it (AHEAD_EVERY=N: so is every Nth new alert after it;
             AHEAD_HOURS=H: H hours ahead instead, negative for a clock behind)
+  repeat    Alertmanager with a longer repeat_interval (REPEAT_HOURS, default 12, as
+            kube-prometheus ships): a notification whose group and alerts are unchanged
+            since the group's last delivered one is dropped until REPEAT_HOURS have passed
+            (the stream's present: its newest startsAt so far)
 """
 import datetime, heapq, json, os, random, sys
 mode, seed = sys.argv[1], int(sys.argv[2])
@@ -20,6 +24,8 @@ window = float(os.environ.get("JITTER_LINES", "60"))
 ahead_at = int(os.environ.get("AHEAD_AT", "220000"))
 ahead_every = int(os.environ.get("AHEAD_EVERY", "0"))
 ahead_hours = float(os.environ.get("AHEAD_HOURS", "24"))
+repeat_s = float(os.environ.get("REPEAT_HOURS", "12")) * 3600
+last_sent = {}  # groupKey -> (content, seconds)
 marked, marked_names, new_alerts = set(), set(), 0
 now, now_minus_5m = "", ""
 import re
@@ -76,6 +82,20 @@ for i, l in enumerate(inp):
                         changed = True
                 if changed:
                     l = json.dumps(w, separators=(",", ":")).encode() + b"\n"
+        out.write(l)
+    elif mode == "repeat":
+        if l.startswith(b'{"receiver"'):
+            newest = max((m.group(1).decode() for m in STARTS.finditer(l)), default="")
+            if newest > now:
+                now = newest
+            w = json.loads(l)
+            content = sorted((json.dumps(a["labels"], sort_keys=True), a["status"], a["startsAt"])
+                             for a in w["alerts"])
+            t = datetime.datetime.fromisoformat(now[:19]).timestamp()
+            last = last_sent.get(w.get("groupKey"))
+            if last and last[0] == content and t - last[1] < repeat_s:
+                continue
+            last_sent[w.get("groupKey")] = (content, t)
         out.write(l)
     else:
         sys.exit("unknown mode " + mode)
