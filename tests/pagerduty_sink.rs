@@ -843,33 +843,51 @@ fn an_alert_back_anew_from_an_alertmanager_without_send_resolved_ends_its_first_
     svc.stop();
 }
 
+/// noisegate on webhooks with the live clock and `engine.max_resend_interval = resend`
+/// (clusters closing a second after their alerts), behind a real Alertmanager repeating
+/// every `repeat` (`receiver` lines added to its webhook receiver), once `DiskFull`, posted
+/// to it, has paged. Returns the PagerDuty stand-in, the service, Alertmanager, its address
+/// and the page's `dedup_key`.
+fn paged_behind_repeating_alertmanager(
+    resend: &str,
+    repeat: &str,
+    receiver: &str,
+) -> (StandIn, OnWebhooks, KillOnDrop, String, Value) {
+    let pd = StandIn::start(|_| Answer::Accept);
+    let on = run_on_webhooks_amended(&pd, |t| {
+        // Webhook input is live, so event time follows the wall clock between webhooks (the
+        // shipped setting): re-sends carry their alert's start, so nothing else would move
+        // it while Alertmanager re-sends.
+        let t = live_clock(t);
+        format!("[engine]\nmax_resend_interval = \"{resend}\"\nclose_quiet = \"1s\"\nallowed_lateness = \"1s\"\n{t}")
+    });
+    let (am, am_addr) = start_alertmanager_repeating(on.dir.path(), &on.hook, repeat, receiver);
+    post_to_alertmanager(&am_addr, &disk_full(""), 1);
+    wait_for("the first page", Duration::from_secs(30), &on.svc, || {
+        !pd.accepted().is_empty()
+    });
+    let key = pd.accepted()[0].body["dedup_key"].clone();
+    (pd, on, am, am_addr, key)
+}
+
 /// The same Alertmanager, but the alert never comes back: resolved there, it is simply not
 /// sent again. While it fired, Alertmanager re-sent it every `repeat_interval` (2 s here),
 /// and noisegate kept its incident open; once it has gone unheard for
 /// `engine.max_resend_interval`, the incident is resolved in PagerDuty.
 #[test]
 fn an_alert_an_alertmanager_without_send_resolved_stops_sending_has_its_incident_resolved() {
-    let pd = StandIn::start(|_| Answer::Accept);
-    let OnWebhooks {
-        dir,
-        mut svc,
-        hook,
-        metrics,
-    } = run_on_webhooks_amended(&pd, |t| {
-        // Webhook input is live, so event time follows the wall clock between webhooks (the
-        // shipped setting): re-sends carry their alert's start, so nothing else would move
-        // it while Alertmanager re-sends.
-        let t = live_clock(t);
-        format!("[engine]\nmax_resend_interval = \"8s\"\nclose_quiet = \"1s\"\nallowed_lateness = \"1s\"\n{t}")
-    });
-    let (_am, am_addr) =
-        start_alertmanager_repeating(dir.path(), &hook, "2s", "        send_resolved: false\n");
-    let alert = disk_full;
-    post_to_alertmanager(&am_addr, &alert(""), 1);
-    wait_for("the first page", Duration::from_secs(30), &svc, || {
-        !pd.accepted().is_empty()
-    });
-    let key = pd.accepted()[0].body["dedup_key"].clone();
+    let (
+        pd,
+        OnWebhooks {
+            dir: _dir,
+            mut svc,
+            metrics,
+            ..
+        },
+        _am,
+        am_addr,
+        key,
+    ) = paged_behind_repeating_alertmanager("8s", "2s", "        send_resolved: false\n");
     let resolved = || resolve_sent(&pd, &key);
     // Twice the resend interval while it still fires: re-sent, it stays open.
     std::thread::sleep(Duration::from_secs(16));
@@ -886,7 +904,7 @@ fn an_alert_an_alertmanager_without_send_resolved_stops_sending_has_its_incident
     );
     // Resolved at Alertmanager, which tells nobody (send_resolved: false) and stops sending.
     let ended = format!(r#", "endsAt": "{}""#, now_rfc3339());
-    post_to_alertmanager(&am_addr, &alert(&ended), 1);
+    post_to_alertmanager(&am_addr, &disk_full(&ended), 1);
     wait_for(
         "the incident resolved",
         Duration::from_secs(60),
@@ -918,21 +936,18 @@ fn an_alert_an_alertmanager_without_send_resolved_stops_sending_has_its_incident
 /// mistake is made once, not once per repeat.
 #[test]
 fn an_alertmanager_that_repeats_less_often_than_assumed_is_learned_from_its_first_re_send() {
-    let pd = StandIn::start(|_| Answer::Accept);
-    let OnWebhooks {
-        dir,
-        mut svc,
-        hook,
-        metrics,
-    } = run_on_webhooks_amended(&pd, |t| {
-        let t = live_clock(t);
-        format!("[engine]\nmax_resend_interval = \"4s\"\nclose_quiet = \"1s\"\nallowed_lateness = \"1s\"\n{t}")
-    });
-    let (_am, am_addr) = start_alertmanager_repeating(dir.path(), &hook, "10s", "");
-    post_to_alertmanager(&am_addr, &disk_full(""), 1);
-    wait_for("the first page", Duration::from_secs(30), &svc, || {
-        !pd.accepted().is_empty()
-    });
+    let (
+        _pd,
+        OnWebhooks {
+            dir: _dir,
+            mut svc,
+            metrics,
+            ..
+        },
+        _am,
+        _,
+        _,
+    ) = paged_behind_repeating_alertmanager("4s", "10s", "");
     let scrape = || http_get(&metrics, "/metrics").1;
     assert_eq!(metric(&scrape(), "noisegate_resend_interval_seconds"), 4.0);
     // Judged over after 4 s of silence (the mistake), then re-sent at 10 s: still firing.

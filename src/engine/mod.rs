@@ -233,6 +233,8 @@ pub struct Engine {
     cfg: Arc<EngineConfig>,
     st: State,
     outputs: VecDeque<Output>,
+    /// Set only while a revived alert opens a cluster: the time its id is derived from.
+    revived_at: Option<EventTime>,
 }
 
 /// Snapshot/restore failures.
@@ -258,6 +260,7 @@ impl Engine {
                 ..State::default()
             },
             outputs: VecDeque::new(),
+            revived_at: None,
         }
     }
 
@@ -286,6 +289,7 @@ impl Engine {
             cfg,
             st,
             outputs: VecDeque::new(),
+            revived_at: None,
         })
     }
 
@@ -475,7 +479,11 @@ impl Engine {
                 self.st.stats.stale_events += 1;
                 return true;
             }
+            // A revived alert's first cluster had this episode's id; its new one is named
+            // by when it was revived, so no two records share an id.
+            self.revived_at = revived.then_some(self.st.now);
             self.new_alert(ev, true);
+            self.revived_at = None;
             return true;
         };
         let Some(c) = self.st.clusters.get_mut(&key) else {
@@ -560,20 +568,23 @@ impl Engine {
         // anyone acknowledging it.
         let held_episode = (outlived_quiet && !acked).then_some((a.rule, a.pair));
         a.resolved_at = None;
-        a.flaps += 1;
-        a.episode_start = ev.time;
-        a.hold_until = ev
-            .time
-            .saturating_add_ms(hold_ms(&self.cfg, &self.st.rules, ev));
-        let flapping = self
-            .st
-            .flaps
-            .change(ev.fingerprint, ev.time, &self.cfg.flap);
-        a.flapping |= flapping;
-        if flapping {
-            self.st.stats.flapping_transitions += 1;
+        if !revived {
+            // (Revived, it never stopped: the same episode goes on, no flap.)
+            a.flaps += 1;
+            a.episode_start = ev.time;
+            a.hold_until = ev
+                .time
+                .saturating_add_ms(hold_ms(&self.cfg, &self.st.rules, ev));
+            let flapping = self
+                .st
+                .flaps
+                .change(ev.fingerprint, ev.time, &self.cfg.flap);
+            a.flapping |= flapping;
+            if flapping {
+                self.st.stats.flapping_transitions += 1;
+            }
+            self.st.stats.refires += 1;
         }
-        self.st.stats.refires += 1;
         c.sync_anchor(ev.fingerprint);
         c.close_at = None;
         if c.resolved_by == Some(ResolvedBy::Auto) {
@@ -619,6 +630,9 @@ impl Engine {
 
     fn on_alert_resolved(&mut self, ev: &AlertEvent) {
         self.st.stats.alert_events += 1;
+        // Its sender says it is over: a firing of the episode silence ended, delivered after
+        // this, is a stale copy, not a re-send.
+        self.st.resend.resolved(ev.fingerprint, ev.time);
         let Some(key) = self.st.alerts.get(ev.fingerprint) else {
             // Resolved before we saw it fire (e.g. it started before noisegate did): it still
             // goes on the record, already resolved, and never pages.
@@ -1139,7 +1153,10 @@ impl Engine {
     fn open_cluster(&mut self, ev: &AlertEvent, sig: &AlertSig, hold: i64) -> ClusterKey {
         let key = self.st.next_key;
         self.st.next_key += 1;
-        let c = ClusterState::open(ev, sig, hold);
+        let mut c = ClusterState::open(ev, sig, hold);
+        if let Some(at) = self.revived_at.take() {
+            c.id = ClusterId::derive(ev.fingerprint, at);
+        }
         self.st.links.add_cluster(key, &c.id);
         self.st.clusters.insert(key, c);
         self.st.joinable.push(key);

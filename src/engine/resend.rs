@@ -29,6 +29,10 @@ pub const MAX_LEARNED_MS: i64 = 120 * 3_600_000 + 5 * 60_000;
 /// Slack added to a gap seen: a sender's re-sends drift by up to its `group_interval`.
 const SLACK_MS: i64 = 5 * 60_000;
 
+/// How often (observed time) episodes too old to teach anything are forgotten: with
+/// `send_resolved: false` every episode ends by silence, and most are never heard again.
+const PRUNE_EVERY_MS: i64 = 3_600_000;
+
 /// An episode that silence ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 struct Ended {
@@ -43,6 +47,8 @@ pub struct ResendInterval {
     /// before any.
     learned_ms: i64,
     ended: FxHashMap<Fingerprint, Ended>,
+    /// Observed time of the last pruning by age.
+    pruned_at: i64,
 }
 
 impl ResendInterval {
@@ -79,10 +85,11 @@ impl ResendInterval {
                 heard_observed,
             },
         );
-        if self.ended.len() <= cap {
+        if self.ended.len() <= cap && observed_now.saturating_sub(self.pruned_at) < PRUNE_EVERY_MS {
             return 0;
         }
-        // Too old to teach anything first, then the oldest.
+        // Too old to teach anything first, then, over the cap, the oldest.
+        self.pruned_at = observed_now;
         self.ended
             .retain(|_, e| observed_now.saturating_sub(e.heard_observed) <= MAX_LEARNED_MS);
         let over = self.ended.len().saturating_sub(cap);
@@ -121,6 +128,14 @@ impl ResendInterval {
         }
     }
 
+    /// `fp` was reported resolved at `at`: if that ends the episode silence ended, a
+    /// firing of it delivered later is a stale copy. Forgets it.
+    pub fn resolved(&mut self, fp: Fingerprint, at: EventTime) {
+        if self.ended.get(&fp).is_some_and(|e| at >= e.episode_start) {
+            self.ended.remove(&fp);
+        }
+    }
+
     pub fn remembered(&self) -> usize {
         self.ended.len()
     }
@@ -142,6 +157,10 @@ mod tests {
         assert!(!r.resent(fp, EventTime(1), 12 * H));
         assert!(r.resent(fp, EventTime(0), 12 * H));
         assert_eq!(r.silence_ms(4 * H), 12 * H + SLACK_MS);
+        // Reported resolved after it was judged over: a later copy of it is stale.
+        r.ended(fp, EventTime(0), 0, 4 * H, 10);
+        r.resolved(fp, EventTime(5 * H));
+        assert!(!r.resent(fp, EventTime(0), 13 * H));
         // Learned once: the episode is forgotten.
         assert!(!r.resent(fp, EventTime(0), 13 * H));
         // Never below what is configured, never on when turned off, never past the cap.
@@ -163,5 +182,8 @@ mod tests {
         assert_eq!(r.remembered(), 3);
         assert!(!r.resent(Fingerprint(0), EventTime(0), 6 * H), "shed");
         assert!(r.resent(Fingerprint(4), EventTime(0), 6 * H), "kept");
+        // Episodes older than anything the interval may grow to are forgotten as time goes.
+        r.ended(Fingerprint(9), EventTime(0), 200 * H, 200 * H, 3);
+        assert_eq!(r.remembered(), 1);
     }
 }

@@ -704,10 +704,60 @@ fn an_alert_sent_again_after_its_silence_was_judged_still_fires_and_the_silence_
     clock_runs(&mut h, t, t + 13 * 60 * MIN);
     assert_eq!(h.e.stats().unreported_resolves, 2);
     assert_eq!(h.e.active_alerts(), 0);
+    let ids: Vec<_> = h.records().iter().map(|r| r.cluster_id.clone()).collect();
+    assert_eq!(ids.len(), 2);
+    assert_ne!(ids[0], ids[1], "the revived cluster has an id of its own");
     // Restored from a snapshot, the engine keeps what it learned.
     let bytes = h.e.snapshot().expect("snapshot");
     let e = Engine::restore(h.e.cfg.clone(), &bytes).expect("restore");
     assert_eq!(e.resend_interval_ms(), h.e.resend_interval_ms());
+}
+
+#[test]
+fn an_alert_revived_in_its_open_cluster_goes_on_as_the_same_episode() {
+    // Two disks of one service in one cluster; the second is re-sent every hour and keeps
+    // the cluster open. The first is sent once, judged over after 4 h 5 min, and re-sent
+    // with its start at 12 h: revived where it was, as the episode it never left.
+    let mut h = H::new();
+    let disk = |instance: &str, starts: i64| {
+        alert_on(
+            "DiskFull",
+            "db",
+            &[("instance", instance)],
+            Severity::Critical,
+            EventKind::Firing,
+            starts,
+        )
+    };
+    h.push(disk("a", 0));
+    h.push(disk("b", 0));
+    assert_eq!(h.e.stats().clusters_opened, 1);
+    let mut t = 0;
+    while t < 12 * 60 * MIN {
+        clock_runs(&mut h, t, t + 60 * MIN);
+        t += 60 * MIN;
+        h.push(disk("b", 0));
+    }
+    assert_eq!(
+        h.e.stats().unreported_resolves,
+        1,
+        "the first disk, judged over"
+    );
+    h.push(disk("a", 0));
+    assert_eq!(h.e.stats().resent_after_unheard, 1);
+    assert_eq!(h.e.stats().stale_events, 0, "not taken for a stale copy");
+    assert_eq!(h.e.stats().refires, 0, "nor for a flap");
+    assert_eq!(h.e.stats().clusters_opened, 1, "in the cluster it was in");
+    assert_eq!(h.e.active_alerts(), 2);
+    h.e.finish();
+    h.drain();
+    let r = h.records();
+    assert_eq!(r.len(), 1);
+    assert!(
+        r[0].alerts.iter().all(|a| a.flaps == 0),
+        "{:?}",
+        r[0].alerts
+    );
 }
 
 #[test]
