@@ -23,6 +23,7 @@ pub const ALERT_EVENTS: &str = "noisegate_alert_events_total";
 pub const ALERTS_TRUNCATED: &str = "noisegate_alerts_truncated_total";
 pub const CHANGE_EVENTS: &str = "noisegate_change_events_total";
 pub const CHANGE_SCOPES_SHED: &str = "noisegate_change_scopes_shed_total";
+pub const UNHEARD_EPISODES_SHED: &str = "noisegate_unheard_episodes_shed_total";
 pub const LATE_ACKS: &str = "noisegate_late_acks_total";
 pub const DEDUPLICATED: &str = "noisegate_events_deduplicated_total";
 pub const CLOCK_SKEWED: &str = "noisegate_events_clock_skewed_total";
@@ -119,6 +120,10 @@ fn describe() {
         "Alert episodes whose resolve never arrived (a receiver with send_resolved: false?): the alert was not sent again for engine.max_resend_interval of observed time, or came back with a later startsAt after longer than that unheard. The episode is taken as over when last heard."
     );
     describe_gauge!(ACTIVE_ALERTS, "Alerts tracked in open clusters.");
+    describe_counter!(
+        UNHEARD_EPISODES_SHED,
+        "Episodes that silence ended, kept to recognise a later re-send of them, forgotten to stay within engine.max_active_alerts (the oldest first)."
+    );
     describe_gauge!(
         RESEND_INTERVAL,
         "The silence after which a firing alert its sender re-sends is taken as over: engine.max_resend_interval, or longer once a sender re-sent an alert after that (its repeat_interval is longer: set the config to it)."
@@ -298,6 +303,7 @@ pub struct Metrics {
     /// Change events: logged, unscoped.
     changes: [Counter; 2],
     change_scopes_shed: Counter,
+    unheard_episodes_shed: Counter,
     /// Late acknowledgements: corrected, lessons shed.
     late_acks: [Counter; 2],
     deduplicated: Counter,
@@ -343,6 +349,7 @@ impl Metrics {
                 counter!(CHANGE_EVENTS, "result" => "unscoped"),
             ],
             change_scopes_shed: counter!(CHANGE_SCOPES_SHED),
+            unheard_episodes_shed: counter!(UNHEARD_EPISODES_SHED),
             late_acks: [
                 counter!(LATE_ACKS, "result" => "corrected"),
                 counter!(LATE_ACKS, "result" => "lessons_shed"),
@@ -457,6 +464,8 @@ impl Metrics {
         self.changes[1].increment(unscoped);
         self.change_scopes_shed
             .increment(d(s.change_scopes_shed, self.last.change_scopes_shed));
+        self.unheard_episodes_shed
+            .increment(d(s.unheard_episodes_shed, self.last.unheard_episodes_shed));
         self.late_acks[0].increment(d(s.late_acks_corrected, self.last.late_acks_corrected));
         self.late_acks[1].increment(d(s.late_lessons_shed, self.last.late_lessons_shed));
         self.active_alerts.set(active_alerts as f64);

@@ -33,6 +33,7 @@ const METRICS: &[&str] = &[
     "noisegate_open_clusters",
     "noisegate_event_time_seconds",
     "noisegate_resend_interval_seconds",
+    "noisegate_unheard_episodes_shed_total",
     "noisegate_clusters_closed_total",
     "noisegate_pages_total",
     "noisegate_page_resolves_total",
