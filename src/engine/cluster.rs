@@ -247,9 +247,9 @@ pub struct ClusterState {
 const MAX_CALLS: usize = 64;
 
 impl ClusterState {
-    pub fn open(ev: &AlertEvent, sig: &AlertSig, hold_ms: i64) -> Self {
+    pub fn open(id: ClusterId, ev: &AlertEvent, sig: &AlertSig, hold_ms: i64) -> Self {
         let mut c = ClusterState {
-            id: ClusterId::derive(ev.fingerprint, ev.time),
+            id,
             opened_at: ev.time,
             alerts: Vec::new(),
             raw_events: 0,

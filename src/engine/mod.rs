@@ -233,8 +233,6 @@ pub struct Engine {
     cfg: Arc<EngineConfig>,
     st: State,
     outputs: VecDeque<Output>,
-    /// Set only while a revived alert opens a cluster: the time its id is derived from.
-    revived_at: Option<EventTime>,
 }
 
 /// Snapshot/restore failures.
@@ -260,7 +258,6 @@ impl Engine {
                 ..State::default()
             },
             outputs: VecDeque::new(),
-            revived_at: None,
         }
     }
 
@@ -289,7 +286,6 @@ impl Engine {
             cfg,
             st,
             outputs: VecDeque::new(),
-            revived_at: None,
         })
     }
 
@@ -481,9 +477,8 @@ impl Engine {
             }
             // A revived alert's first cluster had this episode's id; its new one is named
             // by when it was revived, so no two records share an id.
-            self.revived_at = revived.then_some(self.st.now);
-            self.new_alert(ev, true);
-            self.revived_at = None;
+            let id_at = if revived { self.st.now } else { ev.time };
+            self.new_alert_named(ev, true, id_at);
             return true;
         };
         let Some(c) = self.st.clusters.get_mut(&key) else {
@@ -943,6 +938,11 @@ impl Engine {
     /// An alert not in any open cluster: correlate it into one (merging the clusters it
     /// links), or open a new cluster.
     fn new_alert(&mut self, ev: &AlertEvent, firing: bool) {
+        self.new_alert_named(ev, firing, ev.time);
+    }
+
+    /// [`Self::new_alert`]; a cluster it opens has its id derived from `id_at`.
+    fn new_alert_named(&mut self, ev: &AlertEvent, firing: bool, id_at: EventTime) {
         let cfg = Arc::clone(&self.cfg);
         let sig = correlate::signature(ev, &cfg.correlation);
         let hold = hold_ms(&cfg, &self.st.rules, ev);
@@ -969,7 +969,7 @@ impl Engine {
         }
         let key = match self.choose_survivor(&candidates) {
             None => {
-                let key = self.open_cluster(ev, &sig, hold);
+                let key = self.open_cluster(ev, &sig, hold, id_at);
                 if full_paged {
                     if let Some(c) = self.st.clusters.get_mut(&key) {
                         c.folded = true;
@@ -1150,13 +1150,16 @@ impl Engine {
         self.st.stats.merges += 1;
     }
 
-    fn open_cluster(&mut self, ev: &AlertEvent, sig: &AlertSig, hold: i64) -> ClusterKey {
+    fn open_cluster(
+        &mut self,
+        ev: &AlertEvent,
+        sig: &AlertSig,
+        hold: i64,
+        id_at: EventTime,
+    ) -> ClusterKey {
         let key = self.st.next_key;
         self.st.next_key += 1;
-        let mut c = ClusterState::open(ev, sig, hold);
-        if let Some(at) = self.revived_at.take() {
-            c.id = ClusterId::derive(ev.fingerprint, at);
-        }
+        let c = ClusterState::open(ClusterId::derive(ev.fingerprint, id_at), ev, sig, hold);
         self.st.links.add_cluster(key, &c.id);
         self.st.clusters.insert(key, c);
         self.st.joinable.push(key);

@@ -62,11 +62,6 @@ impl ResendInterval {
         }
     }
 
-    /// What has been learned (0: nothing; the configured interval holds).
-    pub fn learned_ms(&self) -> i64 {
-        self.learned_ms
-    }
-
     /// Remembers that silence ended `fp`'s episode starting `episode_start`, last heard at
     /// observed time `heard_observed`. Keeps at most `cap` episodes; returns how many were
     /// shed to stay within it (the oldest).
@@ -135,10 +130,6 @@ impl ResendInterval {
             self.ended.remove(&fp);
         }
     }
-
-    pub fn remembered(&self) -> usize {
-        self.ended.len()
-    }
 }
 
 #[cfg(test)]
@@ -168,7 +159,7 @@ mod tests {
         assert_eq!(r.silence_ms(0), 0);
         r.ended(fp, EventTime(5), 0, 0, 10);
         assert!(r.resent(fp, EventTime(5), 30 * 24 * H));
-        assert_eq!(r.learned_ms(), MAX_LEARNED_MS);
+        assert_eq!(r.learned_ms, MAX_LEARNED_MS);
     }
 
     #[test]
@@ -179,11 +170,11 @@ mod tests {
             shed += r.ended(Fingerprint(i), EventTime(0), i as i64 * H, 5 * H, 3);
         }
         assert_eq!(shed, 2);
-        assert_eq!(r.remembered(), 3);
+        assert_eq!(r.ended.len(), 3);
         assert!(!r.resent(Fingerprint(0), EventTime(0), 6 * H), "shed");
         assert!(r.resent(Fingerprint(4), EventTime(0), 6 * H), "kept");
         // Episodes older than anything the interval may grow to are forgotten as time goes.
         r.ended(Fingerprint(9), EventTime(0), 200 * H, 200 * H, 3);
-        assert_eq!(r.remembered(), 1);
+        assert_eq!(r.ended.len(), 1);
     }
 }
