@@ -221,12 +221,18 @@ impl<'de> Deserialize<'de> for Sniffed<'de> {
                 let mut alerts: Option<Vec<Alert<'de, Text<'de>>>> = None;
                 let mut grafana_key = false;
                 let mut version_one = false;
-                let mut truncated = 0;
+                let mut truncated = None;
                 while let Some(key) = m.next_key::<Text<'de>>()? {
                     match key.as_str() {
                         "status" if status.is_none() => status = Some(m.next_value()?),
                         "alerts" if alerts.is_none() => alerts = Some(m.next_value()?),
-                        "status" | "alerts" => return Err(de::Error::custom("duplicate field")),
+                        "truncatedAlerts" if truncated.is_none() => {
+                            truncated = Some(m.next_value_seed(LenientCount)?)
+                        }
+                        // As the derived `Notification` refuses them (the error is its).
+                        "status" | "alerts" | "truncatedAlerts" => {
+                            return Err(de::Error::custom("duplicate field"))
+                        }
                         "orgId" | "title" | "state" | "message" => {
                             grafana_key = true;
                             m.next_value::<IgnoredAny>()?;
@@ -235,7 +241,6 @@ impl<'de> Deserialize<'de> for Sniffed<'de> {
                             let v: serde_json::Value = m.next_value()?;
                             version_one = v.as_str() == Some("1");
                         }
-                        "truncatedAlerts" => truncated = m.next_value_seed(LenientCount)?,
                         "resourceLogs" | "resource_logs" => {
                             return Err(de::Error::custom("an OTLP logs key"))
                         }
@@ -249,7 +254,7 @@ impl<'de> Deserialize<'de> for Sniffed<'de> {
                     n: Notification {
                         status: status.flatten(),
                         alerts,
-                        truncated,
+                        truncated: truncated.unwrap_or(0),
                     },
                     grafana: grafana_key || version_one,
                 })
@@ -429,6 +434,20 @@ mod tests {
         let g = fixture("zulip-webhook-fixtures/grafana/alert_v8.json");
         let (f, d) = crate::decode::decode_auto(&g, &ctx, &mut out).unwrap();
         assert_eq!((f, d.truncated), (Format::Grafana, 1));
+        // Said twice, it is refused by both paths alike (found by `tests/decode_props.rs`).
+        let twice = body("1").replacen(
+            "\"truncatedAlerts\":1",
+            "\"truncatedAlerts\":1,\"truncatedAlerts\":2",
+            1,
+        );
+        let mut out = Vec::new();
+        let auto = crate::decode::decode_auto(twice.as_bytes(), &ctx, &mut out);
+        let mut out2 = Vec::new();
+        let sniffed = crate::decode::sniff(twice.as_bytes()).and_then(|f| {
+            crate::decode::decode(f, twice.as_bytes(), &ctx, &mut out2).map(|d| (f, d))
+        });
+        assert!(auto.is_err(), "{auto:?}");
+        assert_eq!(auto, sniffed);
     }
 
     #[test]
