@@ -489,16 +489,21 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
                 l.after_ack(consumer)?;
                 l.metrics.flow(l.out.deliveries.len(), l.paused);
                 if let Some(limit) = opts.exit_when_idle {
-                    if !assigned || idle < limit || !l.out.deliveries.is_empty() {
+                    if !assigned || idle < limit {
                         // Each idle spell gets its own full wait for the broker.
                         unconfirmed = None;
                     } else {
                         let read = consumer.map_or(Some(true), |c| {
                             tokio::task::block_in_place(|| backfill_read(c, &l.offsets))
                         });
+                        // Outputs still in flight are waited for while the broker answers
+                        // (a slow sink is not an outage); with the broker away they may
+                        // never be confirmed, so they wait no longer than an unconfirmed
+                        // read does.
+                        let in_flight = !l.out.deliveries.is_empty();
                         match read {
-                            Some(true) => break Stop::Idle,
-                            Some(false) => unconfirmed = None,
+                            Some(true) if !in_flight => break Stop::Idle,
+                            Some(_) => unconfirmed = None,
                             None => {
                                 let since = *unconfirmed.get_or_insert_with(Instant::now);
                                 if since.elapsed() >= limit {
@@ -534,6 +539,15 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
         match tokio::time::timeout(left, l.out.deliveries.next()).await {
             Ok(Some((tag, r))) => l.acknowledged(tag, r)?,
             Ok(None) => break,
+            Err(_) if stop == Stop::Unconfirmed => bail!(
+                "backfill incomplete: input idle for {:?}, but the broker could not say whether \
+                 every input partition was read to its end (unreachable?), and {} outputs were \
+                 still unacknowledged after {:?}; not checkpointing (the last checkpoint \
+                 stands: a run with the same config goes on from it and re-sends them)",
+                opts.exit_when_idle.unwrap_or_default(),
+                l.out.deliveries.len(),
+                k.shutdown_timeout
+            ),
             Err(_) => bail!(
                 "shutdown timed out after {:?} with {} outputs unacknowledged; \
                  not checkpointing (the last checkpoint stands, a restart re-sends)",
