@@ -72,6 +72,7 @@ fn main() {
             labels,
             actor: None,
             ends_at: None,
+            sender: None,
         };
         e.handle_event(&ev);
         while e.poll_output().is_some() {}

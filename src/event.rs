@@ -299,6 +299,29 @@ pub fn fnv1a64(bytes: &[u8]) -> u64 {
     fnv1a(FNV_OFFSET, bytes)
 }
 
+/// Which sender an alert came through, where the payload says: an Alertmanager's or
+/// Grafana's receiver (`receiver` and `externalURL`). `send_resolved` is set per receiver,
+/// so this is the grain at which the engine learns whether silence can mean "over" (see
+/// `engine::resend`). A 32-bit hash: a deployment has tens of receivers, not thousands, and
+/// a collision only shares what two receivers are known to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SenderId(pub std::num::NonZeroU32);
+
+impl SenderId {
+    /// The sender a `source` notification names by its receiver and external URL (either may
+    /// be empty).
+    pub fn of(source: Source, receiver: &str, external_url: &str) -> SenderId {
+        let mut h = fnv1a(FNV_OFFSET, source.as_str().as_bytes());
+        h = fnv1a(h, &[SEP]);
+        h = fnv1a(h, receiver.as_bytes());
+        h = fnv1a(h, &[SEP]);
+        h = fnv1a(h, external_url.as_bytes());
+        let folded = (h ^ (h >> 32)) as u32;
+        SenderId(std::num::NonZeroU32::new(folded).unwrap_or(std::num::NonZeroU32::MIN))
+    }
+}
+
 impl Fingerprint {
     /// Fingerprint of label pairs that are already sorted by name (as [`Labels`] keeps them).
     pub fn of_sorted<'a, I>(pairs: I) -> Fingerprint
@@ -504,6 +527,9 @@ pub struct AlertEvent {
     /// without a resolve (an OTLP log record with no status); `None` means "until resolved".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ends_at: Option<EventTime>,
+    /// The receiver that sent it, for senders that name one (Alertmanager, Grafana).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender: Option<SenderId>,
 }
 
 impl AlertEvent {

@@ -33,6 +33,8 @@ pub const ACTIVE_ALERTS: &str = "noisegate_active_alerts";
 pub const OPEN_CLUSTERS: &str = "noisegate_open_clusters";
 pub const EVENT_TIME: &str = "noisegate_event_time_seconds";
 pub const RESEND_INTERVAL: &str = "noisegate_resend_interval_seconds";
+pub const RESOLVING_SENDERS: &str = "noisegate_resolving_senders";
+pub const RESOLVING_SENDERS_SHED: &str = "noisegate_resolving_senders_shed_total";
 pub const CLUSTERS_CLOSED: &str = "noisegate_clusters_closed_total";
 pub const PAGES: &str = "noisegate_pages_total";
 pub const PAGE_RESOLVES: &str = "noisegate_page_resolves_total";
@@ -127,6 +129,14 @@ fn describe() {
     describe_gauge!(
         RESEND_INTERVAL,
         "The silence after which a firing alert its sender re-sends is taken as over: engine.max_resend_interval, or longer once a sender re-sent an alert after that (its repeat_interval is longer: set the config to it)."
+    );
+    describe_gauge!(
+        RESOLVING_SENDERS,
+        "Receivers (Alertmanager or Grafana receiver and external URL) heard sending a resolve, so send_resolved is on: their alerts are not taken as over for silence within engine.max_resend_interval, only after 120h5m unheard (a lost notification)."
+    );
+    describe_counter!(
+        RESOLVING_SENDERS_SHED,
+        "Receivers known to send resolves forgotten to stay within their cap (4096), the one heard resolving longest ago first."
     );
     describe_gauge!(
         EVENT_TIME,
@@ -304,6 +314,7 @@ pub struct Metrics {
     changes: [Counter; 2],
     change_scopes_shed: Counter,
     unheard_episodes_shed: Counter,
+    resolving_senders_shed: Counter,
     /// Late acknowledgements: corrected, lessons shed.
     late_acks: [Counter; 2],
     deduplicated: Counter,
@@ -313,6 +324,7 @@ pub struct Metrics {
     active_alerts: Gauge,
     event_time: Gauge,
     resend_interval: Gauge,
+    resolving_senders: Gauge,
     open_clusters: Gauge,
     page_resolves: Counter,
     flapping: Counter,
@@ -350,6 +362,7 @@ impl Metrics {
             ],
             change_scopes_shed: counter!(CHANGE_SCOPES_SHED),
             unheard_episodes_shed: counter!(UNHEARD_EPISODES_SHED),
+            resolving_senders_shed: counter!(RESOLVING_SENDERS_SHED),
             late_acks: [
                 counter!(LATE_ACKS, "result" => "corrected"),
                 counter!(LATE_ACKS, "result" => "lessons_shed"),
@@ -361,6 +374,7 @@ impl Metrics {
             active_alerts: gauge!(ACTIVE_ALERTS),
             event_time: gauge!(EVENT_TIME),
             resend_interval: gauge!(RESEND_INTERVAL),
+            resolving_senders: gauge!(RESOLVING_SENDERS),
             open_clusters: gauge!(OPEN_CLUSTERS),
             page_resolves: counter!(PAGE_RESOLVES),
             flapping: counter!(FLAPPING),
@@ -434,7 +448,8 @@ impl Metrics {
     }
 
     /// Engine counters and gauges after a batch or a clock advance (engine stats are
-    /// cumulative; `now` is the engine's clock; `resend_interval_ms` its silence judgement's).
+    /// cumulative; `now` is the engine's clock; `resend_interval_ms` its silence judgement's;
+    /// `resolving_senders` the receivers known to send resolves).
     pub fn engine(
         &mut self,
         s: &EngineStats,
@@ -442,6 +457,7 @@ impl Metrics {
         open_clusters: usize,
         now: EventTime,
         resend_interval_ms: i64,
+        resolving_senders: usize,
     ) {
         let d = |now: u64, then: u64| now.saturating_sub(then);
         let alert_events = d(s.alert_events, self.last.alert_events);
@@ -471,6 +487,11 @@ impl Metrics {
         self.active_alerts.set(active_alerts as f64);
         self.open_clusters.set(open_clusters as f64);
         self.resend_interval.set(resend_interval_ms as f64 / 1000.0);
+        self.resolving_senders.set(resolving_senders as f64);
+        self.resolving_senders_shed.increment(d(
+            s.resolving_senders_shed,
+            self.last.resolving_senders_shed,
+        ));
         if now > EventTime::MIN {
             self.event_time.set(now.as_millis() as f64 / 1000.0);
         }

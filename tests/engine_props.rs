@@ -52,6 +52,7 @@ fn ev(alert: u8, sev: u8, firing: bool, t: i64) -> AlertEvent {
         actor: None,
         // Some alerts are point-in-time (they expire unless sent again).
         ends_at: (firing && alert % 3 == 0).then_some(EventTime(t + 300_000)),
+        sender: None,
     }
 }
 
@@ -79,6 +80,7 @@ fn change(alert: u8, t: i64) -> AlertEvent {
         labels,
         actor: None,
         ends_at: None,
+        sender: None,
     }
 }
 

@@ -33,6 +33,8 @@ const METRICS: &[&str] = &[
     "noisegate_open_clusters",
     "noisegate_event_time_seconds",
     "noisegate_resend_interval_seconds",
+    "noisegate_resolving_senders",
+    "noisegate_resolving_senders_shed_total",
     "noisegate_unheard_episodes_shed_total",
     "noisegate_clusters_closed_total",
     "noisegate_pages_total",

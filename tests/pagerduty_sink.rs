@@ -980,6 +980,69 @@ fn an_alertmanager_that_repeats_less_often_than_assumed_is_learned_from_its_firs
     svc.stop();
 }
 
+/// The same Alertmanager, repeating every 10 s against the 4 s assumed, but its receiver has
+/// been heard sending a resolve (`send_resolved: true`, the default): it reports every end,
+/// so its silence is no news. A standing alert is not judged over between its re-sends, not
+/// even before the first re-send has shown how long they take, and its incident stays open.
+#[test]
+fn an_alertmanager_heard_sending_resolves_keeps_a_standing_alert_open_from_the_first_repeat() {
+    let pd = StandIn::start(|_| Answer::Accept);
+    let OnWebhooks {
+        dir,
+        mut svc,
+        hook,
+        metrics,
+    } = run_on_webhooks_amended(&pd, |t| {
+        let t = live_clock(t);
+        format!("[engine]\nmax_resend_interval = \"4s\"\nclose_quiet = \"1s\"\nallowed_lateness = \"1s\"\n{t}")
+    });
+    let (_am, am_addr) = start_alertmanager_repeating(dir.path(), &hook, "10s", "");
+    let scrape = || http_get(&metrics, "/metrics").1;
+    // A warning that fires and clears shows that this receiver sends resolves.
+    let blip = |extra: &str| {
+        format!(
+            r#"[{{"labels": {{"alertname": "Blip", "service": "db", "severity": "warning"}}{extra}}}]"#
+        )
+    };
+    post_to_alertmanager(&am_addr, &blip(""), 1);
+    wait_for("the blip heard", Duration::from_secs(30), &svc, || {
+        metric(&scrape(), "noisegate_alert_events_total") >= 1.0
+    });
+    assert_eq!(metric(&scrape(), "noisegate_resolving_senders"), 0.0);
+    let ended = format!(r#", "endsAt": "{}""#, now_rfc3339());
+    post_to_alertmanager(&am_addr, &blip(&ended), 1);
+    wait_for(
+        "the receiver known to send resolves",
+        Duration::from_secs(30),
+        &svc,
+        || metric(&scrape(), "noisegate_resolving_senders") == 1.0,
+    );
+    post_to_alertmanager(&am_addr, &disk_full(""), 1);
+    wait_for("the page", Duration::from_secs(30), &svc, || {
+        pd.accepted()
+            .iter()
+            .any(|a| a.body["event_action"] == "trigger")
+    });
+    let key = pd.accepted()[0].body["dedup_key"].clone();
+    // Three repeats, 10 s apart, each gap longer than the 4 s assumed: nothing ends.
+    std::thread::sleep(Duration::from_secs(32));
+    let m = scrape();
+    assert_eq!(
+        metric(&m, "noisegate_unreported_resolves_total"),
+        0.0,
+        "{m}\n{}",
+        svc.log()
+    );
+    assert!(!resolve_sent(&pd, &key), "resolved: {:?}", pd.accepted());
+    assert!(metric(&m, "noisegate_active_alerts") >= 1.0, "{m}");
+    // The gaps it did see are learned all the same, for receivers not known to resolve.
+    assert!(
+        metric(&m, "noisegate_resend_interval_seconds") >= 9.0,
+        "{m}"
+    );
+    svc.stop();
+}
+
 /// noisegate on webhooks with the live clock as shipped and critical alerts held `hold`,
 /// behind a real Alertmanager that re-sends its firing groups every second; returns the
 /// PagerDuty stand-in, the service, Alertmanager and its address.

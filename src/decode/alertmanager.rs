@@ -20,7 +20,9 @@ use serde::de::{self, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
 use super::{from_json, Ctx, DecodeError, Decoded, Format, Text};
-use crate::event::{Actor, AlertEvent, Annotations, EventKind, EventTime, Labels, Source, Str};
+use crate::event::{
+    Actor, AlertEvent, Annotations, EventKind, EventTime, Labels, SenderId, Source, Str,
+};
 
 /// A JSON object of string → string, collected straight into label pairs without an
 /// intermediate map (short names and values stay inline in `Str`).
@@ -101,6 +103,7 @@ impl<S> Alert<'_, S> {
         kind: EventKind,
         time: EventTime,
         ends_at: Option<EventTime>,
+        sender: Option<SenderId>,
     ) -> AlertEvent {
         let labels = Labels::from_vec(self.labels.0);
         let actor = (kind == EventKind::Resolved).then_some(Actor::Automation);
@@ -122,6 +125,7 @@ impl<S> Alert<'_, S> {
             labels,
             actor,
             ends_at,
+            sender,
         }
     }
 
@@ -158,6 +162,51 @@ struct Notification<'a> {
         deserialize_with = "lenient_count"
     )]
     truncated: usize,
+    /// Which receiver sent it, and from where: the sender whose `send_resolved` the engine
+    /// learns. Anything but a string reads as absent, like `truncatedAlerts`.
+    #[serde(borrow, default, deserialize_with = "lenient_text")]
+    receiver: Option<Text<'a>>,
+    #[serde(
+        borrow,
+        default,
+        rename = "externalURL",
+        deserialize_with = "lenient_text"
+    )]
+    external_url: Option<Text<'a>>,
+}
+
+impl Notification<'_> {
+    fn sender(&self, source: Source) -> SenderId {
+        SenderId::of(
+            source,
+            self.receiver.as_deref().unwrap_or_default(),
+            self.external_url.as_deref().unwrap_or_default(),
+        )
+    }
+}
+
+fn lenient_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Text<'de>>, D::Error> {
+    de::DeserializeSeed::deserialize(LenientText, d)
+}
+
+/// A string, or `None` for any other JSON value (which is still parsed, so a malformed body
+/// is refused as before).
+struct LenientText;
+
+impl<'de> de::DeserializeSeed<'de> for LenientText {
+    type Value = Option<Text<'de>>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum StrOrAny<'a> {
+            Str(#[serde(borrow)] Text<'a>),
+            Any(IgnoredAny),
+        }
+        Ok(match StrOrAny::deserialize(d)? {
+            StrOrAny::Str(t) => Some(t),
+            StrOrAny::Any(_) => None,
+        })
+    }
 }
 
 fn lenient_count<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
@@ -222,6 +271,8 @@ impl<'de> Deserialize<'de> for Sniffed<'de> {
                 let mut grafana_key = false;
                 let mut version_one = false;
                 let mut truncated = None;
+                let mut receiver = None;
+                let mut external_url = None;
                 while let Some(key) = m.next_key::<Text<'de>>()? {
                     match key.as_str() {
                         "status" if status.is_none() => status = Some(m.next_value()?),
@@ -229,8 +280,14 @@ impl<'de> Deserialize<'de> for Sniffed<'de> {
                         "truncatedAlerts" if truncated.is_none() => {
                             truncated = Some(m.next_value_seed(LenientCount)?)
                         }
+                        "receiver" if receiver.is_none() => {
+                            receiver = Some(m.next_value_seed(LenientText)?)
+                        }
+                        "externalURL" if external_url.is_none() => {
+                            external_url = Some(m.next_value_seed(LenientText)?)
+                        }
                         // As the derived `Notification` refuses them (the error is its).
-                        "status" | "alerts" | "truncatedAlerts" => {
+                        "status" | "alerts" | "truncatedAlerts" | "receiver" | "externalURL" => {
                             return Err(de::Error::custom("duplicate field"))
                         }
                         "orgId" | "title" | "state" | "message" => {
@@ -255,6 +312,8 @@ impl<'de> Deserialize<'de> for Sniffed<'de> {
                         status: status.flatten(),
                         alerts,
                         truncated: truncated.unwrap_or(0),
+                        receiver: receiver.flatten(),
+                        external_url: external_url.flatten(),
                     },
                     grafana: grafana_key || version_one,
                 })
@@ -303,6 +362,7 @@ fn map_notification(
 ) -> Result<Decoded, DecodeError> {
     let opts = ctx.opts;
     let mark = out.len();
+    let sender = Some(n.sender(source));
     out.reserve(n.alerts.len());
     for (i, a) in n.alerts.into_iter().enumerate() {
         let status = a.status.as_deref().or(n.status.as_deref());
@@ -343,7 +403,7 @@ fn map_notification(
                 }
             )));
         };
-        out.push(a.into_event(opts, source, kind, time, None));
+        out.push(a.into_event(opts, source, kind, time, None, sender));
     }
     Ok(Decoded {
         events: out.len() - mark,
@@ -357,7 +417,7 @@ fn map_notification(
 mod tests {
     use super::*;
     use crate::decode::DecodeOptions;
-    use crate::event::{Fingerprint, Severity};
+    use crate::event::{Fingerprint, SenderId, Severity};
 
     fn fixture(p: &str) -> Vec<u8> {
         let path = format!("{}/../shared/fixtures/{p}", env!("CARGO_MANIFEST_DIR"));
@@ -448,6 +508,62 @@ mod tests {
         });
         assert!(auto.is_err(), "{auto:?}");
         assert_eq!(auto, sniffed);
+    }
+
+    #[test]
+    fn alerts_name_the_receiver_that_sent_them_on_both_paths() {
+        let opts = DecodeOptions::default();
+        let ctx = Ctx {
+            opts: &opts,
+            received_at: None,
+        };
+        let body = |head: &str| {
+            format!(
+                r#"{{{head}"status":"firing","alerts":[{{"status":"firing",
+                "labels":{{"alertname":"A"}},"startsAt":"2024-01-01T00:00:00Z"}}]}}"#
+            )
+        };
+        let sender_of = |b: &str| {
+            let mut auto = Vec::new();
+            crate::decode::decode_auto(b.as_bytes(), &ctx, &mut auto).unwrap();
+            let mut alone = Vec::new();
+            decode(b.as_bytes(), &ctx, &mut alone).unwrap();
+            assert_eq!(auto[0].sender, alone[0].sender, "{b}");
+            auto[0].sender.expect("every notification names a sender")
+        };
+        let am = |r: &str, u: &str| SenderId::of(Source::Alertmanager, r, u);
+        let pd = sender_of(&body(r#""receiver":"pd","externalURL":"http://am:9093","#));
+        assert_eq!(pd, am("pd", "http://am:9093"));
+        assert_ne!(
+            pd,
+            sender_of(&body(
+                r#""receiver":"slack","externalURL":"http://am:9093","#
+            ))
+        );
+        assert_ne!(
+            pd,
+            sender_of(&body(
+                r#""receiver":"pd","externalURL":"http://am-eu:9093","#
+            ))
+        );
+        // Missing, or not a string: an unnamed sender, and the alerts still decode.
+        assert_eq!(sender_of(&body("")), am("", ""));
+        assert_eq!(
+            sender_of(&body(r#""receiver":7,"externalURL":null,"#)),
+            am("", "")
+        );
+        // Said twice, refused by both paths alike.
+        let twice = body(r#""receiver":"a","receiver":"b","#);
+        let mut out = Vec::new();
+        assert!(crate::decode::decode_auto(twice.as_bytes(), &ctx, &mut out).is_err());
+        assert!(decode(twice.as_bytes(), &ctx, &mut out).is_err());
+        // Grafana's contact point is a sender of its own.
+        let g = fixture("zulip-webhook-fixtures/grafana/alert_v8.json");
+        let mut out = Vec::new();
+        crate::decode::decode_auto(&g, &ctx, &mut out).unwrap();
+        assert!(out
+            .iter()
+            .all(|e| e.sender.is_some() && e.source == Source::Grafana));
     }
 
     #[test]

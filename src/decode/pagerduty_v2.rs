@@ -374,6 +374,7 @@ fn change(b: &Body<'_>, routing_key: &str, ctx: &Ctx<'_>) -> Result<AlertEvent, 
         team,
         actor: None,
         ends_at: None,
+        sender: None,
     })
 }
 
@@ -452,6 +453,7 @@ fn ack_or_resolve(
         // exactly is unknown, so no actor is claimed.
         actor,
         ends_at: None,
+        sender: None,
     })
 }
 
@@ -551,6 +553,7 @@ fn trigger(b: &Body<'_>, routing_key: &str, ctx: &Ctx<'_>) -> Result<AlertEvent,
         team,
         actor: None,
         ends_at: None,
+        sender: None,
     })
 }
 

@@ -262,6 +262,7 @@ fn to_event(ev: &Event<'_>, kind: EventKind, ctx: &Ctx<'_>) -> Result<AlertEvent
         team: team.map(Str::from),
         actor,
         ends_at: None,
+        sender: None,
     })
 }
 

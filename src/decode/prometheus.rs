@@ -57,7 +57,7 @@ pub fn decode(
             Some(e) if e <= now => (EventKind::Resolved, e.max(time), None),
             e => (EventKind::Firing, time, e),
         };
-        out.push(a.into_event(opts, Source::Prometheus, kind, time, ends_at));
+        out.push(a.into_event(opts, Source::Prometheus, kind, time, ends_at, None));
     }
     Ok(Decoded {
         events: out.len() - mark,

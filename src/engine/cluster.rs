@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::correlate::AlertSig;
 use super::rules::{PairKey, RuleKey};
-use crate::event::{Actor, AlertEvent, EventTime, Fingerprint, Labels, Severity};
+use crate::event::{Actor, AlertEvent, EventTime, Fingerprint, Labels, SenderId, Severity};
 use crate::record::{AlertSummary, ClusterId, ClusterRecord, Decision, Reason, ResolvedBy};
 
 /// Engine-internal handle of a cluster: a counter, so it is deterministic for a given input.
@@ -70,6 +70,10 @@ pub struct AlertState {
     /// [`AlertSummary::source_id`]); `None` for most alerts, so it costs a pointer's width.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_id: Option<Box<str>>,
+    /// The receiver it was last sent by, when its sender names one: whether its silence can
+    /// mean "over" depends on whether that receiver reports ends (`resend.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender: Option<SenderId>,
 }
 
 impl AlertState {
@@ -100,6 +104,7 @@ impl AlertState {
             pair: rule.on(ev.service.as_deref()),
             anchoring: false,
             source_id: ev.sender_id().map(Box::from),
+            sender: ev.sender,
         }
     }
 

@@ -280,6 +280,7 @@ mod tests {
             team: None,
             actor: None,
             ends_at: None,
+            sender: None,
         }
     }
 

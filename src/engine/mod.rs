@@ -141,6 +141,9 @@ pub struct EngineStats {
     /// Episodes ended by silence forgotten to stay within `engine.max_active_alerts`.
     #[serde(default)]
     pub unheard_episodes_shed: u64,
+    /// Receivers known to send resolves forgotten to stay within their cap.
+    #[serde(default)]
+    pub resolving_senders_shed: u64,
 }
 
 /// What a timer does when the clock passes it. Timers are data: one ordered index; a popped
@@ -294,6 +297,13 @@ impl Engine {
     /// after that (see `resend.rs`). 0: never.
     pub fn resend_interval_ms(&self) -> i64 {
         self.st.resend.silence_ms(self.cfg.max_resend_interval_ms)
+    }
+
+    /// How many receivers were heard sending a resolve: their alerts are not taken as over
+    /// for silence within the interval above, only for silence past the longest any sender
+    /// keeps (see `resend.rs`).
+    pub fn resolving_senders(&self) -> usize {
+        self.st.resend.resolving_senders()
     }
 
     pub fn stats(&self) -> &EngineStats {
@@ -530,9 +540,22 @@ impl Engine {
         };
         a.saw(ev.time);
         if ev.time >= a.episode_start {
+            if ev.time == a.episode_start && a.is_firing() && dedup::starts_name_episodes(ev.source)
+            {
+                // A re-send of a standing alert after a longer gap than the silence judged
+                // by: its sender repeats less often (learned before anything is ended, as
+                // for a receiver that reports ends nothing is).
+                let gap = self.st.observed.saturating_sub(a.heard_observed);
+                self.st
+                    .resend
+                    .heard_after(gap, self.cfg.max_resend_interval_ms);
+            }
             // (A delayed copy of an earlier episode's notification is no news of this one.)
             a.heard = self.st.now;
             a.heard_observed = self.st.observed;
+            if ev.sender.is_some() {
+                a.sender = ev.sender;
+            }
         }
         a.expires_at = match (a.expires_at, ev.ends_at) {
             // Prometheus re-sends an alert with the end it means now: further ahead while it
@@ -628,6 +651,11 @@ impl Engine {
         // Its sender says it is over: a firing of the episode silence ended, delivered after
         // this, is a stale copy, not a re-send.
         self.st.resend.resolved(ev.fingerprint, ev.time);
+        if let Some(sender) = ev.sender {
+            // A receiver that sends resolves: its silence is no news (`resend.rs`).
+            self.st.stats.resolving_senders_shed +=
+                self.st.resend.sender_resolved(sender, self.st.observed);
+        }
         let Some(key) = self.st.alerts.get(ev.fingerprint) else {
             // Resolved before we saw it fire (e.g. it started before noisegate did): it still
             // goes on the record, already resolved, and never pages.
@@ -717,7 +745,10 @@ impl Engine {
     /// Arms the silence judgement of a firing alert whose sender re-sends it while it fires
     /// (Alertmanager, Grafana, Prometheus without `endsAt`), unless one is armed already.
     fn schedule_unheard(&mut self, key: ClusterKey, ev: &AlertEvent) {
-        let silence = self.resend_interval_ms();
+        let silence = self
+            .st
+            .resend
+            .silence_for(ev.sender, self.cfg.max_resend_interval_ms);
         if silence <= 0 || ev.ends_at.is_some() || !dedup::starts_name_episodes(ev.source) {
             return;
         }
@@ -743,7 +774,6 @@ impl Engine {
     /// close: no record in live mode, nothing learned, its memory held. Heard since, the
     /// judgement waits for the rest of the interval.
     fn unheard(&mut self, fp: Fingerprint, due: EventTime) {
-        let silence = self.resend_interval_ms();
         let (now, observed) = (self.st.now, self.st.observed);
         let Some(key) = self.st.alerts.get(fp) else {
             return;
@@ -758,6 +788,10 @@ impl Engine {
         if !a.is_firing() {
             return;
         }
+        let silence = self
+            .st
+            .resend
+            .silence_for(a.sender, self.cfg.max_resend_interval_ms);
         let unheard_for = observed.saturating_sub(a.heard_observed);
         if unheard_for < silence {
             let due = now.saturating_add_ms(silence - unheard_for);

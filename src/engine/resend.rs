@@ -8,17 +8,30 @@
 //! The re-send proves the mistake, since it carries the episode's own start. This module
 //! remembers the episodes that silence ended, and when one is heard again raises the silence
 //! the engine judges by to the gap it just saw, so the mistake is made once per sender
-//! configuration, not once per standing alert.
+//! configuration, not once per standing alert. A standing alert re-sent after a longer gap
+//! than judged, with nothing ended in between (its receiver reports ends, below), teaches
+//! the same.
 //!
-//! Owns the remembered episodes (bounded: by age and by count, shedding the oldest) and the
-//! learned interval. Must not: decide what the engine does with a re-sent alert (`mod.rs`
-//! revives it), read the wall clock (gaps are in the engine's observed time), or lower the
-//! configured interval (a sender that repeats more often is simply heard more often).
+//! Learning from the mistake still costs every standing alert of the first repeat period its
+//! page. Most receivers need no guess at all: one with `send_resolved: true` (the default of
+//! Alertmanager's webhook and PagerDuty receivers, and of Grafana's contact points) reports
+//! every end, so its silence means "no change", not "over". A receiver heard sending a
+//! resolve is remembered as one that reports ends, and its alerts are judged by the longest
+//! silence any Alertmanager keeps ([`MAX_LEARNED_MS`]): the judgement stays a safety net
+//! for a lost notification, not a guess at the repeat interval. Receivers that never sent a
+//! resolve (`send_resolved: false`) keep the configured or learned interval.
+//!
+//! Owns the remembered episodes (bounded: by age and by count, shedding the oldest), the
+//! learned interval and the receivers that report ends (bounded by count, shedding the one
+//! heard resolving longest ago). Must not: decide what the engine does with a re-sent alert
+//! (`mod.rs` revives it), read the wall clock (gaps are in the engine's observed time), or
+//! lower the configured interval (a sender that repeats more often is simply heard more
+//! often).
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use crate::event::{EventTime, Fingerprint};
+use crate::event::{EventTime, Fingerprint, SenderId};
 
 /// The most the learned interval may grow to: Alertmanager's notification log keeps what it
 /// sent for `--data.retention` (120 h by default), so it repeats a firing alert at least that
@@ -32,6 +45,10 @@ const SLACK_MS: i64 = 5 * 60_000;
 /// How often (observed time) episodes too old to teach anything are forgotten: with
 /// `send_resolved: false` every episode ends by silence, and most are never heard again.
 const PRUNE_EVERY_MS: i64 = 3_600_000;
+
+/// The most receivers remembered as reporting ends. A deployment has tens; the cap only
+/// bounds what a stream of made-up receiver names could cost.
+pub const MAX_RESOLVING_SENDERS: usize = 4096;
 
 /// An episode that silence ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,6 +66,10 @@ pub struct ResendInterval {
     ended: FxHashMap<Fingerprint, Ended>,
     /// Observed time of the last pruning by age.
     pruned_at: i64,
+    /// Receivers heard sending a resolve (`send_resolved: true`), and the observed time of
+    /// the last one.
+    #[serde(default)]
+    resolving: FxHashMap<SenderId, i64>,
 }
 
 impl ResendInterval {
@@ -60,6 +81,43 @@ impl ResendInterval {
         } else {
             configured_ms.max(self.learned_ms)
         }
+    }
+
+    /// The silence to judge an alert of `sender` by: for a receiver that reports ends, the
+    /// longest any sender goes between re-sends (unless more is configured); else
+    /// [`Self::silence_ms`].
+    pub fn silence_for(&self, sender: Option<SenderId>, configured_ms: i64) -> i64 {
+        let reports_ends = sender.is_some_and(|s| self.resolving.contains_key(&s));
+        if reports_ends && configured_ms > 0 {
+            configured_ms.max(MAX_LEARNED_MS)
+        } else {
+            self.silence_ms(configured_ms)
+        }
+    }
+
+    /// How many receivers are known to report ends.
+    pub fn resolving_senders(&self) -> usize {
+        self.resolving.len()
+    }
+
+    /// `sender` sent a resolve at observed time `observed_now`: it reports ends. Returns how
+    /// many receivers were forgotten to stay within [`MAX_RESOLVING_SENDERS`] (the one heard
+    /// resolving longest ago).
+    pub fn sender_resolved(&mut self, sender: SenderId, observed_now: i64) -> u64 {
+        self.resolving.insert(sender, observed_now);
+        if self.resolving.len() <= MAX_RESOLVING_SENDERS {
+            return 0;
+        }
+        let oldest = self
+            .resolving
+            .iter()
+            .map(|(s, at)| (*at, *s))
+            .min()
+            .map(|(_, s)| s);
+        if let Some(s) = oldest {
+            self.resolving.remove(&s);
+        }
+        1
     }
 
     /// Remembers that silence ended `fp`'s episode starting `episode_start`, last heard at
@@ -112,15 +170,27 @@ impl ResendInterval {
         }
         match self.ended.get(&fp) {
             Some(e) if e.episode_start == start => {
-                let gap = observed_now.saturating_sub(e.heard_observed);
-                self.learned_ms = self
-                    .learned_ms
-                    .max(gap.saturating_add(SLACK_MS).min(MAX_LEARNED_MS));
+                self.learn(observed_now.saturating_sub(e.heard_observed));
                 self.ended.remove(&fp);
                 true
             }
             _ => false,
         }
+    }
+
+    /// A firing alert was sent again with its episode's start after `gap_ms` of observed
+    /// time unheard: if that is longer than the silence judged by, its sender repeats less
+    /// often than judged, and the interval grows to the gap (plus slack). Never shrinks.
+    pub fn heard_after(&mut self, gap_ms: i64, configured_ms: i64) {
+        if configured_ms > 0 && gap_ms > self.silence_ms(configured_ms) {
+            self.learn(gap_ms);
+        }
+    }
+
+    fn learn(&mut self, gap_ms: i64) {
+        self.learned_ms = self
+            .learned_ms
+            .max(gap_ms.saturating_add(SLACK_MS).min(MAX_LEARNED_MS));
     }
 
     /// `fp` was reported resolved at `at`: if that ends the episode silence ended, a
@@ -176,5 +246,42 @@ mod tests {
         // Episodes older than anything the interval may grow to are forgotten as time goes.
         r.ended(Fingerprint(9), EventTime(0), 200 * H, 200 * H, 3);
         assert_eq!(r.ended.len(), 1);
+    }
+
+    fn sender(n: u32) -> SenderId {
+        SenderId(std::num::NonZeroU32::new(n).expect("non-zero"))
+    }
+
+    #[test]
+    fn a_receiver_heard_resolving_is_judged_by_the_longest_silence() {
+        let mut r = ResendInterval::default();
+        assert_eq!(r.silence_for(Some(sender(1)), 4 * H), 4 * H);
+        assert_eq!(r.silence_for(None, 4 * H), 4 * H);
+        assert_eq!(r.sender_resolved(sender(1), 0), 0);
+        assert_eq!(r.silence_for(Some(sender(1)), 4 * H), MAX_LEARNED_MS);
+        assert_eq!(
+            r.silence_for(Some(sender(2)), 4 * H),
+            4 * H,
+            "another receiver"
+        );
+        assert_eq!(r.silence_for(None, 4 * H), 4 * H);
+        // More configured is kept; turned off stays off.
+        assert_eq!(r.silence_for(Some(sender(1)), 200 * H), 200 * H);
+        assert_eq!(r.silence_for(Some(sender(1)), 0), 0);
+    }
+
+    #[test]
+    fn receivers_heard_resolving_are_capped_shedding_the_one_heard_longest_ago() {
+        let mut r = ResendInterval::default();
+        let mut shed = 0;
+        for i in 0..MAX_RESOLVING_SENDERS as u32 + 2 {
+            // Receiver 1 keeps resolving; the others once each.
+            shed += r.sender_resolved(sender(i + 2), i64::from(i));
+            shed += r.sender_resolved(sender(1), i64::from(i));
+        }
+        assert_eq!(shed, 3);
+        assert_eq!(r.resolving_senders(), MAX_RESOLVING_SENDERS);
+        assert_eq!(r.silence_for(Some(sender(1)), H), MAX_LEARNED_MS, "kept");
+        assert_eq!(r.silence_for(Some(sender(2)), H), H, "shed first");
     }
 }

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::config::Config;
-use crate::event::{Annotations, DedupKey, Labels, Severity, Str};
+use crate::event::{Annotations, DedupKey, Labels, SenderId, Severity, Str};
 use crate::record::{Feature, PageAction, ResolvedBy};
 
 const MIN: i64 = 60_000;
@@ -122,6 +122,7 @@ fn alert_on(
         labels,
         actor: None,
         ends_at: None,
+        sender: None,
     }
 }
 
@@ -198,6 +199,7 @@ fn lifecycle(kind: EventKind, key: &str, actor: Actor, t: i64) -> AlertEvent {
         labels,
         actor: Some(actor),
         ends_at: None,
+        sender: None,
     }
 }
 
@@ -713,6 +715,79 @@ fn an_alert_sent_again_after_its_silence_was_judged_still_fires_and_the_silence_
     assert_eq!(e.resend_interval_ms(), h.e.resend_interval_ms());
 }
 
+/// An Alertmanager notification's alert through receiver `receiver`.
+fn via(receiver: &str, mut ev: AlertEvent) -> AlertEvent {
+    ev.sender = Some(SenderId::of(ev.source, receiver, "https://am.example"));
+    ev
+}
+
+#[test]
+fn a_receiver_that_sends_resolves_is_not_taken_for_over_by_its_silence() {
+    // kube-prometheus again (12 h repeats), but the receiver has `send_resolved: true`, the
+    // default: once it has been heard sending a resolve, its silence means "no change". A
+    // standing alert of it is never ended between re-sends, from its first 12 hours on, and
+    // pages once. Another receiver that has sent no resolve is still judged at 4 h 5 min.
+    let mut h = H::new();
+    h.push(via("pd", fire("Blip", Severity::Warning, 0)));
+    h.push(via("pd", resolve("Blip", Severity::Warning, MIN)));
+    assert_eq!(h.e.resolving_senders(), 1);
+    h.advance_to(2 * MIN);
+    h.push(via("pd", fire("DiskFull", Severity::Critical, 2 * MIN)));
+    h.push(via("quiet", fire("Down", Severity::Critical, 2 * MIN)));
+    let mut t = 2 * MIN;
+    for _ in 0..4 {
+        clock_runs(&mut h, t, t + 12 * 60 * MIN);
+        t += 12 * 60 * MIN;
+        h.push(via("pd", fire("DiskFull", Severity::Critical, 2 * MIN)));
+    }
+    assert_eq!(
+        h.e.stats().unreported_resolves,
+        1,
+        "only the other receiver's alert, judged at 4 h 5 min"
+    );
+    assert_eq!(h.e.stats().resent_after_unheard, 0, "nothing to revive");
+    assert_eq!(h.e.active_alerts(), 1, "the standing alert fires on");
+    let disk_pages = h
+        .pages()
+        .iter()
+        .filter(|p| {
+            p.payload
+                .as_ref()
+                .is_some_and(|x| x.summary.contains("DiskFull"))
+        })
+        .count();
+    assert_eq!(disk_pages, 1);
+    // Its resolve, when it comes, ends it as any resolve does.
+    h.push(via("pd", resolve("DiskFull", Severity::Critical, t + MIN)));
+    clock_runs(&mut h, t + MIN, t + 30 * MIN);
+    assert_eq!(h.e.active_alerts(), 0);
+    assert_eq!(h.e.stats().unreported_resolves, 1);
+    // Survives a restart.
+    let bytes = h.e.snapshot().expect("snapshot");
+    let e = Engine::restore(h.e.cfg.clone(), &bytes).expect("restore");
+    assert_eq!(e.resolving_senders(), 1);
+}
+
+#[test]
+fn a_receiver_that_sends_resolves_still_ends_an_alert_unheard_for_longer_than_any_sender_waits() {
+    // A lost resolve: the alert is never sent again. It is over once unheard for longer than
+    // any Alertmanager goes between re-sends (its notification log's 120 h, plus 5 min).
+    let mut h = H::new();
+    h.push(via("pd", fire("Blip", Severity::Warning, 0)));
+    h.push(via("pd", resolve("Blip", Severity::Warning, MIN)));
+    h.push(via("pd", fire("DiskFull", Severity::Critical, 2 * MIN)));
+    let longest = resend::MAX_LEARNED_MS;
+    let mut t = 2 * MIN;
+    while t < 2 * MIN + longest - 10 * MIN {
+        clock_runs(&mut h, t, t + 60 * MIN);
+        t += 60 * MIN;
+    }
+    assert_eq!(h.e.stats().unreported_resolves, 0, "not yet at {t}");
+    clock_runs(&mut h, t, 2 * MIN + longest + 10 * MIN);
+    assert_eq!(h.e.stats().unreported_resolves, 1);
+    assert_eq!(h.e.active_alerts(), 0);
+}
+
 #[test]
 fn an_alert_revived_in_its_open_cluster_goes_on_as_the_same_episode() {
     // Two disks of one service in one cluster; the second is re-sent every hour and keeps
@@ -926,6 +1001,7 @@ fn serviceless(name: &str, instance: &str, summary: &str, t: i64) -> AlertEvent 
         labels,
         actor: None,
         ends_at: None,
+        sender: None,
     }
 }
 
@@ -2071,6 +2147,7 @@ fn change(summary: &str, service: Option<&str>, team: Option<&str>, t: i64) -> A
         team: team.map(Str::from),
         actor: None,
         ends_at: None,
+        sender: None,
     }
 }
 

@@ -83,6 +83,9 @@ pub struct Summary {
     /// The silence after which a firing alert its sender re-sends was taken as over at the
     /// end: `engine.max_resend_interval`, or longer if a sender re-sent an alert after that.
     pub resend_interval_seconds: f64,
+    /// Receivers heard sending a resolve: silence from them was not taken as an end within
+    /// that interval (see `engine::resend`).
+    pub resolving_senders: usize,
 }
 
 /// One line of `deadletter.ndjson`.
@@ -330,6 +333,7 @@ pub fn run(
     }
     s.engine = engine.stats().clone();
     s.resend_interval_seconds = engine.resend_interval_ms() as f64 / 1000.0;
+    s.resolving_senders = engine.resolving_senders();
     s.elapsed_seconds = started.elapsed().as_secs_f64();
     let per_second = |n: u64| {
         if s.elapsed_seconds > 0.0 {

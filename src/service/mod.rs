@@ -1082,6 +1082,7 @@ impl Loop {
             self.engine.open_clusters(),
             self.engine.now(),
             self.engine.resend_interval_ms(),
+            self.engine.resolving_senders(),
         );
     }
 

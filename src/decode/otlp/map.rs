@@ -540,6 +540,7 @@ impl<'c> Mapper<'c> {
                 Some(ms) if !has_status => Some(time.saturating_add_ms(ms)),
                 _ => None,
             },
+            sender: None,
         });
         self.decoded.events += 1;
         Ok(())

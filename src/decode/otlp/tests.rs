@@ -39,6 +39,7 @@ fn sentinel() -> Vec<AlertEvent> {
         team: None,
         actor: None,
         ends_at: None,
+        sender: None,
     }]
 }
 
