@@ -5,8 +5,11 @@
 use std::sync::Arc;
 
 use noisegate::config::Config;
+use noisegate::engine::resend::MAX_LEARNED_MS;
 use noisegate::engine::{Engine, Output};
-use noisegate::event::{AlertEvent, Annotations, EventKind, EventTime, Labels, Severity, Source};
+use noisegate::event::{
+    AlertEvent, Annotations, EventKind, EventTime, Labels, SenderId, Severity, Source,
+};
 use noisegate::record::{ClusterRecord, Page};
 use proptest::prelude::*;
 
@@ -321,6 +324,55 @@ proptest! {
         // No longer sent: the clock runs on a minute at a time.
         for _ in 0..(RESEND_MS / 60_000 + 10) {
             real += 60_000;
+            e.handle_watermark(EventTime(real));
+            while e.poll_output().is_some() {}
+        }
+        prop_assert_eq!(e.stats().unreported_resolves, 1);
+    }
+
+    /// A receiver heard sending a resolve reports every end. An alert of it re-sent at any
+    /// `repeat_interval` Alertmanager can have (up to its notification log's 120 h), while
+    /// the clock runs or stands still for a while, is never taken as over and never opens a
+    /// second cluster; once no longer sent, it is over after 120 h 5 min of running clock.
+    #[test]
+    fn an_alert_of_a_receiver_that_sends_resolves_is_never_ended_by_its_repeat_interval(
+        repeat in 10 * 60_000..(MAX_LEARNED_MS - 5 * 60_000),
+        periods in prop::collection::vec((1usize..200, prop::bool::weighted(0.8)), 1..30),
+    ) {
+        const TICK: i64 = 300_000;
+        let mut e = Engine::new(Arc::new(Config::default().engine));
+        let sender = Some(SenderId::of(Source::Alertmanager, "pagerduty", "http://am:9093"));
+        let from = |mut a: AlertEvent| {
+            a.sender = sender;
+            a
+        };
+        let start = 1_700_000_000_000i64;
+        // Another alert of the receiver fires and resolves first.
+        e.handle_event(&from(ev(2, 1, true, start - 600_000)));
+        e.handle_event(&from(ev(2, 1, false, start - 300_000)));
+        let alert = from(ev(1, 3, true, start));
+        e.handle_event(&alert);
+        let opened = e.stats().clusters_opened;
+        let (mut real, mut last_sent) = (start, start);
+        for (ticks, clock_runs) in periods {
+            for _ in 0..ticks {
+                real += TICK;
+                if real - last_sent >= repeat {
+                    // Sent with its start, heard at whatever the clock then is.
+                    e.handle_event(&alert);
+                    last_sent = real;
+                }
+                if clock_runs {
+                    e.handle_watermark(EventTime(real));
+                }
+                while e.poll_output().is_some() {}
+            }
+        }
+        prop_assert_eq!(e.stats().unreported_resolves, 0);
+        prop_assert_eq!(e.stats().clusters_opened, opened);
+        // No longer sent: the clock runs on.
+        for _ in 0..(MAX_LEARNED_MS / TICK + 2) {
+            real += TICK;
             e.handle_watermark(EventTime(real));
             while e.poll_output().is_some() {}
         }
