@@ -843,6 +843,18 @@ fn an_alert_back_anew_from_an_alertmanager_without_send_resolved_ends_its_first_
     svc.stop();
 }
 
+/// noisegate on webhooks with the live clock and `engine.max_resend_interval = resend`,
+/// clusters closing a second after their alerts.
+fn on_webhooks_judging_silence(pd: &StandIn, resend: &str) -> OnWebhooks {
+    run_on_webhooks_amended(pd, |t| {
+        // Webhook input is live, so event time follows the wall clock between webhooks (the
+        // shipped setting): re-sends carry their alert's start, so nothing else would move
+        // it while Alertmanager re-sends.
+        let t = live_clock(t);
+        format!("[engine]\nmax_resend_interval = \"{resend}\"\nclose_quiet = \"1s\"\nallowed_lateness = \"1s\"\n{t}")
+    })
+}
+
 /// noisegate on webhooks with the live clock and `engine.max_resend_interval = resend`
 /// (clusters closing a second after their alerts), behind a real Alertmanager repeating
 /// every `repeat` (`receiver` lines added to its webhook receiver), once `DiskFull`, posted
@@ -854,13 +866,7 @@ fn paged_behind_repeating_alertmanager(
     receiver: &str,
 ) -> (StandIn, OnWebhooks, KillOnDrop, String, Value) {
     let pd = StandIn::start(|_| Answer::Accept);
-    let on = run_on_webhooks_amended(&pd, |t| {
-        // Webhook input is live, so event time follows the wall clock between webhooks (the
-        // shipped setting): re-sends carry their alert's start, so nothing else would move
-        // it while Alertmanager re-sends.
-        let t = live_clock(t);
-        format!("[engine]\nmax_resend_interval = \"{resend}\"\nclose_quiet = \"1s\"\nallowed_lateness = \"1s\"\n{t}")
-    });
+    let on = on_webhooks_judging_silence(&pd, resend);
     let (am, am_addr) = start_alertmanager_repeating(on.dir.path(), &on.hook, repeat, receiver);
     post_to_alertmanager(&am_addr, &disk_full(""), 1);
     wait_for("the first page", Duration::from_secs(30), &on.svc, || {
@@ -992,10 +998,7 @@ fn an_alertmanager_heard_sending_resolves_keeps_a_standing_alert_open_from_the_f
         mut svc,
         hook,
         metrics,
-    } = run_on_webhooks_amended(&pd, |t| {
-        let t = live_clock(t);
-        format!("[engine]\nmax_resend_interval = \"4s\"\nclose_quiet = \"1s\"\nallowed_lateness = \"1s\"\n{t}")
-    });
+    } = on_webhooks_judging_silence(&pd, "4s");
     let (_am, am_addr) = start_alertmanager_repeating(dir.path(), &hook, "10s", "");
     let scrape = || http_get(&metrics, "/metrics").1;
     // A warning that fires and clears shows that this receiver sends resolves.

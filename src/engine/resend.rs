@@ -284,4 +284,24 @@ mod tests {
         assert_eq!(r.silence_for(Some(sender(1)), H), MAX_LEARNED_MS, "kept");
         assert_eq!(r.silence_for(Some(sender(2)), H), H, "shed first");
     }
+
+    #[test]
+    fn a_re_send_after_a_longer_gap_than_judged_teaches_it_without_an_ended_episode() {
+        let mut r = ResendInterval::default();
+        r.heard_after(4 * H, 4 * H);
+        assert_eq!(
+            r.silence_ms(4 * H),
+            4 * H,
+            "not longer than judged: nothing learned"
+        );
+        r.heard_after(12 * H, 4 * H);
+        assert_eq!(r.silence_ms(4 * H), 12 * H + SLACK_MS);
+        r.heard_after(6 * H, 4 * H);
+        assert_eq!(r.silence_ms(4 * H), 12 * H + SLACK_MS, "never shrinks");
+        r.heard_after(30 * 24 * H, 4 * H);
+        assert_eq!(r.silence_ms(4 * H), MAX_LEARNED_MS, "capped");
+        let mut off = ResendInterval::default();
+        off.heard_after(12 * H, 0);
+        assert_eq!(off.learned_ms, 0, "the judgement turned off learns nothing");
+    }
 }
