@@ -11,6 +11,7 @@ use std::collections::VecDeque;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
+use super::cap::shed_oldest;
 use crate::config::FlapConfig;
 use crate::event::{EventTime, Fingerprint};
 
@@ -116,19 +117,7 @@ impl FlapTracker {
         let horizon = cfg.window_ms.saturating_add(cfg.quiet_ms);
         self.states
             .retain(|_, s| now.as_millis() - s.last_change.as_millis() <= horizon);
-        if self.states.len() > cap {
-            let mut by_age: Vec<(EventTime, Fingerprint)> = self
-                .states
-                .iter()
-                .map(|(f, s)| (s.last_change, *f))
-                .collect();
-            by_age.sort_unstable();
-            let excess = self.states.len() - cap;
-            for (_, f) in by_age.into_iter().take(excess) {
-                self.states.remove(&f);
-                self.shed += 1;
-            }
-        }
+        self.shed += shed_oldest(&mut self.states, cap, 0, |s| s.last_change);
     }
 }
 

@@ -24,9 +24,11 @@
 //! (`correlate.rs`) → cluster lifecycle (`cluster.rs`) → score (`score.rs`) → route
 //! (`route.rs`); lifecycle linking of acks/resolves in `link.rs`; learned rule statistics in
 //! `rules.rs`; changes (deploys) shown as context in `changes.rs`; how long senders go
-//! between re-sends, learned when one re-sends an alert silence had ended, in `resend.rs`.
-//! All state is one serialisable value ([`Engine::snapshot`] / [`Engine::restore`]).
+//! between re-sends, and which receivers report ends, in `resend.rs`. Every state map is
+//! capped, shedding the oldest (`cap.rs`). All state is one serialisable value
+//! ([`Engine::snapshot`] / [`Engine::restore`]).
 
+pub mod cap;
 pub mod changes;
 pub mod cluster;
 pub mod correlate;
@@ -194,7 +196,8 @@ struct State {
     /// Observed time (ms): the clock's advances, each counted up to [`OBSERVED_STEP_MS`].
     #[serde(default)]
     observed: i64,
-    /// Episodes silence ended, and the re-send interval learned from those heard again.
+    /// Episodes silence ended, the re-send interval learned, and the receivers heard
+    /// sending resolves.
     #[serde(default)]
     resend: resend::ResendInterval,
 }

@@ -31,6 +31,7 @@
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
+use super::cap::shed_oldest;
 use crate::event::{EventTime, Fingerprint, SenderId};
 
 /// The most the learned interval may grow to: Alertmanager's notification log keeps what it
@@ -105,19 +106,7 @@ impl ResendInterval {
     /// resolving longest ago).
     pub fn sender_resolved(&mut self, sender: SenderId, observed_now: i64) -> u64 {
         self.resolving.insert(sender, observed_now);
-        if self.resolving.len() <= MAX_RESOLVING_SENDERS {
-            return 0;
-        }
-        let oldest = self
-            .resolving
-            .iter()
-            .map(|(s, at)| (*at, *s))
-            .min()
-            .map(|(_, s)| s);
-        if let Some(s) = oldest {
-            self.resolving.remove(&s);
-        }
-        1
+        shed_oldest(&mut self.resolving, MAX_RESOLVING_SENDERS, 0, |at| *at)
     }
 
     /// Remembers that silence ended `fp`'s episode starting `episode_start`, last heard at
@@ -145,20 +134,7 @@ impl ResendInterval {
         self.pruned_at = observed_now;
         self.ended
             .retain(|_, e| observed_now.saturating_sub(e.heard_observed) <= MAX_LEARNED_MS);
-        let over = self.ended.len().saturating_sub(cap);
-        if over == 0 {
-            return 0;
-        }
-        let mut by_age: Vec<(i64, Fingerprint)> = self
-            .ended
-            .iter()
-            .map(|(fp, e)| (e.heard_observed, *fp))
-            .collect();
-        by_age.sort_unstable();
-        for (_, fp) in by_age.into_iter().take(over) {
-            self.ended.remove(&fp);
-        }
-        over as u64
+        shed_oldest(&mut self.ended, cap, 0, |e| e.heard_observed)
     }
 
     /// A firing re-send of `fp` stamped with its episode's start: if silence ended that very

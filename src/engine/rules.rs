@@ -17,6 +17,7 @@
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
+use super::cap::shed_oldest;
 use crate::config::HoldConfig;
 use crate::event::{fnv1a64, EventTime, Severity};
 
@@ -267,26 +268,12 @@ impl RuleBook {
 
     /// Over the cap: forget the least recently seen 1 % (at least the excess), in each map.
     pub fn enforce_cap(&mut self, cap: usize) {
-        self.shed += shed_oldest(&mut self.by_rule, cap, |s| s.last_seen);
-        self.shed += shed_oldest(&mut self.by_pair, cap, |o| o.last_seen);
+        // A batch of 1 % so a book kept at its cap does not sort itself on every new rule.
+        let batch = self.by_rule.len() / 100;
+        self.shed += shed_oldest(&mut self.by_rule, cap, batch, |s| s.last_seen);
+        let batch = self.by_pair.len() / 100;
+        self.shed += shed_oldest(&mut self.by_pair, cap, batch, |o| o.last_seen);
     }
-}
-
-fn shed_oldest<K: Copy + Ord + std::hash::Hash + Eq, V>(
-    map: &mut FxHashMap<K, V>,
-    cap: usize,
-    seen: impl Fn(&V) -> EventTime,
-) -> u64 {
-    if map.len() <= cap {
-        return 0;
-    }
-    let mut by_age: Vec<(EventTime, K)> = map.iter().map(|(k, v)| (seen(v), *k)).collect();
-    by_age.sort_unstable();
-    let n = (map.len() - cap).max(map.len() / 100);
-    for (_, k) in by_age.iter().take(n) {
-        map.remove(k);
-    }
-    n as u64
 }
 
 #[cfg(test)]
