@@ -545,7 +545,8 @@ impl Default for RawKafka {
 #[serde(deny_unknown_fields)]
 pub struct RawKafkaInput {
     pub topic: String,
-    /// alertmanager, grafana, pagerduty-v2, pagerduty-v3, otlp-proto, otlp-json or auto.
+    /// alertmanager, grafana, pagerduty-v2, pagerduty-v3, pagerduty-webhook-v2, otlp-proto,
+    /// otlp-json, prometheus or auto.
     #[serde(default = "auto")]
     pub format: String,
 }
@@ -1546,9 +1547,9 @@ fn compile_kafka(k: RawKafka, path: &str) -> Result<KafkaConfig, ConfigError> {
                         inv(
                             &format!("kafka.inputs[{i}].format"),
                             format!(
-                                "{:?} is not a format (alertmanager, grafana, pagerduty-v2, \
-                                 pagerduty-v3, otlp-proto, otlp-json, auto)",
-                                input.format
+                                "{:?} is not a format ({}, auto)",
+                                input.format,
+                                crate::decode::Format::ALL.map(|f| f.as_str()).join(", ")
                             ),
                         )
                     })?,

@@ -811,7 +811,8 @@ fn a_real_alertmanager_pages_once_through_the_webhook() {
     );
     assert!(text.contains(&block));
     std::fs::write(&cfg, text.replace(&block, "")).unwrap();
-    let mut svc = Service::start(&cfg, &[]);
+    let summary = dir.path().join("summary.json");
+    let mut svc = Service::start(&cfg, &["--summary", summary.to_str().unwrap()]);
     wait_port(&hook, Duration::from_secs(30));
 
     // Bad requests get a JSON error naming the reason, and a dead letter.
@@ -854,6 +855,23 @@ fn a_real_alertmanager_pages_once_through_the_webhook() {
     assert_eq!(triggers.len(), 1, "one incident, one page: {pages:?}");
     assert_eq!(triggers[0]["payload"]["class"], "DatabaseDown");
     assert_eq!(triggers[0]["payload"]["group"], "storage");
+    // The on-call acknowledges the incident; the account still sends legacy v2 webhooks,
+    // to the same endpoint as v3 ones. The incident's key is the page's dedup_key.
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        "../shared/fixtures/pagerduty-developer-docs/webhooks-v2-legacy/incident_acknowledge.json",
+    );
+    let mut ack: Value = serde_json::from_str(&std::fs::read_to_string(fixture).unwrap()).unwrap();
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    ack["messages"][0]["incident"]["incident_key"] = triggers[0]["dedup_key"].clone();
+    ack["messages"][0]["created_on"] = Value::String(now);
+    let (code, body) = http_post(
+        &hook,
+        "/api/v1/pagerduty/webhook",
+        "application/json",
+        &ack.to_string(),
+    );
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains(r#""alert_events":1"#), "{body}");
     assert!(svc.log().contains("accepting webhooks"));
     let dl = consume(&b.addr, &t.deadletter, dir.path());
     assert_eq!(dl.len(), 1, "{dl:?}");
@@ -863,6 +881,11 @@ fn a_real_alertmanager_pages_once_through_the_webhook() {
     );
     assert_eq!(dl[0].value.as_deref(), Some("{\"alerts\": 5"));
     svc.stop();
+    let s: Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(
+        s["engine"]["lifecycle_linked"], 1,
+        "the acknowledgement found the page it names: {s}"
+    );
 }
 
 #[test]

@@ -957,3 +957,105 @@ fn eval_matches_truth_that_names_alerts_as_their_senders_do() {
         );
     }
 }
+
+/// A PagerDuty v3 webhook delivery as a legacy v2 webhook would have delivered the same
+/// step: `{"messages": [...]}` with the incident object, the v2 event name and the log
+/// entry of whoever acted.
+fn as_legacy_webhook(v3: &Value) -> Value {
+    let ev = &v3["event"];
+    let step = ev["event_type"].as_str().unwrap();
+    let v2_step = match step.strip_prefix("incident.").unwrap() {
+        "acknowledged" => "acknowledge",
+        "resolved" => "resolve",
+        "triggered" => "trigger",
+        "unacknowledged" => "unacknowledge",
+        "annotated" => "annotate",
+        "escalated" => "escalate",
+        "delegated" => "delegate",
+        "reassigned" => "assign",
+        other => panic!("no v2 webhook for {other}"),
+    };
+    let data = &ev["data"];
+    let incident = if data["type"] == "incident" {
+        serde_json::json!({"id": data["id"], "type": "incident", "incident_key": data["incident_key"],
+            "title": data["title"], "status": data["status"], "urgency": data["urgency"],
+            "priority": data["priority"], "teams": data["teams"],
+            "service": {"id": data["service"]["id"], "type": "service", "name": data["service"]["summary"]}})
+    } else {
+        // A note, a responder request: v3 names only the incident.
+        let r = &data["incident"];
+        serde_json::json!({"id": r["id"], "type": "incident", "incident_key": r["incident_key"],
+            "title": r["summary"]})
+    };
+    serde_json::json!({"messages": [{
+        "id": ev["id"], "event": format!("incident.{v2_step}"), "created_on": ev["occurred_at"],
+        "incident": incident,
+        "log_entries": [{"type": format!("{v2_step}_log_entry"), "created_at": ev["occurred_at"],
+                         "agent": ev["agent"]}],
+        "webhook": {"type": "webhook", "name": "archived v2 webhook"}}]})
+}
+
+#[test]
+fn history_of_legacy_v2_webhooks_teaches_what_v3_webhooks_teach() {
+    // A team's archive from before its move to v3 webhooks: the same acknowledgements,
+    // delivered as v2 `messages`. They must link to the same pages and teach the rules the
+    // same outcomes, so the replayed records are the same.
+    let dir = tempfile::tempdir().unwrap();
+    let v3 = support::gen_mixed(&dir.path().join("v3.ndjson"), 2, 12);
+    let mut converted = 0;
+    let v2: String = std::fs::read_to_string(&v3)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let line = if line.starts_with(r#"{"event":"#) {
+                converted += 1;
+                as_legacy_webhook(&serde_json::from_str(line).unwrap()).to_string()
+            } else {
+                line.to_string()
+            };
+            line + "\n"
+        })
+        .collect();
+    assert!(converted >= 3, "the stream has webhooks: {converted}");
+    let v2_path = dir.path().join("v2.ndjson");
+    std::fs::write(&v2_path, v2).unwrap();
+
+    let shipped = support::shipped_config();
+    let outputs = |input: &Path, out: &Path| {
+        support::noisegate_ok(|c| {
+            c.args(["replay", "--quiet", "--config"])
+                .arg(&shipped)
+                .arg("--out")
+                .arg(out)
+                .arg(input)
+        });
+        let summary = read_summary(out);
+        let files = ["clusters.ndjson", "pages.ndjson", "rules.json"]
+            .map(|f| std::fs::read_to_string(out.join(f)).unwrap_or_else(|e| panic!("{f}: {e}")));
+        (summary, files)
+    };
+    let (s3, from_v3) = outputs(&v3, &dir.path().join("v3"));
+    let (s2, from_v2) = outputs(&v2_path, &dir.path().join("v2"));
+    assert_eq!(s2["events_invalid"], 0, "{s2}");
+    assert_eq!(
+        s2["events_by_format"]["pagerduty-webhook-v2"], converted,
+        "{s2}"
+    );
+    let linked = &s2["engine"]["lifecycle_linked"];
+    assert_eq!(linked, &s3["engine"]["lifecycle_linked"], "{s2}");
+    assert_eq!(linked, converted, "every step found its incident: {s2}");
+    let acked = from_v2[0]
+        .lines()
+        .filter(|l| !l.contains(r#""acked_at":null"#))
+        .count();
+    assert!(
+        acked > 0,
+        "some cluster was acknowledged through a v2 webhook"
+    );
+    for (f, (x, y)) in ["clusters", "pages", "rules"]
+        .iter()
+        .zip(from_v3.iter().zip(&from_v2))
+    {
+        assert!(x == y, "{f} differ between the v3 and the v2 history");
+    }
+}

@@ -13,6 +13,7 @@ pub mod grafana;
 pub mod otlp;
 pub mod pagerduty_v2;
 pub mod pagerduty_v3;
+pub mod pagerduty_webhook_v2;
 pub mod prometheus;
 pub mod sniff;
 
@@ -38,6 +39,9 @@ pub enum Format {
     /// PagerDuty webhook v3 (`{"event": {...}}`).
     #[serde(rename = "pagerduty-v3")]
     PagerDutyV3,
+    /// PagerDuty legacy (v2) webhook (`{"messages": [...]}`), as archived history holds it.
+    #[serde(rename = "pagerduty-webhook-v2")]
+    PagerDutyWebhookV2,
     /// OTLP `ExportLogsServiceRequest`, protobuf encoding.
     OtlpProto,
     /// OTLP `ExportLogsServiceRequest`, OTLP/JSON encoding.
@@ -47,11 +51,12 @@ pub enum Format {
 }
 
 impl Format {
-    pub const ALL: [Format; 7] = [
+    pub const ALL: [Format; 8] = [
         Format::Alertmanager,
         Format::Grafana,
         Format::PagerDutyV2,
         Format::PagerDutyV3,
+        Format::PagerDutyWebhookV2,
         Format::OtlpProto,
         Format::OtlpJson,
         Format::Prometheus,
@@ -63,6 +68,7 @@ impl Format {
             Format::Grafana => "grafana",
             Format::PagerDutyV2 => "pagerduty-v2",
             Format::PagerDutyV3 => "pagerduty-v3",
+            Format::PagerDutyWebhookV2 => "pagerduty-webhook-v2",
             Format::OtlpProto => "otlp-proto",
             Format::OtlpJson => "otlp-json",
             Format::Prometheus => "prometheus",
@@ -454,6 +460,7 @@ pub fn decode(
         Format::Grafana => grafana::decode(bytes, ctx, out),
         Format::PagerDutyV2 => pagerduty_v2::decode(bytes, ctx, out),
         Format::PagerDutyV3 => pagerduty_v3::decode(bytes, ctx, out),
+        Format::PagerDutyWebhookV2 => pagerduty_webhook_v2::decode(bytes, ctx, out),
         Format::OtlpProto => otlp::decode_proto(bytes, ctx, out),
         Format::OtlpJson => otlp::decode_json(bytes, ctx, out),
         Format::Prometheus => prometheus::decode(bytes, ctx, out),

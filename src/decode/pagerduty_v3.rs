@@ -11,8 +11,8 @@
 //!
 //! Must not: do I/O or read the clock (every event has `occurred_at`); panic on any input;
 //! verify signatures (the HTTP layer owns `X-PagerDuty-Signature`); decide what a lifecycle
-//! step means (the engine does); or decode legacy v2 webhooks (`{"messages": [...]}`), which
-//! sniffing refuses. Non-incident events (`service.updated`, `pagey.ping`) are refused as
+//! step means (the engine does); or decode legacy v2 webhooks (`{"messages": [...]}`: their
+//! own decoder, `pagerduty_webhook_v2.rs`, shares [`Incident`]). Non-incident events (`service.updated`, `pagey.ping`) are refused as
 //! `Unsupported`. Unknown fields are ignored: these are third-party payloads.
 //!
 //! # Keys
@@ -203,76 +203,113 @@ fn to_event(ev: &Event<'_>, kind: EventKind, ctx: &Ctx<'_>) -> Result<AlertEvent
         }
         Some(t) => t.as_str(),
     };
-    let dedup_key = present(key).unwrap_or(incident_id);
-    let alertname = present(name).unwrap_or("");
+    let actor = ev
+        .agent
+        .as_ref()
+        .and_then(|a| a.kind.as_ref())
+        .map(|t| actor_of(t.as_str()));
+    let incident = Incident {
+        id: incident_id,
+        key: present(key),
+        title: present(name),
+        service: data.service.as_ref().and_then(|s| present(&s.summary)),
+        priority: data.priority.as_ref().and_then(|p| present(&p.summary)),
+        urgency: present(&data.urgency),
+        team: data
+            .teams
+            .iter()
+            .flatten()
+            .flatten()
+            .find_map(|t| present(&t.summary)),
+    };
+    Ok(incident.event(Source::PagerDutyV3, kind, time, actor, ctx))
+}
 
-    let service = data.service.as_ref().and_then(|s| present(&s.summary));
-    let priority = data.priority.as_ref().and_then(|p| present(&p.summary));
-    let urgency = present(&data.urgency);
-    let team = data
-        .teams
-        .iter()
-        .flatten()
-        .flatten()
-        .find_map(|t| present(&t.summary));
+/// What a PagerDuty webhook says about the incident it names, whichever webhook version
+/// carried it: the one mapping to an [`AlertEvent`], shared with the legacy v2 decoder
+/// (`pagerduty_webhook_v2.rs`) so that both versions name an incident the same way.
+pub(super) struct Incident<'s> {
+    /// Incident id; not empty.
+    pub id: &'s str,
+    pub key: Option<&'s str>,
+    pub title: Option<&'s str>,
+    pub service: Option<&'s str>,
+    pub priority: Option<&'s str>,
+    pub urgency: Option<&'s str>,
+    pub team: Option<&'s str>,
+}
 
-    let mut labels = Labels::new();
-    labels.insert("incident_id", incident_id);
-    for (name, value) in [
-        ("service", service),
-        ("urgency", urgency),
-        ("priority", priority),
-    ] {
-        if let Some(v) = value {
-            labels.insert(name, v);
+impl Incident<'_> {
+    pub(super) fn event(
+        &self,
+        source: Source,
+        kind: EventKind,
+        time: EventTime,
+        actor: Option<Actor>,
+        ctx: &Ctx<'_>,
+    ) -> AlertEvent {
+        let alertname = self.title.unwrap_or("");
+        let mut labels = Labels::new();
+        labels.insert("incident_id", self.id);
+        for (name, value) in [
+            ("service", self.service),
+            ("urgency", self.urgency),
+            ("priority", self.priority),
+        ] {
+            if let Some(v) = value {
+                labels.insert(name, v);
+            }
+        }
+        let severity = self
+            .priority
+            .and_then(Severity::parse_loose)
+            .or(match self.urgency {
+                Some("high") => Some(Severity::Error),
+                Some("low") => Some(Severity::Warning),
+                _ => None,
+            })
+            .unwrap_or(ctx.opts.default_severity);
+        AlertEvent {
+            source,
+            kind,
+            time,
+            fingerprint: Fingerprint::of_sorted([("incident_id", self.id)]),
+            source_id: Some(Str::from(self.id)),
+            dedup_key: Some(DedupKey(Str::from(self.key.unwrap_or(self.id)))),
+            alertname: Str::from(alertname),
+            labels,
+            annotations: Annotations {
+                summary: (!alertname.is_empty()).then(|| alertname.to_owned()),
+                description: None,
+                runbook: None,
+            },
+            severity,
+            service: self.service.map(Str::from),
+            team: self.team.map(Str::from),
+            actor,
+            ends_at: None,
+            sender: None,
         }
     }
+}
 
-    let severity = priority
-        .and_then(Severity::parse_loose)
-        .or(match urgency {
-            Some("high") => Some(Severity::Error),
-            Some("low") => Some(Severity::Warning),
-            _ => None,
-        })
-        .unwrap_or(ctx.opts.default_severity);
-
-    let actor = match ev.agent.as_ref().and_then(|a| a.kind.as_ref()) {
-        Some(t) if t.as_str() == "user_reference" => Some(Actor::Human),
-        Some(_) => Some(Actor::Automation),
-        None => None,
-    };
-
-    Ok(AlertEvent {
-        source: Source::PagerDutyV3,
-        kind,
-        time,
-        fingerprint: Fingerprint::of_sorted([("incident_id", incident_id)]),
-        source_id: Some(Str::from(incident_id)),
-        dedup_key: Some(DedupKey(Str::from(dedup_key))),
-        alertname: Str::from(alertname),
-        labels,
-        annotations: Annotations {
-            summary: (!alertname.is_empty()).then(|| alertname.to_owned()),
-            description: None,
-            runbook: None,
-        },
-        severity,
-        service: service.map(Str::from),
-        team: team.map(Str::from),
-        actor,
-        ends_at: None,
-        sender: None,
-    })
+/// A PagerDuty agent reference's `type`: a user is a human, any other agent (an
+/// integration, an automation action, the service's auto-resolve) a machine.
+pub(super) fn actor_of(reference_type: &str) -> Actor {
+    if reference_type == "user_reference" {
+        Actor::Human
+    } else {
+        Actor::Automation
+    }
 }
 
 /// An optional string field; empty counts as absent.
-fn present<'s>(v: &'s Option<Text<'_>>) -> Option<&'s str> {
+pub(super) fn present<'s>(v: &'s Option<Text<'_>>) -> Option<&'s str> {
     v.as_ref().map(Text::as_str).filter(|s| !s.is_empty())
 }
 
 /// At most [`QUOTE_MAX_CHARS`] characters of an input value, for error messages.
-fn quote(s: &str) -> &str {
+pub(super) fn quote(s: &str) -> &str {
     match s.char_indices().nth(QUOTE_MAX_CHARS) {
         Some((i, _)) => &s[..i],
         None => s,

@@ -11,12 +11,12 @@
 //! | `event_action` or `routing_key` | PagerDuty Events v2 |
 //! | `event` | PagerDuty webhook v3 |
 //! | `labels` (or a top-level array) | Prometheus alerts (`POST /api/v2/alerts`) |
+//! | `messages` | PagerDuty legacy (v2) webhook |
 //!
 //! (A top-level array whose first element is a payload of another format is a forwarder's
 //! batch of payloads: receivers split it first, see [`super::batch`].)
 //!
-//! Recognised but refused with a precise reason: PagerDuty v2 (legacy) webhooks
-//! (`messages`), OTLP traces and metrics.
+//! Recognised but refused with a precise reason: OTLP traces and metrics.
 //!
 //! [`decode_fast`] is the one-pass path `decode_auto` tries first for the high-volume
 //! formats (OTLP/JSON logs, Alertmanager, Grafana): the first top-level key picks a decoder,
@@ -188,16 +188,16 @@ pub fn sniff(bytes: &[u8]) -> Result<Format, DecodeError> {
     if keys.labels {
         return Ok(Format::Prometheus);
     }
-    let detail = if keys.pd_legacy {
-        "PagerDuty v2 (legacy) webhook `messages`: not supported, subscribe a v3 webhook instead"
-            .to_string()
-    } else if let Some(kind) = keys.otlp_other {
+    if keys.pd_legacy {
+        return Ok(Format::PagerDutyWebhookV2);
+    }
+    let detail = if let Some(kind) = keys.otlp_other {
         format!("OTLP {kind}, not logs: only OTLP logs carry alert events")
     } else if keys.others.is_empty() {
         "empty JSON object".to_string()
     } else {
         format!(
-            "no known format has top-level keys {:?} (expected alerts, event_action, event or resourceLogs)",
+            "no known format has top-level keys {:?} (expected alerts, event_action, event, messages, labels or resourceLogs)",
             keys.others
         )
     };
@@ -222,6 +222,10 @@ mod tests {
             ("zulip-webhook-fixtures/grafana/alert_v8.json", Format::Grafana),
             ("zulip-webhook-fixtures/pagerduty/acknowledged_v3.json", Format::PagerDutyV3),
             ("go-pagerduty/webhookv3_test_body.json", Format::PagerDutyV3),
+            (
+                "pagerduty-developer-docs/webhooks-v2-legacy/incident_trigger.json",
+                Format::PagerDutyWebhookV2,
+            ),
             ("pagerduty-api-schema/enqueue_example_event.json", Format::PagerDutyV2),
             (
                 "pagerduty-developer-docs/events-api-v2/trigger_events_03_example_request_payloads_resolve.json",
@@ -354,12 +358,6 @@ mod tests {
 
     #[test]
     fn refuses_with_reasons() {
-        let legacy = sniff(&fx(
-            "pagerduty-developer-docs/webhooks-v2-legacy/incident_trigger.json",
-        ));
-        assert!(
-            matches!(legacy, Err(DecodeError::UnknownFormat { ref detail }) if detail.contains("legacy"))
-        );
         let traces = sniff(&fx("opentelemetry-proto/trace.json"));
         assert!(
             matches!(traces, Err(DecodeError::UnknownFormat { ref detail }) if detail.contains("traces"))

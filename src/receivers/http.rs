@@ -1,6 +1,7 @@
 //! HTTP receivers: webhooks — `POST /api/v1/alertmanager` (Alertmanager webhook v4),
 //! `/api/v1/grafana`, `/api/v1/pagerduty/events` (Events v2 bodies) and
-//! `/api/v1/pagerduty/webhook` (v3 webhooks, HMAC-SHA256 signature checked) — and OTLP/HTTP
+//! `/api/v1/pagerduty/webhook` (v3 webhooks, HMAC-SHA256 signature checked, and legacy v2
+//! ones) — and OTLP/HTTP
 //! `POST /v1/logs` (protobuf or JSON, optionally gzip) on its own listener. Owns the listeners,
 //! body and content-type limits, and the HTTP answers; hands each accepted body to the
 //! service through a bounded queue and answers with what the service says.
@@ -119,7 +120,8 @@ pub fn pagerduty_signature_ok(secret: &[u8], header: &str, body: &[u8]) -> bool 
     })
 }
 
-/// PagerDuty v3 webhooks: signature first (401 when it does not verify), then as any
+/// PagerDuty webhooks, v3 or legacy v2: signature first (401 when it does not verify; v2
+/// webhooks were never signed, so an endpoint with a secret takes only v3), then as any
 /// other webhook.
 async fn pagerduty_webhook(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     if let Some(secret) = &s.pd_secret {
@@ -135,14 +137,14 @@ async fn pagerduty_webhook(State(s): State<AppState>, headers: HeaderMap, body: 
             );
         }
     }
-    handle(
-        State(s),
-        headers,
-        body,
-        Format::PagerDutyV3,
-        "/api/v1/pagerduty/webhook",
-    )
-    .await
+    // A legacy (v2) webhook posts `{"messages": [...]}` to the same kind of URL; an
+    // account still sending them, or a script re-posting their archive, should not need
+    // another endpoint.
+    let format = match crate::decode::sniff(&body) {
+        Ok(Format::PagerDutyWebhookV2) => Format::PagerDutyWebhookV2,
+        _ => Format::PagerDutyV3,
+    };
+    handle(State(s), headers, body, format, "/api/v1/pagerduty/webhook").await
 }
 
 /// OTLP/HTTP: the content type picks the encoding; the answer is an empty
