@@ -1227,3 +1227,84 @@ fn a_page_shows_the_deploy_that_preceded_it() {
     assert_eq!(metric(&m, "noisegate_alert_events_total"), 1.0, "{m}");
     svc.stop();
 }
+
+/// The least-effort way in for a team that already pages through Alertmanager's PagerDuty
+/// receiver: point its `url` at noisegate's Events API endpoint. Alertmanager then sends one
+/// Events API v2 event per group (its `dedup_key` the group's), re-triggered as alerts join
+/// (`[FIRING:1]`, then `[FIRING:2]`) and resolved when the group is. noisegate must take that
+/// as one alert: one page, resolved once the group is.
+#[test]
+fn an_alertmanager_pagerduty_receiver_pointed_at_noisegate_pages_once_and_resolves() {
+    let pd = StandIn::start(|_| Answer::Accept);
+    let on = run_on_webhooks_amended(&pd, |t| {
+        let t = live_clock(t);
+        format!("[engine]\nclose_quiet = \"1s\"\nallowed_lateness = \"1s\"\n{t}")
+    });
+    let (_am, am_addr) = start_alertmanager_receiving(
+        on.dir.path(),
+        "1h",
+        &format!(
+            "    pagerduty_configs:\n      - routing_key: rk-alertmanager\n        \
+             url: http://{}/api/v1/pagerduty/events\n        send_resolved: true\n",
+            on.hook
+        ),
+    );
+    let down = |instance: &str, extra: &str| {
+        format!(
+            r#"{{"labels": {{"alertname": "DatabaseDown", "instance": "{instance}", "service": "db", "severity": "critical"}}{extra}}}"#
+        )
+    };
+    post_to_alertmanager(&am_addr, &format!("[{}]", down("db-1", "")), 1);
+    wait_for("the page", Duration::from_secs(30), &on.svc, || {
+        !pd.accepted().is_empty()
+    });
+    // A second instance joins the group: Alertmanager triggers the group's key again.
+    post_to_alertmanager(
+        &am_addr,
+        &format!("[{},{}]", down("db-1", ""), down("db-2", "")),
+        1,
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    let (_, m) = http_get(&on.metrics, "/metrics");
+    let received: f64 = m
+        .lines()
+        .filter(|l| {
+            l.starts_with("noisegate_events_received_total")
+                && l.contains(r#"format="pagerduty-v2""#)
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert!(received >= 2.0, "both notifications arrived: {m}");
+    let triggers = |pd: &StandIn| {
+        pd.accepted()
+            .iter()
+            .filter(|a| a.body["event_action"] == "trigger")
+            .count()
+    };
+    assert_eq!(triggers(&pd), 1, "one group, one page: {:?}", pd.accepted());
+    let key = pd.accepted()[0].body["dedup_key"].clone();
+    // Both resolved at Alertmanager: it resolves the group's key, and the page follows.
+    let ended = format!(r#", "endsAt": "{}""#, now_rfc3339());
+    post_to_alertmanager(
+        &am_addr,
+        &format!("[{},{}]", down("db-1", &ended), down("db-2", &ended)),
+        1,
+    );
+    wait_for(
+        "the page resolved",
+        Duration::from_secs(60),
+        &on.svc,
+        || resolve_sent(&pd, &key),
+    );
+    assert_eq!(triggers(&pd), 1, "{:?}", pd.accepted());
+    // Tools still on the Events API v1 (Alertmanager itself, with a `service_key`, posts
+    // only to PagerDuty) post the same endpoint.
+    let v1 = r#"{"service_key":"sk-nagios","event_type":"trigger","incident_key":"web-3/disk",
+        "description":"CRITICAL: disk /var 97% on web-3","client":"Nagios",
+        "details":{"host":"web-3","service":"web"}}"#;
+    let (code, body) = http_post(&on.hook, "/api/v1/pagerduty/events", "application/json", v1);
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains(r#""alert_events":1"#), "{body}");
+    let mut svc = on.svc;
+    svc.stop();
+}

@@ -7,6 +7,9 @@
 //! becomes an [`EventKind::Change`] about the service or team it names (see [`change`]), never
 //! an alert.
 //!
+//! Also reads Events API v1 bodies (`service_key`, `event_type`, `incident_key`), the older
+//! dialect of the same API (see [`v1`]).
+//!
 //! Must not: do I/O or read the clock (a missing time comes from [`Ctx::received_at`]); panic
 //! on any input; decide what an event means for an incident (the engine owns dedup and
 //! linking); and never put the `routing_key` — an integration credential — into labels,
@@ -97,6 +100,19 @@ pub fn decode(
 struct Body<'a> {
     #[serde(borrow)]
     event_action: Option<Text<'a>>,
+    // Events API v1 (`/generic/2010-04-15/create_event.json`), see [`v1`].
+    #[serde(borrow)]
+    event_type: Option<Text<'a>>,
+    #[serde(borrow)]
+    service_key: Option<Text<'a>>,
+    #[serde(borrow)]
+    incident_key: Option<Text<'a>>,
+    #[serde(borrow)]
+    description: Option<Text<'a>>,
+    #[serde(borrow)]
+    details: Option<Details<'a>>,
+    #[serde(borrow)]
+    client: Option<Text<'a>>,
     #[serde(borrow)]
     routing_key: Option<Text<'a>>,
     #[serde(borrow)]
@@ -275,6 +291,8 @@ impl<'de: 'a, 'a> Visitor<'de> for ScalarVisitor<'a> {
 
 fn to_event(b: &Body<'_>, ctx: &Ctx<'_>) -> Result<AlertEvent, DecodeError> {
     let action = match &b.event_action {
+        // Alertmanager writes `"event_action": ""` into its v1 messages too.
+        _ if b.event_type.is_some() && present(&b.event_action).is_none() => return v1(b, ctx),
         Some(a) => a.as_str(),
         None if is_change_event(b) => return change(b, routing_key_of(b)?, ctx),
         None => return Err(DecodeError::missing("event_action")),
@@ -296,7 +314,119 @@ fn to_event(b: &Body<'_>, ctx: &Ctx<'_>) -> Result<AlertEvent, DecodeError> {
     let routing_key = routing_key_of(b)?;
     match kind {
         EventKind::Firing => trigger(b, routing_key, ctx),
-        _ => ack_or_resolve(b, kind, routing_key, ctx),
+        _ => ack_or_resolve(required(&b.dedup_key, "dedup_key")?, kind, routing_key, ctx),
+    }
+}
+
+/// An Events API v1 event: `service_key` (the integration key, as `routing_key` is in v2),
+/// `event_type`, `incident_key` (the dedup key), `description` (the summary) and `details`.
+/// PagerDuty still takes them, and so do the tools that never moved on: Alertmanager's
+/// PagerDuty receiver sends them whenever it is configured with a `service_key` instead of
+/// a `routing_key`, Nagios and Zabbix plugins, scripts. An incident keyed by v1 events is
+/// the same alert as one keyed by v2 events with that key on that integration (PagerDuty
+/// keys both by integration and key), so the identity is the v2 one. v1 has no timestamp
+/// and no severity: the time is the arrival, the severity one of `[labels] severity` among
+/// the details, else the default (PagerDuty gives v1 incidents the service's urgency).
+fn v1(b: &Body<'_>, ctx: &Ctx<'_>) -> Result<AlertEvent, DecodeError> {
+    let action = required(&b.event_type, "event_type")?;
+    let kind = match action {
+        "trigger" => EventKind::Firing,
+        "acknowledge" => EventKind::Acknowledged,
+        "resolve" => EventKind::Resolved,
+        other => {
+            return Err(DecodeError::invalid(
+                "event_type",
+                format!(
+                    "expected `trigger`, `acknowledge` or `resolve`, got {:?}",
+                    quote(other)
+                ),
+            ))
+        }
+    };
+    // Checked for presence only, like `routing_key`: a credential, never quoted back.
+    let service_key = required(&b.service_key, "service_key")?;
+    let incident_key = present(&b.incident_key);
+    if kind != EventKind::Firing {
+        let key = required(&b.incident_key, "incident_key")?;
+        return ack_or_resolve(key, kind, service_key, ctx);
+    }
+    let description = required(&b.description, "description")?;
+    let time = ctx
+        .received_at
+        .ok_or_else(|| DecodeError::missing("timestamp"))?;
+    let empty = Details::default();
+    let details = b.details.as_ref().unwrap_or(&empty);
+    let alertname = details
+        .text("alertname")
+        .unwrap_or_else(|| without_status_tag(description));
+    let mut pairs = place_labels(details, ctx);
+    pairs.push((Str::const_new("alertname"), Str::from(alertname)));
+    let client = present(&b.client);
+    if let Some(c) = client {
+        pairs.push((Str::const_new("source"), Str::from(c)));
+    }
+    let labels = Labels::from_vec(pairs);
+    let severity = ctx
+        .opts
+        .severity_labels
+        .iter()
+        .find_map(|n| labels.get(n))
+        .and_then(Severity::parse_loose)
+        .unwrap_or(ctx.opts.default_severity);
+    let fingerprint = match incident_key {
+        Some(k) => keyed_fingerprint(k, service_key),
+        None => Fingerprint::of_sorted([("alertname", alertname), ("routing_key", service_key)]),
+    };
+    let runbook = details
+        .text("runbook_url")
+        .or_else(|| details.text("runbook"));
+    Ok(AlertEvent {
+        source: Source::PagerDutyV2,
+        kind: EventKind::Firing,
+        time,
+        fingerprint,
+        source_id: None,
+        dedup_key: incident_key.map(|k| DedupKey(Str::from(k))),
+        alertname: Str::from(alertname),
+        annotations: Annotations {
+            summary: Some(description.to_owned()),
+            description: details.text("description").map(str::to_owned),
+            runbook: runbook.map(str::to_owned),
+        },
+        severity,
+        service: ctx.opts.service_of(&labels),
+        team: ctx.opts.team_of(&labels),
+        labels,
+        actor: None,
+        ends_at: None,
+        sender: None,
+    })
+}
+
+/// A summary without the status tag Alertmanager's and Grafana's default titles start with
+/// (`[FIRING:2] `, `[RESOLVED] `, `[FIRING:1, RESOLVED:1] `): the count changes from one
+/// notification to the next, and a name taken from the summary must not.
+fn without_status_tag(summary: &str) -> &str {
+    let Some(rest) = summary.strip_prefix('[') else {
+        return summary;
+    };
+    let Some(end) = rest.find(']') else {
+        return summary;
+    };
+    let tag = &rest[..end];
+    let is_status = tag.split(',').all(|part| {
+        let (word, count) = match part.trim().split_once(':') {
+            Some((w, n)) => (w, Some(n)),
+            None => (part.trim(), None),
+        };
+        matches!(word, "FIRING" | "RESOLVED")
+            && count.is_none_or(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    });
+    let rest = rest[end + 1..].trim_start();
+    if is_status && !rest.is_empty() {
+        rest
+    } else {
+        summary
     }
 }
 
@@ -424,12 +554,11 @@ fn is_change_event(b: &Body<'_>) -> bool {
 }
 
 fn ack_or_resolve(
-    b: &Body<'_>,
+    dedup_key: &str,
     kind: EventKind,
     routing_key: &str,
     ctx: &Ctx<'_>,
 ) -> Result<AlertEvent, DecodeError> {
-    let dedup_key = required(&b.dedup_key, "dedup_key")?;
     let actor = (kind == EventKind::Resolved).then_some(Actor::Automation);
     // Acknowledge/resolve bodies carry no timestamp: they happen when they arrive.
     let time = ctx
@@ -484,7 +613,7 @@ fn trigger(b: &Body<'_>, routing_key: &str, ctx: &Ctx<'_>) -> Result<AlertEvent,
     let group = present(&p.group);
     let class = present(&p.class);
     let dedup_key = present(&b.dedup_key);
-    let alertname = class.unwrap_or(summary);
+    let alertname = class.unwrap_or_else(|| without_status_tag(summary));
 
     let empty = Details::default();
     let details = p.custom_details.as_ref().unwrap_or(&empty);
@@ -601,7 +730,7 @@ fn quote(s: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::DecodeOptions;
+    use crate::decode::{DecodeOptions, Format};
 
     const RECEIVED: EventTime = EventTime(1_700_000_000_000);
 
@@ -1204,6 +1333,148 @@ mod tests {
         let body = with(MIN_TRIGGER, r#""trigger""#, &format!("{long:?}"));
         let msg = run(&body).expect_err("invalid").to_string();
         assert!(msg.len() < 200, "{msg}");
+    }
+
+    /// What Alertmanager's PagerDuty receiver sends when it is configured with a
+    /// `service_key` (its `notifyV1`): `event_action` and `payload` are written empty.
+    const AM_V1_TRIGGER: &str = r#"{"service_key":"S0123456789abcdef0123456789abcdef",
+        "incident_key":"6a4b1b7e3f8c9d2e","event_type":"trigger",
+        "description":"[FIRING:2] DatabaseDown db (critical)","event_action":"","payload":null,
+        "client":"Alertmanager","client_url":"http://am:9093/#/alerts?receiver=pd",
+        "details":{"firing":"Labels:\n - alertname = DatabaseDown\n","num_firing":"2",
+                   "num_resolved":"0","resolved":""}}"#;
+
+    #[test]
+    fn events_api_v1_triggers_acknowledges_and_resolves() {
+        let key = "S0123456789abcdef0123456789abcdef";
+        let ev = run(AM_V1_TRIGGER.as_bytes()).expect("v1 trigger");
+        assert_eq!(ev.kind, EventKind::Firing);
+        assert_eq!(ev.time, RECEIVED, "v1 has no timestamp: the arrival");
+        assert_eq!(
+            ev.alertname, "DatabaseDown db (critical)",
+            "no [FIRING:2] in the name"
+        );
+        assert_eq!(
+            ev.annotations.summary.as_deref(),
+            Some("[FIRING:2] DatabaseDown db (critical)")
+        );
+        assert_eq!(ev.dedup_key, Some(DedupKey("6a4b1b7e3f8c9d2e".into())));
+        assert_eq!(ev.severity, DecodeOptions::default().default_severity);
+        assert_eq!(ev.labels.get("source"), Some("Alertmanager"));
+        assert_no_routing_key(&ev, key);
+        // The same key on the same integration is the same alert, whichever API version
+        // the acknowledge or resolve comes through.
+        let v2_ack = format!(
+            r#"{{"routing_key":"{key}","event_action":"acknowledge","dedup_key":"6a4b1b7e3f8c9d2e"}}"#
+        );
+        assert_eq!(
+            run(v2_ack.as_bytes()).expect("v2 ack").fingerprint,
+            ev.fingerprint
+        );
+        for (event_type, kind) in [
+            ("acknowledge", EventKind::Acknowledged),
+            ("resolve", EventKind::Resolved),
+        ] {
+            let body = format!(
+                r#"{{"service_key":"{key}","event_type":"{event_type}","incident_key":"6a4b1b7e3f8c9d2e","description":"x"}}"#
+            );
+            let e = run(body.as_bytes()).expect("v1 ack/resolve");
+            assert_eq!(
+                (e.kind, e.fingerprint),
+                (kind, ev.fingerprint),
+                "{event_type}"
+            );
+        }
+        // A Nagios-style trigger: no incident key, severity and place in the details.
+        let nagios = format!(
+            r#"{{"service_key":"{key}","event_type":"trigger","description":"CRITICAL: disk /var 97% on web-3",
+                "client":"Nagios","details":{{"severity":"critical","host":"web-3","service":"web","pct":97}}}}"#
+        );
+        let ev = run(nagios.as_bytes()).expect("nagios");
+        assert_eq!(ev.severity, Severity::Critical);
+        assert_eq!(ev.service.as_deref(), Some("web"));
+        assert_eq!(ev.labels.get("host"), Some("web-3"));
+        assert_eq!(ev.dedup_key, None);
+        assert_eq!(
+            labels(&ev).len(),
+            5,
+            "alertname, host, service, severity, source: {:?}",
+            labels(&ev)
+        );
+    }
+
+    #[test]
+    fn events_api_v1_errors_name_the_field() {
+        let key = "S0123456789abcdef0123456789abcdef";
+        let body = |fields: &str| format!(r#"{{"service_key":"{key}",{fields}}}"#);
+        assert_eq!(
+            run(body(r#""event_type":"trigger""#).as_bytes()),
+            Err(DecodeError::missing("description"))
+        );
+        assert_eq!(
+            run(body(r#""event_type":"resolve""#).as_bytes()),
+            Err(DecodeError::missing("incident_key"))
+        );
+        assert_eq!(
+            run(body(r#""event_type":"page","description":"x""#).as_bytes()),
+            Err(DecodeError::invalid(
+                "event_type",
+                "expected `trigger`, `acknowledge` or `resolve`, got \"page\""
+            ))
+        );
+        let no_key = r#"{"event_type":"trigger","description":"x"}"#;
+        assert_eq!(
+            run(no_key.as_bytes()),
+            Err(DecodeError::missing("service_key"))
+        );
+        let blank = r#"{"service_key":" ","event_type":"trigger","description":"x"}"#;
+        assert_eq!(
+            run(blank.as_bytes()),
+            Err(DecodeError::invalid("service_key", "must not be empty"))
+        );
+        // Replay has no arrival time for the first line; it retries with the stream's.
+        assert_eq!(
+            run_with(AM_V1_TRIGGER.as_bytes(), &DecodeOptions::default(), None),
+            Err(DecodeError::missing("timestamp"))
+        );
+        // Sniffed as the Events API, with or without Alertmanager's empty `event_action`.
+        assert_eq!(
+            crate::decode::sniff(AM_V1_TRIGGER.as_bytes()),
+            Ok(Format::PagerDutyV2)
+        );
+        assert_eq!(
+            crate::decode::sniff(no_key.replace("{", r#"{"service_key":"k","#).as_bytes()),
+            Ok(Format::PagerDutyV2)
+        );
+    }
+
+    #[test]
+    fn a_name_taken_from_a_summary_drops_the_status_tag() {
+        for (summary, name) in [
+            ("[FIRING:1] DatabaseDown db", "DatabaseDown db"),
+            ("[FIRING:12] DatabaseDown db", "DatabaseDown db"),
+            ("[RESOLVED] DatabaseDown db", "DatabaseDown db"),
+            ("[FIRING:1, RESOLVED:2] DatabaseDown", "DatabaseDown"),
+            ("[FIRING:x] DatabaseDown", "[FIRING:x] DatabaseDown"),
+            ("[prod] DatabaseDown", "[prod] DatabaseDown"),
+            ("[FIRING:1]", "[FIRING:1]"),
+            ("[FIRING:1", "[FIRING:1"),
+            ("DatabaseDown", "DatabaseDown"),
+            ("", ""),
+        ] {
+            assert_eq!(without_status_tag(summary), name, "{summary:?}");
+        }
+        // A v2 trigger without a class is named by its summary, the same for every count.
+        let with = |summary: &str| {
+            MIN_TRIGGER.replace(r#""summary":"s""#, &format!(r#""summary":"{summary}""#))
+        };
+        let a = run(with("[FIRING:1] DiskFull web").as_bytes()).expect("decodes");
+        let b = run(with("[FIRING:3] DiskFull web").as_bytes()).expect("decodes");
+        assert_eq!(a.alertname, "DiskFull web");
+        assert_eq!(
+            a.fingerprint, b.fingerprint,
+            "one alert, whatever the count"
+        );
     }
 
     #[test]

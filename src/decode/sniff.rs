@@ -8,7 +8,7 @@
 //! | `resourceLogs` / `resource_logs` | OTLP/JSON logs |
 //! | `alerts` + any of `orgId`, `title`, `state`, `message`, or `version: "1"` | Grafana |
 //! | `alerts` | Alertmanager |
-//! | `event_action` or `routing_key` | PagerDuty Events v2 |
+//! | `event_action`, `routing_key` or `service_key` | PagerDuty Events API (v2, or v1) |
 //! | `event` | PagerDuty webhook v3 |
 //! | `labels` (or a top-level array) | Prometheus alerts (`POST /api/v2/alerts`) |
 //! | `messages` | PagerDuty legacy (v2) webhook |
@@ -68,7 +68,7 @@ impl<'de> Visitor<'de> for KeysVisitor {
                 }
                 "alerts" => k.alerts = true,
                 "orgId" | "title" | "state" | "message" => k.grafana_only = true,
-                "event_action" | "routing_key" => k.pd_v2 = true,
+                "event_action" | "routing_key" | "service_key" => k.pd_v2 = true,
                 "event" => k.event = true,
                 "resourceLogs" | "resource_logs" => k.otlp_logs = true,
                 "messages" => k.pd_legacy = true,
@@ -197,7 +197,7 @@ pub fn sniff(bytes: &[u8]) -> Result<Format, DecodeError> {
         "empty JSON object".to_string()
     } else {
         format!(
-            "no known format has top-level keys {:?} (expected alerts, event_action, event, messages, labels or resourceLogs)",
+            "no known format has top-level keys {:?} (expected alerts, event_action, service_key, event, messages, labels or resourceLogs)",
             keys.others
         )
     };

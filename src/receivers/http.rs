@@ -1,5 +1,5 @@
 //! HTTP receivers: webhooks — `POST /api/v1/alertmanager` (Alertmanager webhook v4),
-//! `/api/v1/grafana`, `/api/v1/pagerduty/events` (Events v2 bodies) and
+//! `/api/v1/grafana`, `/api/v1/pagerduty/events` (Events API v2 and v1 bodies) and
 //! `/api/v1/pagerduty/webhook` (v3 webhooks, HMAC-SHA256 signature checked, and legacy v2
 //! ones) — and OTLP/HTTP
 //! `POST /v1/logs` (protobuf or JSON, optionally gzip) on its own listener. Owns the listeners,

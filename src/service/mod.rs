@@ -766,7 +766,7 @@ impl Loop {
         at: Option<(usize, usize)>,
     ) -> anyhow::Result<Result<usize, DecodeError>> {
         self.events.clear();
-        let decoded = self.decode(format, raw).map_err(|e| match at {
+        let decoded = self.decode(format, raw, cause_ms).map_err(|e| match at {
             Some((index, of)) => DecodeError::InArray {
                 index,
                 of,
@@ -946,11 +946,15 @@ impl Loop {
     }
 
     /// Decodes as replay does: a payload without its own time (a PagerDuty v2 ack) takes the
-    /// engine's clock, so both modes give the same events.
+    /// engine's clock, so both modes give the same events. Before the engine has a clock
+    /// (the first payload of a run without a checkpoint) it takes its arrival, `arrived_ms`
+    /// (the HTTP request's, or the Kafka message's timestamp), where replay, which has no
+    /// arrival, can only refuse it.
     fn decode(
         &mut self,
         format: Option<decode::Format>,
         raw: &[u8],
+        arrived_ms: Option<i64>,
     ) -> Result<(decode::Format, decode::Decoded), DecodeError> {
         if raw.len() > self.cfg.max_payload_bytes {
             return Err(DecodeError::TooLarge {
@@ -959,13 +963,10 @@ impl Loop {
             });
         }
         let now = self.engine.now();
-        decode::decode_at(
-            format,
-            raw,
-            &self.cfg.decode,
-            (now > EventTime::MIN).then_some(now),
-            &mut self.events,
-        )
+        let now = (now > EventTime::MIN)
+            .then_some(now)
+            .or(arrived_ms.map(EventTime));
+        decode::decode_at(format, raw, &self.cfg.decode, now, &mut self.events)
     }
 
     /// Sends every pending engine output.

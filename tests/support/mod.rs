@@ -203,20 +203,37 @@ pub fn start_alertmanager_repeating(
     repeat_interval: &str,
     webhook_extra: &str,
 ) -> (KillOnDrop, String) {
-    let am_addr = format!("127.0.0.1:{}", free_port());
-    let am_cfg = dir.join("alertmanager.yml");
     let send_resolved = if webhook_extra.contains("send_resolved:") {
         ""
     } else {
         "        send_resolved: true\n"
     };
+    start_alertmanager_receiving(
+        dir,
+        repeat_interval,
+        &format!(
+            "    webhook_configs:\n      - url: http://{hook}/api/v1/alertmanager\n\
+             {send_resolved}{webhook_extra}"
+        ),
+    )
+}
+
+/// A real Alertmanager grouping by alertname with 1 s waits, repeating every
+/// `repeat_interval`, whose one receiver `noisegate` is configured by `receiver` (YAML lines
+/// at a receiver's indent: `    webhook_configs:` and the rest); returns it and its address.
+pub fn start_alertmanager_receiving(
+    dir: &Path,
+    repeat_interval: &str,
+    receiver: &str,
+) -> (KillOnDrop, String) {
+    let am_addr = format!("127.0.0.1:{}", free_port());
+    let am_cfg = dir.join("alertmanager.yml");
     std::fs::write(
         &am_cfg,
         format!(
             "route:\n  receiver: noisegate\n  group_by: [alertname]\n  group_wait: 1s\n  \
-             group_interval: 1s\n  repeat_interval: {repeat_interval}\nreceivers:\n  - name: noisegate\n    \
-             webhook_configs:\n      - url: http://{hook}/api/v1/alertmanager\n\
-             {send_resolved}{webhook_extra}"
+             group_interval: 1s\n  repeat_interval: {repeat_interval}\nreceivers:\n  - name: noisegate\n\
+             {receiver}"
         ),
     )
     .unwrap();
