@@ -73,6 +73,7 @@ fn main() {
             actor: None,
             ends_at: None,
             sender: None,
+            group: None,
         };
         e.handle_event(&ev);
         while e.poll_output().is_some() {}

@@ -322,6 +322,27 @@ impl SenderId {
     }
 }
 
+/// An Alertmanager or Grafana notification group (the webhook's `groupKey`) as the SHA-256
+/// their PagerDuty integrations send as the group's `dedup_key` (Alertmanager's
+/// `notify.Key.Hash`, which Grafana's alerting shares). An incident such an integration
+/// opened names its group by that key, so where Alertmanager pages PagerDuty itself (noisegate
+/// trialled beside it, or some routes not moved yet) the incident's acknowledgement can still
+/// find the alerts it was about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct GroupKey(pub [u8; 32]);
+
+impl GroupKey {
+    pub fn of(group_key: &str) -> GroupKey {
+        use sha2::Digest;
+        GroupKey(sha2::Sha256::digest(group_key.as_bytes()).into())
+    }
+
+    /// The key as those integrations write it: 64 lower-case hex digits.
+    pub fn to_hex(self) -> String {
+        hex::encode(self.0)
+    }
+}
+
 impl Fingerprint {
     /// Fingerprint of label pairs that are already sorted by name (as [`Labels`] keeps them).
     pub fn of_sorted<'a, I>(pairs: I) -> Fingerprint
@@ -530,6 +551,10 @@ pub struct AlertEvent {
     /// The receiver that sent it, for senders that name one (Alertmanager, Grafana).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sender: Option<SenderId>,
+    /// The notification group it was sent in, for senders that group (Alertmanager,
+    /// Grafana).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<GroupKey>,
 }
 
 impl AlertEvent {

@@ -56,6 +56,7 @@ fn ev(alert: u8, sev: u8, firing: bool, t: i64) -> AlertEvent {
         // Some alerts are point-in-time (they expire unless sent again).
         ends_at: (firing && alert % 3 == 0).then_some(EventTime(t + 300_000)),
         sender: None,
+        group: None,
     }
 }
 
@@ -84,6 +85,7 @@ fn change(alert: u8, t: i64) -> AlertEvent {
         actor: None,
         ends_at: None,
         sender: None,
+        group: None,
     }
 }
 

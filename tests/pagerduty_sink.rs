@@ -1308,3 +1308,65 @@ fn an_alertmanager_pagerduty_receiver_pointed_at_noisegate_pages_once_and_resolv
     let mut svc = on.svc;
     svc.stop();
 }
+
+/// noisegate trialled beside an Alertmanager that still pages PagerDuty itself: one
+/// receiver with both a webhook to noisegate and its PagerDuty integration (the usual way to
+/// try noisegate). PagerDuty's incident is keyed by Alertmanager's group; when someone
+/// acknowledges it, PagerDuty's webhook names that key, and it must find the alerts
+/// noisegate has from the same notification, or the trial learns nothing from the people
+/// working the incidents.
+#[test]
+fn an_incident_alertmanager_opened_itself_links_its_acknowledgement_to_the_alerts() {
+    let pd = StandIn::start(|_| Answer::Accept);
+    let dir = tempfile::tempdir().unwrap();
+    let hook = format!("127.0.0.1:{}", free_port());
+    let metrics = format!("127.0.0.1:{}", free_port());
+    let cfg = config(dir.path(), &hook, &metrics, &pd, "");
+    let summary = dir.path().join("summary.json");
+    let mut svc = Service::start(&cfg, &["--summary", summary.to_str().unwrap()]);
+    wait_port(&hook, Duration::from_secs(30));
+    let (_am, am_addr) = start_alertmanager_receiving(
+        dir.path(),
+        "1h",
+        &format!(
+            "    webhook_configs:\n      - url: http://{hook}/api/v1/alertmanager\n        \
+             send_resolved: true\n    pagerduty_configs:\n      - routing_key: rk-alertmanager\n        \
+             url: http://{}/v2/enqueue\n        send_resolved: true\n",
+            pd.addr
+        ),
+    );
+    let alert =
+        r#"[{"labels": {"alertname": "DiskFull", "service": "db", "severity": "warning"}}]"#;
+    post_to_alertmanager(&am_addr, alert, 1);
+    let from_am = |pd: &StandIn| {
+        pd.accepted()
+            .into_iter()
+            .find(|a| a.body["routing_key"] == "rk-alertmanager")
+    };
+    wait_for(
+        "Alertmanager's own page",
+        Duration::from_secs(30),
+        &svc,
+        || from_am(&pd).is_some(),
+    );
+    let key = from_am(&pd).unwrap().body["dedup_key"].clone();
+    // PagerDuty's v3 webhook for the acknowledgement of the incident that page opened.
+    let ack = serde_json::json!({"event": {
+        "id": "01ACK", "event_type": "incident.acknowledged", "resource_type": "incident",
+        "occurred_at": now_rfc3339(),
+        "agent": {"id": "PUSER01", "type": "user_reference", "summary": "On-call"},
+        "data": {"id": "Q1ABCDEF", "type": "incident", "title": "[FIRING:1] DiskFull",
+                 "incident_key": key, "urgency": "high", "status": "acknowledged",
+                 "service": {"id": "PSVC01", "type": "service_reference", "summary": "db"}}}});
+    let (code, body) = http_post(
+        &hook,
+        "/api/v1/pagerduty/webhook",
+        "application/json",
+        &ack.to_string(),
+    );
+    assert_eq!(code, 200, "{body}");
+    svc.stop();
+    let s: Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(s["engine"]["lifecycle_linked"], 1, "{s}");
+    assert_eq!(s["engine"]["lifecycle_unlinked"], 0, "{s}");
+}

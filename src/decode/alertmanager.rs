@@ -21,7 +21,7 @@ use serde::{Deserialize, Deserializer};
 
 use super::{from_json, Ctx, DecodeError, Decoded, Format, Text};
 use crate::event::{
-    Actor, AlertEvent, Annotations, EventKind, EventTime, Labels, SenderId, Source, Str,
+    Actor, AlertEvent, Annotations, EventKind, EventTime, GroupKey, Labels, SenderId, Source, Str,
 };
 
 /// A JSON object of string → string, collected straight into label pairs without an
@@ -75,6 +75,14 @@ impl AnnotationFields<'_> {
     }
 }
 
+/// Who sent a notification's alerts and in which group; neither is known of alerts that
+/// Prometheus posts itself.
+#[derive(Clone, Copy, Default)]
+pub(super) struct Via {
+    pub(super) sender: Option<SenderId>,
+    pub(super) group: Option<GroupKey>,
+}
+
 /// One alert as Alertmanager lays it out, in its webhook and in its API. `S` is what its
 /// `status` is read as: the webhook's `"firing"`/`"resolved"`, or nothing at all where the
 /// API has an object there (`prometheus.rs`).
@@ -103,7 +111,7 @@ impl<S> Alert<'_, S> {
         kind: EventKind,
         time: EventTime,
         ends_at: Option<EventTime>,
-        sender: Option<SenderId>,
+        via: Via,
     ) -> AlertEvent {
         let labels = Labels::from_vec(self.labels.0);
         let actor = (kind == EventKind::Resolved).then_some(Actor::Automation);
@@ -125,7 +133,8 @@ impl<S> Alert<'_, S> {
             labels,
             actor,
             ends_at,
-            sender,
+            sender: via.sender,
+            group: via.group,
         }
     }
 
@@ -173,6 +182,14 @@ struct Notification<'a> {
         deserialize_with = "lenient_text"
     )]
     external_url: Option<Text<'a>>,
+    /// The group the notification is about (see [`GroupKey`]).
+    #[serde(
+        borrow,
+        default,
+        rename = "groupKey",
+        deserialize_with = "lenient_text"
+    )]
+    group_key: Option<Text<'a>>,
 }
 
 impl Notification<'_> {
@@ -273,6 +290,7 @@ impl<'de> Deserialize<'de> for Sniffed<'de> {
                 let mut truncated = None;
                 let mut receiver = None;
                 let mut external_url = None;
+                let mut group_key = None;
                 while let Some(key) = m.next_key::<Text<'de>>()? {
                     match key.as_str() {
                         "status" if status.is_none() => status = Some(m.next_value()?),
@@ -286,10 +304,12 @@ impl<'de> Deserialize<'de> for Sniffed<'de> {
                         "externalURL" if external_url.is_none() => {
                             external_url = Some(m.next_value_seed(LenientText)?)
                         }
-                        // As the derived `Notification` refuses them (the error is its).
-                        "status" | "alerts" | "truncatedAlerts" | "receiver" | "externalURL" => {
-                            return Err(de::Error::custom("duplicate field"))
+                        "groupKey" if group_key.is_none() => {
+                            group_key = Some(m.next_value_seed(LenientText)?)
                         }
+                        // As the derived `Notification` refuses them (the error is its).
+                        "status" | "alerts" | "truncatedAlerts" | "receiver" | "externalURL"
+                        | "groupKey" => return Err(de::Error::custom("duplicate field")),
                         "orgId" | "title" | "state" | "message" => {
                             grafana_key = true;
                             m.next_value::<IgnoredAny>()?;
@@ -314,6 +334,7 @@ impl<'de> Deserialize<'de> for Sniffed<'de> {
                         truncated: truncated.unwrap_or(0),
                         receiver: receiver.flatten(),
                         external_url: external_url.flatten(),
+                        group_key: group_key.flatten(),
                     },
                     grafana: grafana_key || version_one,
                 })
@@ -362,7 +383,15 @@ fn map_notification(
 ) -> Result<Decoded, DecodeError> {
     let opts = ctx.opts;
     let mark = out.len();
-    let sender = Some(n.sender(source));
+    let via = Via {
+        sender: Some(n.sender(source)),
+        // Once per notification: every alert in it shares the group.
+        group: n
+            .group_key
+            .as_deref()
+            .filter(|g| !g.is_empty())
+            .map(GroupKey::of),
+    };
     out.reserve(n.alerts.len());
     for (i, a) in n.alerts.into_iter().enumerate() {
         let status = a.status.as_deref().or(n.status.as_deref());
@@ -403,7 +432,7 @@ fn map_notification(
                 }
             )));
         };
-        out.push(a.into_event(opts, source, kind, time, None, sender));
+        out.push(a.into_event(opts, source, kind, time, None, via));
     }
     Ok(Decoded {
         events: out.len() - mark,
@@ -564,6 +593,64 @@ mod tests {
         assert!(out
             .iter()
             .all(|e| e.sender.is_some() && e.source == Source::Grafana));
+    }
+
+    /// The group key as Alertmanager's PagerDuty integration hashes it into the group's
+    /// `dedup_key` (the digests here are Python's `hashlib.sha256`; the first is the
+    /// `dedup_key` a real Alertmanager sent for this group).
+    #[test]
+    fn alerts_carry_their_groups_pagerduty_key_on_both_paths() {
+        let opts = DecodeOptions::default();
+        let ctx = Ctx {
+            opts: &opts,
+            received_at: None,
+        };
+        let groups_of = |b: &[u8]| {
+            let mut auto = Vec::new();
+            crate::decode::decode_auto(b, &ctx, &mut auto).unwrap();
+            let mut alone = Vec::new();
+            decode(b, &ctx, &mut alone).unwrap();
+            assert_eq!(
+                auto.iter().map(|e| e.group).collect::<Vec<_>>(),
+                alone.iter().map(|e| e.group).collect::<Vec<_>>()
+            );
+            auto.iter()
+                .map(|e| e.group.map(GroupKey::to_hex))
+                .collect::<Vec<_>>()
+        };
+        let body = |head: &str| {
+            format!(
+                r#"{{{head}"status":"firing","alerts":[{{"status":"firing",
+                "labels":{{"alertname":"A"}},"startsAt":"2024-01-01T00:00:00Z"}}]}}"#
+            )
+        };
+        let hex = |s: &str| Some(s.to_string());
+        assert_eq!(
+            groups_of(body(r#""groupKey":"{}:{alertname=\"DatabaseDown\"}","#).as_bytes()),
+            [hex(
+                "3821961fee9ba99325d36ab961f8d3d09611051672e0d48ae0196730938bfd49"
+            )]
+        );
+        // Every alert of a notification is in its group; Grafana's groups hash the same way.
+        let two = groups_of(&fixture("zulip-webhook-fixtures/alertmanager/alert.json"));
+        assert_eq!(
+            two,
+            vec![hex("dba6ceac946f3055d492a2f4474f7c1ddaecee5035b50d15b7ac7a26fb7448a5"); 2]
+        );
+        assert_eq!(
+            groups_of(&fixture("zulip-webhook-fixtures/grafana/alert-9.json")),
+            [hex(
+                "47a1078e731d527d0fb1628c86ee217ddeec35cd89a348ef558e897ac28a547b"
+            )]
+        );
+        // None, empty or not a string: no group, and the alerts still decode.
+        for head in ["", r#""groupKey":"","#, r#""groupKey":5,"#] {
+            assert_eq!(groups_of(body(head).as_bytes()), [None], "{head}");
+        }
+        let twice = body(r#""groupKey":"a","groupKey":"b","#);
+        let mut out = Vec::new();
+        assert!(crate::decode::decode_auto(twice.as_bytes(), &ctx, &mut out).is_err());
+        assert!(decode(twice.as_bytes(), &ctx, &mut out).is_err());
     }
 
     #[test]

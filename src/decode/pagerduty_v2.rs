@@ -400,6 +400,7 @@ fn v1(b: &Body<'_>, ctx: &Ctx<'_>) -> Result<AlertEvent, DecodeError> {
         actor: None,
         ends_at: None,
         sender: None,
+        group: None,
     })
 }
 
@@ -505,6 +506,7 @@ fn change(b: &Body<'_>, routing_key: &str, ctx: &Ctx<'_>) -> Result<AlertEvent, 
         actor: None,
         ends_at: None,
         sender: None,
+        group: None,
     })
 }
 
@@ -583,6 +585,7 @@ fn ack_or_resolve(
         actor,
         ends_at: None,
         sender: None,
+        group: None,
     })
 }
 
@@ -683,6 +686,7 @@ fn trigger(b: &Body<'_>, routing_key: &str, ctx: &Ctx<'_>) -> Result<AlertEvent,
         actor: None,
         ends_at: None,
         sender: None,
+        group: None,
     })
 }
 

@@ -289,6 +289,7 @@ impl Incident<'_> {
             actor,
             ends_at: None,
             sender: None,
+            group: None,
         }
     }
 }

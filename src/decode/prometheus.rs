@@ -25,6 +25,7 @@ use crate::event::{AlertEvent, EventKind, Source};
 /// A webhook alert's status is a string and Alertmanager's API's an object: neither is
 /// read, `endsAt` says it (see the module doc).
 type Alert<'a> = super::alertmanager::Alert<'a, IgnoredAny>;
+use super::alertmanager::Via;
 
 pub fn decode(
     bytes: &[u8],
@@ -57,7 +58,14 @@ pub fn decode(
             Some(e) if e <= now => (EventKind::Resolved, e.max(time), None),
             e => (EventKind::Firing, time, e),
         };
-        out.push(a.into_event(opts, Source::Prometheus, kind, time, ends_at, None));
+        out.push(a.into_event(
+            opts,
+            Source::Prometheus,
+            kind,
+            time,
+            ends_at,
+            Via::default(),
+        ));
     }
     Ok(Decoded {
         events: out.len() - mark,

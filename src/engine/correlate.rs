@@ -281,6 +281,7 @@ mod tests {
             actor: None,
             ends_at: None,
             sender: None,
+            group: None,
         }
     }
 

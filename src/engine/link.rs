@@ -7,6 +7,12 @@
 //! other tools refers to alerts). Last, the event's own fingerprint (an OTLP record whose
 //! status says `acknowledged`). Owns the key indexes; decides nothing.
 //!
+//! A source key may also be a notification group's (see [`GroupKey`]): an alert sent in an
+//! Alertmanager or Grafana group makes the group's key name its cluster, so an incident
+//! their own PagerDuty integration opened for the group links when it is acknowledged. Of
+//! a group whose alerts fall in several clusters, the key names the cluster of its newest
+//! alert, as PagerDuty's key names the newest incident.
+//!
 //! PagerDuty v3 sub-resource events (annotated, responder.*, status updates) carry only the
 //! incident id, not the incident key; once any event of an incident has linked by its key,
 //! the incident id (the event's `source_id`) is indexed too, so its later events link.
@@ -16,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use super::cluster::ClusterKey;
 use super::dedup::AlertIndex;
-use crate::event::{AlertEvent, DedupKey, Fingerprint};
+use crate::event::{AlertEvent, DedupKey, Fingerprint, GroupKey};
 use crate::record::ClusterId;
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
@@ -35,6 +41,14 @@ impl LinkIndex {
     pub fn add_source_key(&mut self, key: ClusterKey, dk: &DedupKey) {
         self.source_keys.insert(dk.clone(), key);
         self.keys_of.entry(key).or_default().push(dk.clone());
+    }
+
+    /// Notification group `g` names cluster `key` (see the module doc).
+    pub fn add_group(&mut self, key: ClusterKey, g: GroupKey) {
+        let dk = DedupKey(g.to_hex().into());
+        if self.source_keys.get(&dk) != Some(&key) {
+            self.add_source_key(key, &dk);
+        }
     }
 
     /// The senders' keys that name cluster `key`.

@@ -1035,6 +1035,9 @@ impl Engine {
         if let Some(dk) = &ev.dedup_key {
             self.st.links.add_source_key(key, dk);
         }
+        if let Some(g) = ev.group {
+            self.st.links.add_group(key, g);
+        }
         // The sender's own fingerprint, when it is not ours (Grafana's, over labels its
         // webhook does not show): history exported from that tool names the alert by it.
         if let Some(id) = ev.source_id.as_deref() {

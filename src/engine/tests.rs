@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::config::Config;
-use crate::event::{Annotations, DedupKey, Labels, SenderId, Severity, Str};
+use crate::event::{Annotations, DedupKey, GroupKey, Labels, SenderId, Severity, Str};
 use crate::record::{Feature, PageAction, ResolvedBy};
 
 const MIN: i64 = 60_000;
@@ -123,6 +123,7 @@ fn alert_on(
         actor: None,
         ends_at: None,
         sender: None,
+        group: None,
     }
 }
 
@@ -200,6 +201,7 @@ fn lifecycle(kind: EventKind, key: &str, actor: Actor, t: i64) -> AlertEvent {
         actor: Some(actor),
         ends_at: None,
         sender: None,
+        group: None,
     }
 }
 
@@ -354,6 +356,43 @@ fn acks_link_by_cluster_id_fingerprint_and_source_key() {
         .finish();
     assert_eq!(h.records()[0].acked_at, Some(EventTime(MIN)));
     assert_eq!(h.e.stats().lifecycle_unlinked, 1);
+}
+
+/// Where Alertmanager pages PagerDuty itself (noisegate trialled beside it), its incident
+/// is keyed by the notification group: the acknowledgement names the group's key, and finds
+/// the cluster of the group's alerts. Another group's key finds nothing.
+#[test]
+fn an_ack_naming_an_alertmanager_group_links_to_that_groups_alerts() {
+    let group = GroupKey::of(r#"{}:{alertname="DiskFull"}"#);
+    let other = GroupKey::of(r#"{}:{alertname="CpuHigh"}"#);
+    let mut h = H::new();
+    let mut ev = fire("DiskFull", Severity::Warning, 0);
+    ev.group = Some(group);
+    h.push(ev)
+        .push(lifecycle(
+            EventKind::Acknowledged,
+            &other.to_hex(),
+            Actor::Human,
+            MIN,
+        ))
+        .push(lifecycle(
+            EventKind::Acknowledged,
+            &group.to_hex(),
+            Actor::Human,
+            2 * MIN,
+        ))
+        .push(resolve("DiskFull", Severity::Warning, 5 * MIN))
+        .advance_to(30 * MIN);
+    assert!(h.pages().is_empty(), "a new rule's warning does not page");
+    let r = h.records();
+    assert_eq!(r[0].acked_at, Some(EventTime(2 * MIN)));
+    assert_eq!(h.e.stats().lifecycle_linked, 1);
+    assert_eq!(h.e.stats().lifecycle_unlinked, 1);
+    assert_eq!(
+        actioned(&h, "DiskFull", Severity::Warning),
+        1.0,
+        "people act on it"
+    );
 }
 
 #[test]
@@ -1002,6 +1041,7 @@ fn serviceless(name: &str, instance: &str, summary: &str, t: i64) -> AlertEvent 
         actor: None,
         ends_at: None,
         sender: None,
+        group: None,
     }
 }
 
@@ -2148,6 +2188,7 @@ fn change(summary: &str, service: Option<&str>, team: Option<&str>, t: i64) -> A
         actor: None,
         ends_at: None,
         sender: None,
+        group: None,
     }
 }
 

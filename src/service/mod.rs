@@ -83,7 +83,7 @@ pub struct RunSummary {
     pub elapsed_seconds: f64,
     /// From the first input message to the last one handled: the busy part of the run.
     pub busy_seconds: f64,
-    /// `messages / busy_seconds`.
+    /// `messages / busy_seconds`; 0 when there was no busy span to divide by.
     pub messages_per_second: f64,
     /// Input message Kafka timestamp → the page it caused acknowledged by the broker.
     pub page_latency_ms: Latency,
@@ -573,7 +573,12 @@ pub async fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<RunSummary> {
     l.s.busy_seconds = first_message.map_or(0.0, |f| {
         l.last_input.saturating_duration_since(f).as_secs_f64()
     });
-    l.s.messages_per_second = (l.s.messages as f64 / l.s.busy_seconds.max(1e-9)).round();
+    // No busy span (one message, or input only from the receivers): no rate to report.
+    l.s.messages_per_second = if l.s.busy_seconds > 0.0 {
+        (l.s.messages as f64 / l.s.busy_seconds).round()
+    } else {
+        0.0
+    };
     l.s.sent = l.out.sent.clone();
     l.s.engine = l.engine.stats().clone();
     l.s.page_latency_ms = Latency {

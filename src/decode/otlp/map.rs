@@ -541,6 +541,7 @@ impl<'c> Mapper<'c> {
                 _ => None,
             },
             sender: None,
+            group: None,
         });
         self.decoded.events += 1;
         Ok(())

@@ -40,6 +40,7 @@ fn sentinel() -> Vec<AlertEvent> {
         actor: None,
         ends_at: None,
         sender: None,
+        group: None,
     }]
 }
 
