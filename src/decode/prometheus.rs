@@ -19,13 +19,13 @@
 
 use serde::de::IgnoredAny;
 
+use super::alertmanager::Via;
 use super::{from_json, Ctx, DecodeError, Decoded};
 use crate::event::{AlertEvent, EventKind, Source};
 
 /// A webhook alert's status is a string and Alertmanager's API's an object: neither is
 /// read, `endsAt` says it (see the module doc).
 type Alert<'a> = super::alertmanager::Alert<'a, IgnoredAny>;
-use super::alertmanager::Via;
 
 pub fn decode(
     bytes: &[u8],
