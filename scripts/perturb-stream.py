@@ -16,6 +16,10 @@ usage: scripts/perturb-stream.py MODE SEED < in.ndjson > out.ndjson
             kube-prometheus ships): a notification whose group and alerts are unchanged
             since the group's last delivered one is dropped until REPEAT_HOURS have passed
             (the stream's present: its newest startsAt so far)
+  shadow    noisegate trialled beside an Alertmanager that pages PagerDuty itself: a PagerDuty
+            webhook naming an alert (its incident_key a fingerprint) names instead the key
+            Alertmanager's PagerDuty integration gave the alert's group (SHA-256 of the
+            groupKey of the first notification it came in)
 """
 import datetime, heapq, json, os, random, sys
 mode, seed = sys.argv[1], int(sys.argv[2])
@@ -28,8 +32,12 @@ repeat_s = float(os.environ.get("REPEAT_HOURS", "12")) * 3600
 last_sent = {}  # groupKey -> (content, seconds)
 marked, marked_names, new_alerts = set(), set(), 0
 now, now_minus_5m = "", ""
-import re
+import re, hashlib
 STARTS = re.compile(rb'"startsAt":"([^"]+)"')
+FP = re.compile(rb'"fingerprint":"([0-9a-f]{16})"')
+GK = re.compile(rb'"groupKey":"((?:[^"\\]|\\.)*)"')
+KEY = re.compile(rb'"incident_key":"([0-9a-f]{16})"')
+group_of, shadowed = {}, 0  # Alertmanager fingerprint -> its group's PagerDuty dedup_key
 
 def day_ahead(t):
     if t.startswith("0001-"): return t  # Go's zero time: no end
@@ -97,7 +105,23 @@ for i, l in enumerate(inp):
                 continue
             last_sent[w.get("groupKey")] = (content, t)
         out.write(l)
+    elif mode == "shadow":
+        if l.startswith(b'{"receiver"'):
+            for fp in FP.findall(l):
+                if fp not in group_of:
+                    m = GK.search(l)
+                    if m:
+                        gk = json.loads(b'"' + m.group(1) + b'"')
+                        group_of[fp] = hashlib.sha256(gk.encode()).hexdigest().encode()
+        elif l.startswith(b'{"event":'):
+            m = KEY.search(l)
+            if m and m.group(1) in group_of:
+                l = l[:m.start(1)] + group_of[m.group(1)] + l[m.end(1):]
+                shadowed += 1
+        out.write(l)
     else:
         sys.exit("unknown mode " + mode)
 while heap:
     out.write(heapq.heappop(heap)[2])
+if mode == "shadow":
+    print(f"shadow: {shadowed} PagerDuty webhooks now name an Alertmanager group", file=sys.stderr)
