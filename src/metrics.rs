@@ -25,6 +25,7 @@ pub const CHANGE_EVENTS: &str = "noisegate_change_events_total";
 pub const CHANGE_SCOPES_SHED: &str = "noisegate_change_scopes_shed_total";
 pub const UNHEARD_EPISODES_SHED: &str = "noisegate_unheard_episodes_shed_total";
 pub const LATE_ACKS: &str = "noisegate_late_acks_total";
+pub const LIFECYCLE_EVENTS: &str = "noisegate_lifecycle_events_total";
 pub const DEDUPLICATED: &str = "noisegate_events_deduplicated_total";
 pub const CLOCK_SKEWED: &str = "noisegate_events_clock_skewed_total";
 pub const STALE_EVENTS: &str = "noisegate_stale_alert_events_total";
@@ -92,6 +93,10 @@ fn describe() {
     describe_counter!(
         CHANGE_SCOPES_SHED,
         "Services or teams whose recent changes were forgotten to keep the change log within its cap."
+    );
+    describe_counter!(
+        LIFECYCLE_EVENTS,
+        "Acknowledgements, resolves and other incident steps from PagerDuty and other tools, by result: linked (to the open cluster its key names: a noisegate page, an alert, a PagerDuty dedup key, an Alertmanager group) or unlinked (its key names nothing open). Only linked ones teach the engine which rules people act on."
     );
     describe_counter!(
         LATE_ACKS,
@@ -317,6 +322,7 @@ pub struct Metrics {
     resolving_senders_shed: Counter,
     /// Late acknowledgements: corrected, lessons shed.
     late_acks: [Counter; 2],
+    lifecycle: [Counter; 2],
     deduplicated: Counter,
     stale_events: Counter,
     unreported_resolves: Counter,
@@ -366,6 +372,10 @@ impl Metrics {
             late_acks: [
                 counter!(LATE_ACKS, "result" => "corrected"),
                 counter!(LATE_ACKS, "result" => "lessons_shed"),
+            ],
+            lifecycle: [
+                counter!(LIFECYCLE_EVENTS, "result" => "linked"),
+                counter!(LIFECYCLE_EVENTS, "result" => "unlinked"),
             ],
             deduplicated: counter!(DEDUPLICATED),
             stale_events: counter!(STALE_EVENTS),
@@ -484,6 +494,8 @@ impl Metrics {
             .increment(d(s.unheard_episodes_shed, self.last.unheard_episodes_shed));
         self.late_acks[0].increment(d(s.late_acks_corrected, self.last.late_acks_corrected));
         self.late_acks[1].increment(d(s.late_lessons_shed, self.last.late_lessons_shed));
+        self.lifecycle[0].increment(d(s.lifecycle_linked, self.last.lifecycle_linked));
+        self.lifecycle[1].increment(d(s.lifecycle_unlinked, self.last.lifecycle_unlinked));
         self.active_alerts.set(active_alerts as f64);
         self.open_clusters.set(open_clusters as f64);
         self.resend_interval.set(resend_interval_ms as f64 / 1000.0);

@@ -25,6 +25,7 @@ const METRICS: &[&str] = &[
     "noisegate_change_events_total",
     "noisegate_change_scopes_shed_total",
     "noisegate_late_acks_total",
+    "noisegate_lifecycle_events_total",
     "noisegate_events_deduplicated_total",
     "noisegate_stale_alert_events_total",
     "noisegate_unreported_resolves_total",

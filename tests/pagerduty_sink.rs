@@ -1365,6 +1365,17 @@ fn an_incident_alertmanager_opened_itself_links_its_acknowledgement_to_the_alert
         &ack.to_string(),
     );
     assert_eq!(code, 200, "{body}");
+    let linked = |result: &str| {
+        let (_, m) = http_get(&metrics, "/metrics");
+        metric(
+            &m,
+            &format!("noisegate_lifecycle_events_total{{result=\"{result}\"}}"),
+        )
+    };
+    wait_for("the link counted", Duration::from_secs(10), &svc, || {
+        linked("linked") == 1.0
+    });
+    assert_eq!(linked("unlinked"), 0.0);
     svc.stop();
     let s: Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
     assert_eq!(s["engine"]["lifecycle_linked"], 1, "{s}");
