@@ -297,20 +297,7 @@ fn to_event(b: &Body<'_>, ctx: &Ctx<'_>) -> Result<AlertEvent, DecodeError> {
         None if is_change_event(b) => return change(b, routing_key_of(b)?, ctx),
         None => return Err(DecodeError::missing("event_action")),
     };
-    let kind = match action {
-        "trigger" => EventKind::Firing,
-        "acknowledge" => EventKind::Acknowledged,
-        "resolve" => EventKind::Resolved,
-        other => {
-            return Err(DecodeError::invalid(
-                "event_action",
-                format!(
-                    "expected `trigger`, `acknowledge` or `resolve`, got {:?}",
-                    quote(other)
-                ),
-            ))
-        }
-    };
+    let kind = kind_of("event_action", action)?;
     let routing_key = routing_key_of(b)?;
     match kind {
         EventKind::Firing => trigger(b, routing_key, ctx),
@@ -329,20 +316,7 @@ fn to_event(b: &Body<'_>, ctx: &Ctx<'_>) -> Result<AlertEvent, DecodeError> {
 /// the details, else the default (PagerDuty gives v1 incidents the service's urgency).
 fn v1(b: &Body<'_>, ctx: &Ctx<'_>) -> Result<AlertEvent, DecodeError> {
     let action = required(&b.event_type, "event_type")?;
-    let kind = match action {
-        "trigger" => EventKind::Firing,
-        "acknowledge" => EventKind::Acknowledged,
-        "resolve" => EventKind::Resolved,
-        other => {
-            return Err(DecodeError::invalid(
-                "event_type",
-                format!(
-                    "expected `trigger`, `acknowledge` or `resolve`, got {:?}",
-                    quote(other)
-                ),
-            ))
-        }
-    };
+    let kind = kind_of("event_type", action)?;
     // Checked for presence only, like `routing_key`: a credential, never quoted back.
     let service_key = required(&b.service_key, "service_key")?;
     let incident_key = present(&b.incident_key);
@@ -428,6 +402,22 @@ fn without_status_tag(summary: &str) -> &str {
         rest
     } else {
         summary
+    }
+}
+
+/// What an event's action (`field`: v2's `event_action`, v1's `event_type`) asks for.
+fn kind_of(field: &str, action: &str) -> Result<EventKind, DecodeError> {
+    match action {
+        "trigger" => Ok(EventKind::Firing),
+        "acknowledge" => Ok(EventKind::Acknowledged),
+        "resolve" => Ok(EventKind::Resolved),
+        other => Err(DecodeError::invalid(
+            field,
+            format!(
+                "expected `trigger`, `acknowledge` or `resolve`, got {:?}",
+                quote(other)
+            ),
+        )),
     }
 }
 
