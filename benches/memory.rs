@@ -1,12 +1,18 @@
 //! Memory per active alert: feeds N distinct firing alerts (kube-prometheus-shaped labels,
 //! spread over many services so clusters stay realistic in size) and reports the growth of
 //! peak RSS per alert. Not a criterion bench: run `cargo bench --bench memory [-- N]`.
+//!
+//! Each alert comes from one Alertmanager receiver, in a notification group per rule and
+//! service (`group_by: [alertname, service]`); with the argument `group-per-alert`, in a
+//! group of its own (`group_by: ['...']`), the most the link index can hold per alert.
 
 use std::sync::Arc;
 
 use noisegate::config::Config;
 use noisegate::engine::Engine;
-use noisegate::event::{AlertEvent, Annotations, EventKind, EventTime, Labels, Severity, Source};
+use noisegate::event::{
+    AlertEvent, Annotations, EventKind, EventTime, GroupKey, Labels, SenderId, Severity, Source,
+};
 
 // The allocator the `noisegate` binary ships with, so the figure is what a deployment sees.
 #[cfg(not(target_env = "msvc"))]
@@ -30,6 +36,12 @@ fn main() {
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(1_000_000);
+    let group_per_alert = std::env::args().any(|a| a == "group-per-alert");
+    let sender = SenderId::of(
+        Source::Alertmanager,
+        "pagerduty",
+        "http://alertmanager:9093",
+    );
     let cfg = Arc::new(Config::default().engine);
     let mut e = Engine::new(cfg);
     let rules = [
@@ -44,6 +56,13 @@ fn main() {
         let service = format!("svc-{}", i % 5000);
         let pod = format!("{service}-6d9c7b8f5-{:05x}", i);
         let rule = rules[i % rules.len()];
+        let group = if group_per_alert {
+            GroupKey::of(&format!("{{}}:{{pod=\"{pod}\"}}"))
+        } else {
+            GroupKey::of(&format!(
+                "{{}}:{{alertname=\"{rule}\", service=\"{service}\"}}"
+            ))
+        };
         let labels = Labels::from_pairs([
             ("alertname", rule),
             ("severity", "warning"),
@@ -72,8 +91,8 @@ fn main() {
             labels,
             actor: None,
             ends_at: None,
-            sender: None,
-            group: None,
+            sender: Some(sender),
+            group: Some(group),
         };
         e.handle_event(&ev);
         while e.poll_output().is_some() {}

@@ -322,24 +322,32 @@ impl SenderId {
     }
 }
 
-/// An Alertmanager or Grafana notification group (the webhook's `groupKey`) as the SHA-256
-/// their PagerDuty integrations send as the group's `dedup_key` (Alertmanager's
+/// An Alertmanager or Grafana notification group (the webhook's `groupKey`), known by the
+/// SHA-256 their PagerDuty integrations send as the group's `dedup_key` (Alertmanager's
 /// `notify.Key.Hash`, which Grafana's alerting shares). An incident such an integration
-/// opened names its group by that key, so where Alertmanager pages PagerDuty itself (noisegate
-/// trialled beside it, or some routes not moved yet) the incident's acknowledgement can still
-/// find the alerts it was about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct GroupKey(pub [u8; 32]);
+/// opened names its group by that key, so where Alertmanager pages PagerDuty itself
+/// (noisegate trialled beside it, or some routes not moved yet) the incident's
+/// acknowledgement can still find the alerts it was about. Kept as the digest's first 64
+/// bits, which is all the matching needs: the link index then holds one word per group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct GroupKey(pub u64);
 
 impl GroupKey {
     pub fn of(group_key: &str) -> GroupKey {
         use sha2::Digest;
-        GroupKey(sha2::Sha256::digest(group_key.as_bytes()).into())
+        let digest = sha2::Sha256::digest(group_key.as_bytes());
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        GroupKey(u64::from_be_bytes(first))
     }
 
-    /// The key as those integrations write it: 64 lower-case hex digits.
-    pub fn to_hex(self) -> String {
-        hex::encode(self.0)
+    /// The group a PagerDuty key names, if it has the shape of such a key (64 hex digits).
+    pub fn from_pagerduty_key(key: &str) -> Option<GroupKey> {
+        if key.len() != 64 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        u64::from_str_radix(&key[..16], 16).ok().map(GroupKey)
     }
 }
 

@@ -610,13 +610,9 @@ mod tests {
             crate::decode::decode_auto(b, &ctx, &mut auto).unwrap();
             let mut alone = Vec::new();
             decode(b, &ctx, &mut alone).unwrap();
-            assert_eq!(
-                auto.iter().map(|e| e.group).collect::<Vec<_>>(),
-                alone.iter().map(|e| e.group).collect::<Vec<_>>()
-            );
-            auto.iter()
-                .map(|e| e.group.map(GroupKey::to_hex))
-                .collect::<Vec<_>>()
+            let groups: Vec<_> = auto.iter().map(|e| e.group).collect();
+            assert_eq!(groups, alone.iter().map(|e| e.group).collect::<Vec<_>>());
+            groups
         };
         let body = |head: &str| {
             format!(
@@ -624,25 +620,28 @@ mod tests {
                 "labels":{{"alertname":"A"}},"startsAt":"2024-01-01T00:00:00Z"}}]}}"#
             )
         };
-        let hex = |s: &str| Some(s.to_string());
+        let pd = |key: &str| Some(GroupKey::from_pagerduty_key(key).expect("a PagerDuty key"));
         assert_eq!(
             groups_of(body(r#""groupKey":"{}:{alertname=\"DatabaseDown\"}","#).as_bytes()),
-            [hex(
+            [pd(
                 "3821961fee9ba99325d36ab961f8d3d09611051672e0d48ae0196730938bfd49"
             )]
         );
         // Every alert of a notification is in its group; Grafana's groups hash the same way.
-        let two = groups_of(&fixture("zulip-webhook-fixtures/alertmanager/alert.json"));
         assert_eq!(
-            two,
-            vec![hex("dba6ceac946f3055d492a2f4474f7c1ddaecee5035b50d15b7ac7a26fb7448a5"); 2]
+            groups_of(&fixture("zulip-webhook-fixtures/alertmanager/alert.json")),
+            vec![pd("dba6ceac946f3055d492a2f4474f7c1ddaecee5035b50d15b7ac7a26fb7448a5"); 2]
         );
         assert_eq!(
             groups_of(&fixture("zulip-webhook-fixtures/grafana/alert-9.json")),
-            [hex(
+            [pd(
                 "47a1078e731d527d0fb1628c86ee217ddeec35cd89a348ef558e897ac28a547b"
             )]
         );
+        // Only a key of that shape names a group.
+        for not_one in ["dba6ceac946f3055", "ng-0123456789abcdef-1", &"g".repeat(64)] {
+            assert_eq!(GroupKey::from_pagerduty_key(not_one), None, "{not_one}");
+        }
         // None, empty or not a string: no group, and the alerts still decode.
         for head in ["", r#""groupKey":"","#, r#""groupKey":5,"#] {
             assert_eq!(groups_of(body(head).as_bytes()), [None], "{head}");

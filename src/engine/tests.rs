@@ -363,21 +363,23 @@ fn acks_link_by_cluster_id_fingerprint_and_source_key() {
 /// the cluster of the group's alerts. Another group's key finds nothing.
 #[test]
 fn an_ack_naming_an_alertmanager_group_links_to_that_groups_alerts() {
-    let group = GroupKey::of(r#"{}:{alertname="DiskFull"}"#);
-    let other = GroupKey::of(r#"{}:{alertname="CpuHigh"}"#);
+    // The digests as Alertmanager's PagerDuty integration sends them (Python's hashlib).
+    let group = r#"{}:{alertname="DiskFull"}"#;
+    let group_pd_key = "17c4e445d234645c9e547ff6d32a864af0ebdadcd1902771c24c8d366637ff41";
+    let other_pd_key = "90d1a92d5602d22a4a7ffa93e6ee82f6c5681a9723aaca4c76a06a2f346424f2";
     let mut h = H::new();
     let mut ev = fire("DiskFull", Severity::Warning, 0);
-    ev.group = Some(group);
+    ev.group = Some(GroupKey::of(group));
     h.push(ev)
         .push(lifecycle(
             EventKind::Acknowledged,
-            &other.to_hex(),
+            other_pd_key,
             Actor::Human,
             MIN,
         ))
         .push(lifecycle(
             EventKind::Acknowledged,
-            &group.to_hex(),
+            group_pd_key,
             Actor::Human,
             2 * MIN,
         ))
