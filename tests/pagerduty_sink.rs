@@ -161,7 +161,11 @@ events_url = "http://{pd}/v2/enqueue"
     p
 }
 
-/// `noisegate run` on webhooks alone (metrics on too), paging `pd`, once it listens.
+/// Where [`OnWebhooks`] has the run write its summary, in its `dir`.
+const SUMMARY: &str = "summary.json";
+
+/// `noisegate run` on webhooks alone (metrics on too), paging `pd`, once it listens; its run
+/// summary goes to [`SUMMARY`] once it stops.
 struct OnWebhooks {
     dir: tempfile::TempDir,
     svc: Service,
@@ -188,7 +192,8 @@ fn run_on_webhooks_amended(pd: &StandIn, f: impl FnOnce(String) -> String) -> On
     let metrics = format!("127.0.0.1:{}", free_port());
     let cfg = config(dir.path(), &hook, &metrics, pd, "");
     amend(&cfg, f);
-    let svc = Service::start(&cfg, &[]);
+    let summary = dir.path().join(SUMMARY);
+    let svc = Service::start(&cfg, &["--summary", summary.to_str().unwrap()]);
     wait_port(&hook, Duration::from_secs(30));
     OnWebhooks {
         dir,
@@ -1318,13 +1323,13 @@ fn an_alertmanager_pagerduty_receiver_pointed_at_noisegate_pages_once_and_resolv
 #[test]
 fn an_incident_alertmanager_opened_itself_links_its_acknowledgement_to_the_alerts() {
     let pd = StandIn::start(|_| Answer::Accept);
-    let dir = tempfile::tempdir().unwrap();
-    let hook = format!("127.0.0.1:{}", free_port());
-    let metrics = format!("127.0.0.1:{}", free_port());
-    let cfg = config(dir.path(), &hook, &metrics, &pd, "");
-    let summary = dir.path().join("summary.json");
-    let mut svc = Service::start(&cfg, &["--summary", summary.to_str().unwrap()]);
-    wait_port(&hook, Duration::from_secs(30));
+    let OnWebhooks {
+        dir,
+        mut svc,
+        hook,
+        metrics,
+    } = run_on_webhooks(&pd);
+    let summary = dir.path().join(SUMMARY);
     let (_am, am_addr) = start_alertmanager_receiving(
         dir.path(),
         "1h",
