@@ -3,16 +3,51 @@
 //! peak RSS per alert. Not a criterion bench: run `cargo bench --bench memory [-- N]`.
 //!
 //! Each alert comes from one Alertmanager receiver, in a notification group per rule and
-//! service (`group_by: [alertname, service]`); with the argument `group-per-alert`, in a
-//! group of its own (`group_by: ['...']`), the most the link index can hold per alert.
+//! service (`group_by: [alertname, service]`). With the argument `group-per-alert`, in a
+//! group of its own (`group_by: ['...']`), the most the link index can hold per alert; with
+//! `group-by-pod` (`group_by: [pod]`), likewise, and a roster per alert too. Each group's
+//! last alert comes with the group's listing, as the decoder hands over the last alert of a
+//! whole notification (not for `...`, whose groups can never hold another alert), so the
+//! engine keeps a roster per group.
 
 use std::sync::Arc;
 
 use noisegate::config::Config;
 use noisegate::engine::Engine;
 use noisegate::event::{
-    AlertEvent, Annotations, EventKind, EventTime, GroupKey, Labels, SenderId, Severity, Source,
+    AlertEvent, Annotations, EventKind, EventTime, Fingerprint, GroupKey, Labels, Listing,
+    SenderId, Severity, Source,
 };
+
+/// Services the alerts are spread over; with five rules, also the number of groups by rule
+/// and service (`i % SERVICES` fixes both).
+const SERVICES: usize = 5000;
+
+const RULES: [&str; 5] = [
+    "KubePodCrashLooping",
+    "KubePodNotReady",
+    "TargetDown",
+    "NodeFilesystemAlmostFull",
+    "HighErrorRate",
+];
+
+/// Alert `i`: its rule, service, pod and labels.
+fn alert(i: usize) -> (&'static str, String, String, Labels) {
+    let service = format!("svc-{}", i % SERVICES);
+    let pod = format!("{service}-6d9c7b8f5-{:05x}", i);
+    let rule = RULES[i % RULES.len()];
+    let labels = Labels::from_pairs([
+        ("alertname", rule),
+        ("severity", "warning"),
+        ("service", service.as_str()),
+        ("namespace", "prod"),
+        ("pod", pod.as_str()),
+        ("instance", "10.2.3.4:8080"),
+        ("job", "kube-state-metrics"),
+        ("cluster", "prod-eu1"),
+    ]);
+    (rule, service, pod, labels)
+}
 
 // The allocator the `noisegate` binary ships with, so the figure is what a deployment sees.
 #[cfg(not(target_env = "msvc"))]
@@ -36,7 +71,9 @@ fn main() {
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(1_000_000);
-    let group_per_alert = std::env::args().any(|a| a == "group-per-alert");
+    let every_label = std::env::args().any(|a| a == "group-per-alert");
+    let by_pod = std::env::args().any(|a| a == "group-by-pod");
+    let group_per_alert = every_label || by_pod;
     let sender = SenderId::of(
         Source::Alertmanager,
         "pagerduty",
@@ -44,18 +81,9 @@ fn main() {
     );
     let cfg = Arc::new(Config::default().engine);
     let mut e = Engine::new(cfg);
-    let rules = [
-        "KubePodCrashLooping",
-        "KubePodNotReady",
-        "TargetDown",
-        "NodeFilesystemAlmostFull",
-        "HighErrorRate",
-    ];
     let before = rss_kib("VmRSS:");
     for i in 0..n {
-        let service = format!("svc-{}", i % 5000);
-        let pod = format!("{service}-6d9c7b8f5-{:05x}", i);
-        let rule = rules[i % rules.len()];
+        let (rule, service, pod, labels) = alert(i);
         let group = if group_per_alert {
             GroupKey::of(&format!("{{}}:{{pod=\"{pod}\"}}"))
         } else {
@@ -63,16 +91,20 @@ fn main() {
                 "{{}}:{{alertname=\"{rule}\", service=\"{service}\"}}"
             ))
         };
-        let labels = Labels::from_pairs([
-            ("alertname", rule),
-            ("severity", "warning"),
-            ("service", service.as_str()),
-            ("namespace", "prod"),
-            ("pod", pod.as_str()),
-            ("instance", "10.2.3.4:8080"),
-            ("job", "kube-state-metrics"),
-            ("cluster", "prod-eu1"),
-        ]);
+        let listed = if every_label {
+            None
+        } else if by_pod {
+            Some(Listing::new(vec![labels.fingerprint()]))
+        } else if i + SERVICES >= n {
+            // The group's last alert: its notification lists the whole group.
+            let members: Vec<Fingerprint> = (i % SERVICES..=i)
+                .step_by(SERVICES)
+                .map(|j| alert(j).3.fingerprint())
+                .collect();
+            Some(Listing::new(members))
+        } else {
+            None
+        };
         let ev = AlertEvent {
             source: Source::Alertmanager,
             kind: EventKind::Firing,
@@ -93,14 +125,16 @@ fn main() {
             ends_at: None,
             sender: Some(sender),
             group: Some(group),
+            listed,
         };
         e.handle_event(&ev);
         while e.poll_output().is_some() {}
     }
     let peak = rss_kib("VmHWM:");
     println!(
-        "{n} active alerts in {} clusters: peak RSS {:.1} MiB (baseline {:.1} MiB) = {:.0} bytes per active alert",
+        "{n} active alerts in {} clusters, {} group rosters: peak RSS {:.1} MiB (baseline {:.1} MiB) = {:.0} bytes per active alert",
         e.open_clusters(),
+        e.group_rosters(),
         peak as f64 / 1024.0,
         before as f64 / 1024.0,
         (peak.saturating_sub(before) as f64 * 1024.0) / n as f64

@@ -351,6 +351,43 @@ impl GroupKey {
     }
 }
 
+/// Every alert one notification of a group listed (firing or resolved), as our fingerprints:
+/// sorted, without repeats. Alertmanager and Grafana send the whole group each time (unless
+/// they truncated it), and leave an alert out only once it is over (resolved and reported,
+/// or, under `send_resolved: false`, just resolved) or muted; so an alert a later
+/// notification of the same group leaves out is no longer firing there (`engine/roster.rs`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "Vec<Fingerprint>", into = "Vec<Fingerprint>")]
+pub struct Listing(Box<[Fingerprint]>);
+
+impl Listing {
+    pub fn new(mut fps: Vec<Fingerprint>) -> Listing {
+        fps.sort_unstable();
+        fps.dedup();
+        Listing(fps.into_boxed_slice())
+    }
+
+    pub fn fingerprints(&self) -> &[Fingerprint] {
+        &self.0
+    }
+
+    pub fn contains(&self, fp: Fingerprint) -> bool {
+        self.0.binary_search(&fp).is_ok()
+    }
+}
+
+impl From<Vec<Fingerprint>> for Listing {
+    fn from(fps: Vec<Fingerprint>) -> Self {
+        Listing::new(fps)
+    }
+}
+
+impl From<Listing> for Vec<Fingerprint> {
+    fn from(l: Listing) -> Self {
+        l.0.into_vec()
+    }
+}
+
 impl Fingerprint {
     /// Fingerprint of label pairs that are already sorted by name (as [`Labels`] keeps them).
     pub fn of_sorted<'a, I>(pairs: I) -> Fingerprint
@@ -563,6 +600,9 @@ pub struct AlertEvent {
     /// Grafana).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<GroupKey>,
+    /// On the last event of a complete notification of a group: every alert it listed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listed: Option<Listing>,
 }
 
 impl AlertEvent {

@@ -13,7 +13,7 @@ use metrics::{
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use rustc_hash::FxHashMap;
 
-use crate::engine::EngineStats;
+use crate::engine::{Engine, EngineStats};
 use crate::event::EventTime;
 use crate::record::{ClusterRecord, Decision, Page, PageAction};
 
@@ -36,6 +36,9 @@ pub const EVENT_TIME: &str = "noisegate_event_time_seconds";
 pub const RESEND_INTERVAL: &str = "noisegate_resend_interval_seconds";
 pub const RESOLVING_SENDERS: &str = "noisegate_resolving_senders";
 pub const RESOLVING_SENDERS_SHED: &str = "noisegate_resolving_senders_shed_total";
+pub const LEFT_OUT: &str = "noisegate_left_out_resolves_total";
+pub const GROUP_ROSTERS: &str = "noisegate_group_rosters";
+pub const GROUP_ROSTERS_SHED: &str = "noisegate_group_rosters_shed_total";
 pub const CLUSTERS_CLOSED: &str = "noisegate_clusters_closed_total";
 pub const PAGES: &str = "noisegate_pages_total";
 pub const PAGE_RESOLVES: &str = "noisegate_page_resolves_total";
@@ -124,7 +127,19 @@ fn describe() {
     );
     describe_counter!(
         UNREPORTED_RESOLVES,
-        "Alert episodes whose resolve never arrived (a receiver with send_resolved: false?): the alert was not sent again for engine.max_resend_interval of observed time, or came back with a later startsAt after longer than that unheard. The episode is taken as over when last heard."
+        "Alert episodes whose resolve never arrived (a receiver with send_resolved: false?): the alert was not sent again for engine.max_resend_interval of observed time, or came back with a later startsAt after longer than that unheard, or its group's next notification left it out (noisegate_left_out_resolves_total). The episode is taken as over when last heard."
+    );
+    describe_counter!(
+        LEFT_OUT,
+        "Firing alerts taken as over because a later notification of their Alertmanager or Grafana group, from the same receiver and not truncated, left them out: resolved under send_resolved: false, or silenced or inhibited. Also counted in noisegate_unreported_resolves_total."
+    );
+    describe_gauge!(
+        GROUP_ROSTERS,
+        "Notification groups (receiver and groupKey) whose last listing of alerts is kept, to tell which alerts their next notification leaves out."
+    );
+    describe_counter!(
+        GROUP_ROSTERS_SHED,
+        "Notification groups whose last listing was forgotten to stay within the cap (65536), the group listed longest ago first: their alerts' ends are judged by silence again."
     );
     describe_gauge!(ACTIVE_ALERTS, "Alerts tracked in open clusters.");
     describe_counter!(
@@ -320,6 +335,8 @@ pub struct Metrics {
     change_scopes_shed: Counter,
     unheard_episodes_shed: Counter,
     resolving_senders_shed: Counter,
+    left_out: Counter,
+    group_rosters_shed: Counter,
     /// Late acknowledgements: corrected, lessons shed.
     late_acks: [Counter; 2],
     lifecycle: [Counter; 2],
@@ -331,6 +348,7 @@ pub struct Metrics {
     event_time: Gauge,
     resend_interval: Gauge,
     resolving_senders: Gauge,
+    group_rosters: Gauge,
     open_clusters: Gauge,
     page_resolves: Counter,
     flapping: Counter,
@@ -369,6 +387,8 @@ impl Metrics {
             change_scopes_shed: counter!(CHANGE_SCOPES_SHED),
             unheard_episodes_shed: counter!(UNHEARD_EPISODES_SHED),
             resolving_senders_shed: counter!(RESOLVING_SENDERS_SHED),
+            left_out: counter!(LEFT_OUT),
+            group_rosters_shed: counter!(GROUP_ROSTERS_SHED),
             late_acks: [
                 counter!(LATE_ACKS, "result" => "corrected"),
                 counter!(LATE_ACKS, "result" => "lessons_shed"),
@@ -385,6 +405,7 @@ impl Metrics {
             event_time: gauge!(EVENT_TIME),
             resend_interval: gauge!(RESEND_INTERVAL),
             resolving_senders: gauge!(RESOLVING_SENDERS),
+            group_rosters: gauge!(GROUP_ROSTERS),
             open_clusters: gauge!(OPEN_CLUSTERS),
             page_resolves: counter!(PAGE_RESOLVES),
             flapping: counter!(FLAPPING),
@@ -458,17 +479,15 @@ impl Metrics {
     }
 
     /// Engine counters and gauges after a batch or a clock advance (engine stats are
-    /// cumulative; `now` is the engine's clock; `resend_interval_ms` its silence judgement's;
-    /// `resolving_senders` the receivers known to send resolves).
-    pub fn engine(
-        &mut self,
-        s: &EngineStats,
-        active_alerts: usize,
-        open_clusters: usize,
-        now: EventTime,
-        resend_interval_ms: i64,
-        resolving_senders: usize,
-    ) {
+    /// cumulative, so each counter moves by the difference since the last call).
+    pub fn engine(&mut self, e: &Engine) {
+        let s = e.stats();
+        let (active_alerts, open_clusters, now) = (e.active_alerts(), e.open_clusters(), e.now());
+        let (resend_interval_ms, resolving_senders, group_rosters) = (
+            e.resend_interval_ms(),
+            e.resolving_senders(),
+            e.group_rosters(),
+        );
         let d = |now: u64, then: u64| now.saturating_sub(then);
         let alert_events = d(s.alert_events, self.last.alert_events);
         let pages = d(s.pages_triggered, self.last.pages_triggered);
@@ -504,6 +523,10 @@ impl Metrics {
             s.resolving_senders_shed,
             self.last.resolving_senders_shed,
         ));
+        self.left_out.increment(d(s.left_out, self.last.left_out));
+        self.group_rosters.set(group_rosters as f64);
+        self.group_rosters_shed
+            .increment(d(s.rosters_shed, self.last.rosters_shed));
         if now > EventTime::MIN {
             self.event_time.set(now.as_millis() as f64 / 1000.0);
         }

@@ -10,6 +10,10 @@
 //! the same `startsAt`, so re-sends carry the time the alert began, not the time they were
 //! sent: the engine treats them as repeats, which is what they are.
 //!
+//! The last event of a notification that names its group and was not truncated carries the
+//! group's [`Listing`]: every alert in it, so the engine can tell which alerts a later
+//! notification of the group leaves out.
+//!
 //! The `fingerprint` in the payload is kept as the event's `source_id` but never trusted as
 //! identity: ours is computed from the labels (real-world payloads with edited labels carry
 //! stale fingerprints), and for untouched Alertmanager payloads the two are equal.
@@ -21,7 +25,8 @@ use serde::{Deserialize, Deserializer};
 
 use super::{from_json, Ctx, DecodeError, Decoded, Format, Text};
 use crate::event::{
-    Actor, AlertEvent, Annotations, EventKind, EventTime, GroupKey, Labels, SenderId, Source, Str,
+    Actor, AlertEvent, Annotations, EventKind, EventTime, GroupKey, Labels, Listing, SenderId,
+    Source, Str,
 };
 
 /// A JSON object of string → string, collected straight into label pairs without an
@@ -135,6 +140,7 @@ impl<S> Alert<'_, S> {
             ends_at,
             sender: via.sender,
             group: via.group,
+            listed: None,
         }
     }
 
@@ -190,6 +196,10 @@ struct Notification<'a> {
         deserialize_with = "lenient_text"
     )]
     group_key: Option<Text<'a>>,
+    /// How many labels the group is by: all of a lone alert's, and the group can never hold
+    /// another (`group_by: ['...']`). Anything but an object reads as 0.
+    #[serde(default, rename = "groupLabels", deserialize_with = "lenient_len")]
+    group_labels: usize,
 }
 
 impl Notification<'_> {
@@ -222,6 +232,49 @@ impl<'de> de::DeserializeSeed<'de> for LenientText {
         Ok(match StrOrAny::deserialize(d)? {
             StrOrAny::Str(t) => Some(t),
             StrOrAny::Any(_) => None,
+        })
+    }
+}
+
+fn lenient_len<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    de::DeserializeSeed::deserialize(LenientLen, d)
+}
+
+/// The number of entries of an object, or 0 for any other JSON value.
+struct LenientLen;
+
+impl<'de> de::DeserializeSeed<'de> for LenientLen {
+    type Value = usize;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<usize, D::Error> {
+        struct Entries(usize);
+        impl<'de> Deserialize<'de> for Entries {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> Visitor<'de> for V {
+                    type Value = Entries;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str("an object")
+                    }
+                    fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Entries, A::Error> {
+                        let mut n = 0;
+                        while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {
+                            n += 1;
+                        }
+                        Ok(Entries(n))
+                    }
+                }
+                d.deserialize_map(V)
+            }
+        }
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum ObjOrAny {
+            Obj(Entries),
+            Any(IgnoredAny),
+        }
+        Ok(match ObjOrAny::deserialize(d)? {
+            ObjOrAny::Obj(m) => m.0,
+            ObjOrAny::Any(_) => 0,
         })
     }
 }
@@ -291,6 +344,7 @@ impl<'de> Deserialize<'de> for Sniffed<'de> {
                 let mut receiver = None;
                 let mut external_url = None;
                 let mut group_key = None;
+                let mut group_labels = None;
                 while let Some(key) = m.next_key::<Text<'de>>()? {
                     match key.as_str() {
                         "status" if status.is_none() => status = Some(m.next_value()?),
@@ -307,9 +361,14 @@ impl<'de> Deserialize<'de> for Sniffed<'de> {
                         "groupKey" if group_key.is_none() => {
                             group_key = Some(m.next_value_seed(LenientText)?)
                         }
+                        "groupLabels" if group_labels.is_none() => {
+                            group_labels = Some(m.next_value_seed(LenientLen)?)
+                        }
                         // As the derived `Notification` refuses them (the error is its).
                         "status" | "alerts" | "truncatedAlerts" | "receiver" | "externalURL"
-                        | "groupKey" => return Err(de::Error::custom("duplicate field")),
+                        | "groupKey" | "groupLabels" => {
+                            return Err(de::Error::custom("duplicate field"))
+                        }
                         "orgId" | "title" | "state" | "message" => {
                             grafana_key = true;
                             m.next_value::<IgnoredAny>()?;
@@ -335,6 +394,7 @@ impl<'de> Deserialize<'de> for Sniffed<'de> {
                         receiver: receiver.flatten(),
                         external_url: external_url.flatten(),
                         group_key: group_key.flatten(),
+                        group_labels: group_labels.unwrap_or(0),
                     },
                     grafana: grafana_key || version_one,
                 })
@@ -433,6 +493,18 @@ fn map_notification(
             )));
         };
         out.push(a.into_event(opts, source, kind, time, None, via));
+    }
+    // The whole group, unless the sender cut it short: what it leaves out next time is over.
+    // Not a group by every label of its one alert: nothing else can ever be in it.
+    let lone = match &out[mark..] {
+        [one] => n.group_labels >= one.labels.len(),
+        _ => false,
+    };
+    if n.truncated == 0 && via.group.is_some() && !lone {
+        let listed = Listing::new(out[mark..].iter().map(|e| e.fingerprint).collect());
+        if let Some(last) = out[mark..].last_mut() {
+            last.listed = Some(listed);
+        }
     }
     Ok(Decoded {
         events: out.len() - mark,
@@ -650,6 +722,79 @@ mod tests {
         let mut out = Vec::new();
         assert!(crate::decode::decode_auto(twice.as_bytes(), &ctx, &mut out).is_err());
         assert!(decode(twice.as_bytes(), &ctx, &mut out).is_err());
+    }
+
+    /// The last event of a whole notification lists every alert in it (firing or resolved),
+    /// on both paths; a truncated one, or one without a group, lists nothing.
+    #[test]
+    fn a_whole_notification_of_a_group_lists_its_alerts_on_its_last_event() {
+        let opts = DecodeOptions::default();
+        let ctx = Ctx {
+            opts: &opts,
+            received_at: None,
+        };
+        let listings = |b: &[u8]| {
+            let mut auto = Vec::new();
+            crate::decode::decode_auto(b, &ctx, &mut auto).unwrap();
+            let mut alone = Vec::new();
+            decode(b, &ctx, &mut alone).unwrap();
+            let l: Vec<_> = auto.iter().map(|e| e.listed.clone()).collect();
+            assert_eq!(
+                l,
+                alone.iter().map(|e| e.listed.clone()).collect::<Vec<_>>()
+            );
+            let fps: Vec<_> = auto.iter().map(|e| e.fingerprint).collect();
+            (l, fps)
+        };
+        let body = |head: &str| {
+            format!(
+                r#"{{{head}"status":"firing","alerts":[{{"status":"firing",
+                "labels":{{"alertname":"A","pod":"p2"}},"startsAt":"2024-01-01T00:00:00Z"}},
+                {{"status":"resolved","labels":{{"alertname":"A","pod":"p1"}},
+                "startsAt":"2024-01-01T00:00:00Z","endsAt":"2024-01-01T00:01:00Z"}}]}}"#
+            )
+        };
+        let (l, fps) = listings(body(r#""groupKey":"{}:{alertname=\"A\"}","#).as_bytes());
+        assert_eq!(l[0], None);
+        let listed = l[1].as_ref().expect("the last event lists the group");
+        let mut want = fps.clone();
+        want.sort();
+        assert_eq!(listed.fingerprints(), &want[..]);
+        for head in [
+            "",
+            r#""groupKey":"","#,
+            r#""groupKey":"{}:{}","truncatedAlerts":3,"#,
+        ] {
+            assert_eq!(listings(body(head).as_bytes()).0, [None, None], "{head}");
+        }
+        // A lone alert: listed if its group is by fewer labels than it has, not if by all of
+        // them (`group_by: ['...']`, a group nothing else can join).
+        let lone = |group_labels: &str| {
+            format!(
+                r#"{{"groupKey":"k","groupLabels":{group_labels},"status":"firing",
+                "alerts":[{{"status":"firing","labels":{{"alertname":"A","pod":"p2"}},
+                "startsAt":"2024-01-01T00:00:00Z"}}]}}"#
+            )
+        };
+        assert!(listings(lone(r#"{"pod":"p2"}"#).as_bytes()).0[0].is_some());
+        assert!(
+            listings(lone("7").as_bytes()).0[0].is_some(),
+            "not an object: unknown"
+        );
+        assert_eq!(
+            listings(lone(r#"{"alertname":"A","pod":"p2"}"#).as_bytes()).0,
+            [None]
+        );
+        // Real notifications: Alertmanager's and Grafana's.
+        for f in [
+            "zulip-webhook-fixtures/alertmanager/alert.json",
+            "zulip-webhook-fixtures/grafana/alert-9.json",
+        ] {
+            let (l, fps) = listings(&fixture(f));
+            let last = l.last().cloned().flatten().expect(f);
+            assert!(fps.iter().all(|&fp| last.contains(fp)), "{f}");
+            assert!(l[..l.len() - 1].iter().all(Option::is_none), "{f}");
+        }
     }
 
     #[test]

@@ -375,6 +375,7 @@ fn v1(b: &Body<'_>, ctx: &Ctx<'_>) -> Result<AlertEvent, DecodeError> {
         ends_at: None,
         sender: None,
         group: None,
+        listed: None,
     })
 }
 
@@ -497,6 +498,7 @@ fn change(b: &Body<'_>, routing_key: &str, ctx: &Ctx<'_>) -> Result<AlertEvent, 
         ends_at: None,
         sender: None,
         group: None,
+        listed: None,
     })
 }
 
@@ -576,6 +578,7 @@ fn ack_or_resolve(
         ends_at: None,
         sender: None,
         group: None,
+        listed: None,
     })
 }
 
@@ -677,6 +680,7 @@ fn trigger(b: &Body<'_>, routing_key: &str, ctx: &Ctx<'_>) -> Result<AlertEvent,
         ends_at: None,
         sender: None,
         group: None,
+        listed: None,
     })
 }
 

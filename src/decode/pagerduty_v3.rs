@@ -290,6 +290,7 @@ impl Incident<'_> {
             ends_at: None,
             sender: None,
             group: None,
+            listed: None,
         }
     }
 }

@@ -388,6 +388,11 @@ impl ClusterState {
         self.alerts.get_mut(i)
     }
 
+    pub fn alert(&self, fp: Fingerprint) -> Option<&AlertState> {
+        let i = *self.index.get(&fp)? as usize;
+        self.alerts.get(i)
+    }
+
     /// Indexes the entry at `i` if it is its alert's latest episode (ties: the later entry,
     /// as a scan keeping the last maximum would).
     fn note_entry(&mut self, i: usize) {

@@ -282,6 +282,7 @@ mod tests {
             ends_at: None,
             sender: None,
             group: None,
+            listed: None,
         }
     }
 

@@ -151,6 +151,7 @@ mod tests {
             ends_at: None,
             sender: None,
             group: None,
+            listed: None,
         }
     }
 

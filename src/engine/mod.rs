@@ -24,7 +24,9 @@
 //! (`correlate.rs`) → cluster lifecycle (`cluster.rs`) → score (`score.rs`) → route
 //! (`route.rs`); lifecycle linking of acks/resolves in `link.rs`; learned rule statistics in
 //! `rules.rs`; changes (deploys) shown as context in `changes.rs`; how long senders go
-//! between re-sends, and which receivers report ends, in `resend.rs`. Every state map is
+//! between re-sends, and which receivers report ends, in `resend.rs`; what each notification
+//! group last listed, so an alert a later notification leaves out is over, in `roster.rs`.
+//! Every state map is
 //! capped, shedding the oldest (`cap.rs`). All state is one serialisable value
 //! ([`Engine::snapshot`] / [`Engine::restore`]).
 
@@ -37,6 +39,7 @@ pub mod flap;
 pub mod late;
 pub mod link;
 pub mod resend;
+pub mod roster;
 pub mod route;
 pub mod rules;
 pub mod score;
@@ -49,7 +52,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::EngineConfig;
 use crate::event::{
-    Actor, AlertEvent, DedupKey, EventKind, EventTime, Fingerprint, Severity, Source,
+    Actor, AlertEvent, DedupKey, EventKind, EventTime, Fingerprint, Listing, Severity, Source,
 };
 use crate::record::{ClusterId, ClusterRecord, Decision, Page, ResolvedBy};
 use cluster::{ClusterKey, ClusterState};
@@ -146,6 +149,13 @@ pub struct EngineStats {
     /// Receivers known to send resolves forgotten to stay within their cap.
     #[serde(default)]
     pub resolving_senders_shed: u64,
+    /// Firing alerts taken as over because a later notification of their group left them
+    /// out (`roster.rs`); also counted in `unreported_resolves`.
+    #[serde(default)]
+    pub left_out: u64,
+    /// Groups whose last listing was forgotten to stay within their cap.
+    #[serde(default)]
+    pub rosters_shed: u64,
 }
 
 /// What a timer does when the clock passes it. Timers are data: one ordered index; a popped
@@ -200,6 +210,9 @@ struct State {
     /// sending resolves.
     #[serde(default)]
     resend: resend::ResendInterval,
+    /// What each notification group last listed.
+    #[serde(default)]
+    rosters: roster::Rosters,
 }
 
 /// When people were last heard acknowledging anything (event time): a dead man's switch on
@@ -376,6 +389,9 @@ impl Engine {
             EventKind::Acknowledged | EventKind::Lifecycle(_) => self.on_incident(ev),
             EventKind::Change => {}
         }
+        if let Some(listed) = &ev.listed {
+            self.on_listing(ev, listed);
+        }
         // A repeat carries its alert's start time (Alertmanager re-sends keep `startsAt`), so
         // it is "late" by design; only events that changed something count.
         if late && self.st.stats.deduplicated == repeats {
@@ -422,6 +438,19 @@ impl Engine {
         self.st
             .flaps
             .prune(now, &self.cfg.flap, self.cfg.max_active_alerts);
+        let (alerts, clusters) = (&self.st.alerts, &self.st.clusters);
+        self.st.rosters.prune(self.st.observed, |fp| {
+            alerts
+                .get(fp)
+                .and_then(|k| clusters.get(&k))
+                .and_then(|c| c.alert(fp))
+                .is_some_and(|a| a.is_firing())
+        });
+    }
+
+    /// How many notification groups' last listings are kept (see `roster.rs`).
+    pub fn group_rosters(&self) -> usize {
+        self.st.rosters.len()
     }
 
     /// The next clock time at which a timer is due, if any.
@@ -813,9 +842,50 @@ impl Engine {
             a.heard_observed,
             observed,
             self.cfg.max_active_alerts,
+            false,
         );
         // How long it lasted is unknown: the end teaches no hold.
         self.resolve_alert(key, fp, end, None, false);
+    }
+
+    /// A complete notification of a group listed `listed`: the firing alerts the group's
+    /// previous notification listed and this one leaves out are over, as of when they were
+    /// last heard (see `roster.rs`). Only alerts last sent by this receiver: one another
+    /// receiver sends is that receiver's to judge. As for silence, how long they lasted is
+    /// unknown, and a re-send of the episode revives it.
+    fn on_listing(&mut self, ev: &AlertEvent, listed: &Listing) {
+        let (Some(sender), Some(group)) = (ev.sender, ev.group) else {
+            return;
+        };
+        let observed = self.st.observed;
+        let (left, shed) =
+            self.st
+                .rosters
+                .listed(sender, group, listed, observed, roster::MAX_ROSTERS);
+        self.st.stats.rosters_shed += shed;
+        for fp in left {
+            let Some(key) = self.st.alerts.get(fp) else {
+                continue;
+            };
+            let Some(a) = self.st.clusters.get_mut(&key).and_then(|c| c.alert_mut(fp)) else {
+                continue;
+            };
+            if !a.is_firing() || a.sender != Some(sender) {
+                continue;
+            }
+            let end = a.heard.max(a.episode_start);
+            self.st.stats.left_out += 1;
+            self.st.stats.unreported_resolves += 1;
+            self.st.stats.unheard_episodes_shed += self.st.resend.ended(
+                fp,
+                a.episode_start,
+                a.heard_observed,
+                observed,
+                self.cfg.max_active_alerts,
+                true,
+            );
+            self.resolve_alert(key, fp, end, None, false);
+        }
     }
 
     fn schedule_expiry(&mut self, ev: &AlertEvent) {

@@ -57,6 +57,10 @@ struct Ended {
     episode_start: EventTime,
     /// Observed time (ms) when it was last heard before the judgement.
     heard_observed: i64,
+    /// Ended because its group's notification left it out (`roster.rs`), not for silence:
+    /// a re-send of it revives it but says nothing about how often its sender repeats.
+    #[serde(default)]
+    left_out: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -111,7 +115,8 @@ impl ResendInterval {
 
     /// Remembers that silence ended `fp`'s episode starting `episode_start`, last heard at
     /// observed time `heard_observed`. Keeps at most `cap` episodes; returns how many were
-    /// shed to stay within it (the oldest).
+    /// shed to stay within it (the oldest). `left_out`: its group's notification left it out
+    /// (it was not silence, so a re-send of it teaches no interval).
     pub fn ended(
         &mut self,
         fp: Fingerprint,
@@ -119,12 +124,14 @@ impl ResendInterval {
         heard_observed: i64,
         observed_now: i64,
         cap: usize,
+        left_out: bool,
     ) -> u64 {
         self.ended.insert(
             fp,
             Ended {
                 episode_start,
                 heard_observed,
+                left_out,
             },
         );
         if self.ended.len() <= cap && observed_now.saturating_sub(self.pruned_at) < PRUNE_EVERY_MS {
@@ -146,7 +153,9 @@ impl ResendInterval {
         }
         match self.ended.get(&fp) {
             Some(e) if e.episode_start == start => {
-                self.learn(observed_now.saturating_sub(e.heard_observed));
+                if !e.left_out {
+                    self.learn(observed_now.saturating_sub(e.heard_observed));
+                }
                 self.ended.remove(&fp);
                 true
             }
@@ -189,13 +198,13 @@ mod tests {
         let mut r = ResendInterval::default();
         let fp = Fingerprint(7);
         assert_eq!(r.silence_ms(4 * H), 4 * H);
-        r.ended(fp, EventTime(0), 0, 4 * H, 10);
+        r.ended(fp, EventTime(0), 0, 4 * H, 10, false);
         // Another episode of the same alert teaches nothing.
         assert!(!r.resent(fp, EventTime(1), 12 * H));
         assert!(r.resent(fp, EventTime(0), 12 * H));
         assert_eq!(r.silence_ms(4 * H), 12 * H + SLACK_MS);
         // Reported resolved after it was judged over: a later copy of it is stale.
-        r.ended(fp, EventTime(0), 0, 4 * H, 10);
+        r.ended(fp, EventTime(0), 0, 4 * H, 10, false);
         r.resolved(fp, EventTime(5 * H));
         assert!(!r.resent(fp, EventTime(0), 13 * H));
         // Learned once: the episode is forgotten.
@@ -203,7 +212,7 @@ mod tests {
         // Never below what is configured, never on when turned off, never past the cap.
         assert_eq!(r.silence_ms(24 * H), 24 * H);
         assert_eq!(r.silence_ms(0), 0);
-        r.ended(fp, EventTime(5), 0, 0, 10);
+        r.ended(fp, EventTime(5), 0, 0, 10, false);
         assert!(r.resent(fp, EventTime(5), 30 * 24 * H));
         assert_eq!(r.learned_ms, MAX_LEARNED_MS);
     }
@@ -213,14 +222,14 @@ mod tests {
         let mut r = ResendInterval::default();
         let mut shed = 0;
         for i in 0..5u64 {
-            shed += r.ended(Fingerprint(i), EventTime(0), i as i64 * H, 5 * H, 3);
+            shed += r.ended(Fingerprint(i), EventTime(0), i as i64 * H, 5 * H, 3, false);
         }
         assert_eq!(shed, 2);
         assert_eq!(r.ended.len(), 3);
         assert!(!r.resent(Fingerprint(0), EventTime(0), 6 * H), "shed");
         assert!(r.resent(Fingerprint(4), EventTime(0), 6 * H), "kept");
         // Episodes older than anything the interval may grow to are forgotten as time goes.
-        r.ended(Fingerprint(9), EventTime(0), 200 * H, 200 * H, 3);
+        r.ended(Fingerprint(9), EventTime(0), 200 * H, 200 * H, 3, false);
         assert_eq!(r.ended.len(), 1);
     }
 

@@ -124,6 +124,7 @@ fn alert_on(
         ends_at: None,
         sender: None,
         group: None,
+        listed: None,
     }
 }
 
@@ -202,6 +203,7 @@ fn lifecycle(kind: EventKind, key: &str, actor: Actor, t: i64) -> AlertEvent {
         ends_at: None,
         sender: None,
         group: None,
+        listed: None,
     }
 }
 
@@ -1044,6 +1046,7 @@ fn serviceless(name: &str, instance: &str, summary: &str, t: i64) -> AlertEvent 
         ends_at: None,
         sender: None,
         group: None,
+        listed: None,
     }
 }
 
@@ -2191,6 +2194,7 @@ fn change(summary: &str, service: Option<&str>, team: Option<&str>, t: i64) -> A
         ends_at: None,
         sender: None,
         group: None,
+        listed: None,
     }
 }
 
@@ -2418,4 +2422,135 @@ fn a_late_acknowledgement_after_the_resolve_or_by_automation_teaches_nothing_new
     .advance_to(t0 + window + 90 * MIN);
     h.push(human_ack(&id, t0 + MIN));
     assert_eq!(outcomes_of(&h, "Api5xx"), (0.0, 1.0));
+}
+
+/// One complete notification of group `group` by receiver `receiver` at `t`: every alert it
+/// lists (pod `pods[i]` of rule `Slow` on service `api`, firing since `starts[i]`), the last
+/// carrying the listing, as the Alertmanager decoder hands them over.
+fn notify(h: &mut H, receiver: &str, group: &str, t: i64, pods: &[(&str, i64)]) {
+    h.advance_to(t);
+    let evs: Vec<AlertEvent> = pods
+        .iter()
+        .map(|&(pod, start)| {
+            let mut ev = via(
+                receiver,
+                alert_on(
+                    "Slow",
+                    "api",
+                    &[("pod", pod)],
+                    Severity::Warning,
+                    EventKind::Firing,
+                    start,
+                ),
+            );
+            ev.group = Some(GroupKey::of(group));
+            ev
+        })
+        .collect();
+    let listed = Listing::new(evs.iter().map(|e| e.fingerprint).collect());
+    let n = evs.len();
+    for (i, mut ev) in evs.into_iter().enumerate() {
+        if i + 1 == n {
+            ev.listed = Some(listed.clone());
+        }
+        h.push(ev);
+    }
+}
+
+fn slow(pod: &str) -> Fingerprint {
+    alert_on(
+        "Slow",
+        "api",
+        &[("pod", pod)],
+        Severity::Warning,
+        EventKind::Firing,
+        0,
+    )
+    .fingerprint
+}
+
+/// When the current episode of alert `fp` resolved (`None`: it fires).
+fn resolved_at(h: &H, fp: Fingerprint) -> Option<EventTime> {
+    let key = h.e.st.alerts.get(fp).expect("tracked");
+    h.e.st.clusters[&key]
+        .alert(fp)
+        .expect("in its cluster")
+        .resolved_at
+}
+
+#[test]
+fn an_alert_its_groups_next_notification_leaves_out_is_over_as_of_when_last_heard() {
+    // `send_resolved: false`: Alertmanager leaves a resolved alert out of the group's next
+    // notification instead of reporting it. Pod a stops at about 4 min; the group is
+    // notified again at 6 min, when pod c fires, without it. Before, pod a fired on until
+    // its silence was judged, 4 h 5 min later.
+    let mut h = H::new();
+    notify(&mut h, "team", "g", 0, &[("a", 0)]);
+    notify(&mut h, "team", "g", MIN, &[("a", 0), ("b", MIN)]);
+    notify(&mut h, "team", "g", 6 * MIN, &[("b", MIN), ("c", 6 * MIN)]);
+    assert_eq!(h.e.stats().left_out, 1);
+    assert_eq!(h.e.stats().unreported_resolves, 1);
+    assert_eq!(h.e.group_rosters(), 1);
+    // Nothing else goes: b and c fire on, and so does the cluster.
+    clock_runs(&mut h, 6 * MIN, 60 * MIN);
+    assert!(h.records().is_empty());
+    // b and c are left out in their turn (d fires), and the group's old alerts end with them.
+    notify(&mut h, "team", "g", 61 * MIN, &[("d", 61 * MIN)]);
+    assert_eq!(h.e.stats().left_out, 3);
+    // a was last heard at 1 min, b and c at 6 min: that is when they are taken as over.
+    assert_eq!(resolved_at(&h, slow("a")), Some(EventTime(MIN)));
+    assert_eq!(resolved_at(&h, slow("b")), Some(EventTime(6 * MIN)));
+    assert_eq!(resolved_at(&h, slow("c")), Some(EventTime(6 * MIN)));
+    assert_eq!(resolved_at(&h, slow("d")), None, "still firing");
+}
+
+#[test]
+fn a_left_out_alert_sent_again_is_revived_and_teaches_no_re_send_interval() {
+    // A member of an HA pair whose notification lacked an alert it had not received yet: the
+    // inference was wrong. The next notification lists the alert with its own start again.
+    let mut h = H::new();
+    notify(&mut h, "team", "g", 0, &[("a", 0), ("b", 0)]);
+    notify(&mut h, "team", "g", 5 * MIN, &[("b", 0)]);
+    assert_eq!(h.e.stats().left_out, 1);
+    notify(&mut h, "team", "g", 10 * MIN, &[("a", 0), ("b", 0)]);
+    assert_eq!(h.e.stats().resent_after_unheard, 1, "revived");
+    assert_eq!(
+        h.e.resend_interval_ms(),
+        h.e.cfg.max_resend_interval_ms,
+        "the gap was no re-send interval"
+    );
+    assert_eq!(resolved_at(&h, slow("a")), None, "firing again");
+    h.finish();
+    assert_eq!(h.records().len(), 1, "one incident all along");
+}
+
+#[test]
+fn only_a_newer_listing_of_the_same_receiver_and_group_ends_an_alert() {
+    let mut h = H::new();
+    notify(&mut h, "team", "g", 0, &[("a", 0), ("b", 0)]);
+    // A delayed copy of an earlier notification (HA peers sharing a URL) within the minute.
+    notify(&mut h, "team", "g", MIN, &[("a", 0), ("b", 0), ("c", MIN)]);
+    notify(&mut h, "team", "g", MIN + 20_000, &[("a", 0), ("b", 0)]);
+    // Another group's and another receiver's notifications say nothing about this group.
+    notify(&mut h, "team", "h", 2 * MIN, &[("y", 0)]);
+    notify(&mut h, "other", "g", 3 * MIN, &[("z", 3 * MIN)]);
+    assert_eq!(h.e.stats().left_out, 0);
+    // The same alert sent by another receiver since: that receiver's to judge.
+    notify(&mut h, "other", "g2", 4 * MIN, &[("b", 0)]);
+    notify(&mut h, "team", "g", 9 * MIN, &[("c", MIN)]);
+    assert_eq!(
+        h.e.stats().left_out,
+        1,
+        "a only: b was last heard from the other receiver"
+    );
+    // A truncated notification carries no listing, and an alert without a group none either.
+    let mut lone = via("team", fire("Lone", Severity::Warning, 10 * MIN));
+    lone.listed = Some(Listing::new(vec![lone.fingerprint]));
+    h.push(lone);
+    assert_eq!(h.e.stats().left_out, 1);
+    assert_eq!(
+        h.e.group_rosters(),
+        4,
+        "(team, g), (team, h), (other, g), (other, g2)"
+    );
 }

@@ -86,6 +86,9 @@ pub struct Summary {
     /// Receivers heard sending a resolve: silence from them was not taken as an end within
     /// that interval (see `engine::resend`).
     pub resolving_senders: usize,
+    /// Notification groups whose last listing the engine kept at the end (see
+    /// `engine::roster`).
+    pub group_rosters: usize,
 }
 
 /// One line of `deadletter.ndjson`.
@@ -334,6 +337,7 @@ pub fn run(
     s.engine = engine.stats().clone();
     s.resend_interval_seconds = engine.resend_interval_ms() as f64 / 1000.0;
     s.resolving_senders = engine.resolving_senders();
+    s.group_rosters = engine.group_rosters();
     s.elapsed_seconds = started.elapsed().as_secs_f64();
     let per_second = |n: u64| {
         if s.elapsed_seconds > 0.0 {
@@ -490,6 +494,14 @@ pub fn print_summary(s: &Summary, out_dir: &Path) -> String {
             "  unreported resolves{:>10}   (not sent again within engine.max_resend_interval, or \
              back with a later startsAt: does the receiver have send_resolved: false?)",
             s.engine.unreported_resolves
+        );
+    }
+    if s.engine.left_out > 0 {
+        let _ = writeln!(
+            t,
+            "    of which left out{:>10}   (firing in a group's notification, missing from its \
+             next one: resolved under send_resolved: false, or silenced)",
+            s.engine.left_out
         );
     }
     if s.engine.resent_after_unheard > 0 {

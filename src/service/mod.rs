@@ -1082,14 +1082,7 @@ impl Loop {
     }
 
     fn engine_metrics(&mut self) {
-        self.metrics.engine(
-            self.engine.stats(),
-            self.engine.active_alerts(),
-            self.engine.open_clusters(),
-            self.engine.now(),
-            self.engine.resend_interval_ms(),
-            self.engine.resolving_senders(),
-        );
+        self.metrics.engine(&self.engine);
     }
 
     /// Takes a barrier when one is due and none is waiting.

@@ -542,6 +542,7 @@ impl<'c> Mapper<'c> {
             },
             sender: None,
             group: None,
+            listed: None,
         });
         self.decoded.events += 1;
         Ok(())

@@ -41,6 +41,7 @@ fn sentinel() -> Vec<AlertEvent> {
         ends_at: None,
         sender: None,
         group: None,
+        listed: None,
     }]
 }
 
