@@ -940,6 +940,63 @@ fn an_alert_an_alertmanager_without_send_resolved_stops_sending_has_its_incident
     svc.stop();
 }
 
+/// A real Alertmanager with `send_resolved: false` and two alerts in one group: when one
+/// resolves there, the group's next notification lists only the other. noisegate takes the
+/// one left out as over then, not after `engine.max_resend_interval` (an hour here) of
+/// silence; the other fires on, and the incident stays open for it.
+#[test]
+fn an_alert_its_alertmanager_group_leaves_out_without_send_resolved_is_over_at_once() {
+    let pd = StandIn::start(|_| Answer::Accept);
+    let on = on_webhooks_judging_silence(&pd, "1h");
+    let (_am, am_addr) = start_alertmanager_repeating(
+        on.dir.path(),
+        &on.hook,
+        "2s",
+        "        send_resolved: false\n",
+    );
+    let disk = |instance: &str, extra: &str| {
+        format!(
+            r#"{{"labels": {{"alertname": "DiskFull", "service": "db", "severity": "critical", "instance": "{instance}"}}{extra}}}"#
+        )
+    };
+    post_to_alertmanager(
+        &am_addr,
+        &format!("[{},{}]", disk("a", ""), disk("b", "")),
+        1,
+    );
+    wait_for("the page", Duration::from_secs(30), &on.svc, || {
+        !pd.accepted().is_empty()
+    });
+    let key = pd.accepted()[0].body["dedup_key"].clone();
+    let left_out = || {
+        let (_, m) = http_get(&on.metrics, "/metrics");
+        metric(&m, "noisegate_left_out_resolves_total")
+    };
+    // Both re-sent every 2 s: nothing is left out while both fire.
+    std::thread::sleep(Duration::from_secs(6));
+    assert_eq!(left_out(), 0.0);
+    let ended = format!(r#", "endsAt": "{}""#, now_rfc3339());
+    post_to_alertmanager(&am_addr, &format!("[{}]", disk("a", &ended)), 1);
+    wait_for("a taken as over", Duration::from_secs(30), &on.svc, || {
+        left_out() == 1.0
+    });
+    std::thread::sleep(Duration::from_secs(4));
+    let (_, m) = http_get(&on.metrics, "/metrics");
+    assert_eq!(
+        metric(&m, "noisegate_unreported_resolves_total"),
+        1.0,
+        "{m}"
+    );
+    assert_eq!(metric(&m, "noisegate_group_rosters"), 1.0, "{m}");
+    assert!(
+        !resolve_sent(&pd, &key),
+        "b still fires: {:?}",
+        pd.accepted()
+    );
+    let mut svc = on.svc;
+    svc.stop();
+}
+
 /// A real Alertmanager that repeats less often than `engine.max_resend_interval` assumes
 /// (kube-prometheus repeats every 12 h against the 4 h 5 min shipped; here 10 s against 4 s):
 /// a standing alert is judged over before its re-send comes. The re-send, with the alert's
