@@ -26,7 +26,11 @@ fn unknown() -> EventTime {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AlertState {
     pub fingerprint: Fingerprint,
-    pub alertname: String,
+    /// The rule's name, only when it is not the `alertname` label (every decoder sets that
+    /// label to it): a million active alerts need not carry their rule's name twice. Read
+    /// it with [`AlertState::alertname`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    alertname: Option<Box<str>>,
     pub labels: Labels,
     pub severity: Severity,
     pub first_seen: EventTime,
@@ -81,7 +85,8 @@ impl AlertState {
         let rule = RuleKey::of(&ev.alertname, ev.severity);
         AlertState {
             fingerprint: ev.fingerprint,
-            alertname: ev.alertname.to_string(),
+            alertname: (ev.labels.get("alertname").unwrap_or_default() != &*ev.alertname)
+                .then(|| Box::from(&*ev.alertname)),
             labels: ev.labels.clone(),
             severity: ev.severity,
             first_seen: ev.time,
@@ -110,6 +115,14 @@ impl AlertState {
 
     pub fn is_firing(&self) -> bool {
         self.resolved_at.is_none()
+    }
+
+    /// Its rule's name.
+    pub fn alertname(&self) -> &str {
+        self.alertname
+            .as_deref()
+            .or_else(|| self.labels.get("alertname"))
+            .unwrap_or_default()
     }
 
     /// Counts one more event about this alert.
@@ -491,7 +504,7 @@ impl ClusterState {
                 .iter()
                 .map(|a| AlertSummary {
                     fingerprint: a.fingerprint,
-                    alertname: a.alertname.clone(),
+                    alertname: a.alertname().to_string(),
                     labels: a.labels.clone(),
                     first_seen: a.first_seen,
                     last_seen: a.last_seen,

@@ -37,9 +37,9 @@ pub fn trigger(cfg: &EngineConfig, c: &ClusterState, a: &AlertState, at: EventTi
     let text = a.summary.as_deref().filter(|s| !s.is_empty()).unwrap_or("");
     let others = c.alerts.len().saturating_sub(1);
     let mut summary = if text.is_empty() {
-        format!("[{}] {}", c.severity, a.alertname)
+        format!("[{}] {}", c.severity, a.alertname())
     } else {
-        format!("[{}] {}: {}", c.severity, a.alertname, text)
+        format!("[{}] {}: {}", c.severity, a.alertname(), text)
     };
     if others > 0 {
         summary.push_str(&format!(" (+{others} related alerts)"));
@@ -75,7 +75,7 @@ pub fn trigger(cfg: &EngineConfig, c: &ClusterState, a: &AlertState, at: EventTi
             timestamp: at,
             component: a.service.clone(),
             group: c.team.clone(),
-            class: Some(a.alertname.clone()).filter(|s| !s.is_empty()),
+            class: Some(a.alertname().to_string()).filter(|s| !s.is_empty()),
             custom_details,
         }),
         client: cfg.client.clone(),

@@ -2554,3 +2554,21 @@ fn only_a_newer_listing_of_the_same_receiver_and_group_ends_an_alert() {
         "(team, g), (team, h), (other, g), (other, g2)"
     );
 }
+
+#[test]
+fn an_alert_keeps_its_rules_name_once_and_reads_it_from_older_state() {
+    let ev = fire("Down", Severity::Critical, 0);
+    let a = cluster::AlertState::new(&ev, 0);
+    assert_eq!(a.alertname(), "Down");
+    let json = serde_json::to_value(&a).expect("serialises");
+    assert!(json.get("alertname").is_none(), "not twice: {json}");
+    // A name that is not the label (no decoder makes one today) is kept.
+    let mut odd = ev.clone();
+    odd.alertname = Str::from("Other");
+    assert_eq!(cluster::AlertState::new(&odd, 0).alertname(), "Other");
+    // State written by a build that kept the name as well still reads.
+    let mut old = json;
+    old["alertname"] = "Down".into();
+    let back: cluster::AlertState = serde_json::from_value(old).expect("older state reads");
+    assert_eq!(back.alertname(), "Down");
+}
