@@ -26,9 +26,8 @@
 //! `rules.rs`; changes (deploys) shown as context in `changes.rs`; how long senders go
 //! between re-sends, and which receivers report ends, in `resend.rs`; what each notification
 //! group last listed, so an alert a later notification leaves out is over, in `roster.rs`.
-//! Every state map is
-//! capped, shedding the oldest (`cap.rs`). All state is one serialisable value
-//! ([`Engine::snapshot`] / [`Engine::restore`]).
+//! Every state map is capped, shedding the oldest (`cap.rs`). All state is one serialisable
+//! value ([`Engine::snapshot`] / [`Engine::restore`]).
 
 pub mod cap;
 pub mod changes;
@@ -834,15 +833,31 @@ impl Engine {
             }
             return;
         }
-        let end = a.heard.max(a.episode_start);
-        self.st.stats.unreported_resolves += 1;
-        self.st.stats.unheard_episodes_shed += self.st.resend.ended(
-            fp,
+        self.end_unreported(key, fp, false);
+    }
+
+    /// Ends the current episode of the firing alert `fp` (in cluster `key`), whose resolve
+    /// never arrived, as of when it was last heard: for silence, or (`left_out`) because its
+    /// group's next notification left it out. Remembered, so that a re-send of the episode
+    /// revives it.
+    fn end_unreported(&mut self, key: ClusterKey, fp: Fingerprint, left_out: bool) {
+        let Some(a) = self.st.clusters.get(&key).and_then(|c| c.alert(fp)) else {
+            return;
+        };
+        let (end, start, heard) = (
+            a.heard.max(a.episode_start),
             a.episode_start,
             a.heard_observed,
-            observed,
+        );
+        self.st.stats.unreported_resolves += 1;
+        self.st.stats.left_out += u64::from(left_out);
+        self.st.stats.unheard_episodes_shed += self.st.resend.ended(
+            fp,
+            start,
+            heard,
+            self.st.observed,
             self.cfg.max_active_alerts,
-            false,
+            left_out,
         );
         // How long it lasted is unknown: the end teaches no hold.
         self.resolve_alert(key, fp, end, None, false);
@@ -867,24 +882,15 @@ impl Engine {
             let Some(key) = self.st.alerts.get(fp) else {
                 continue;
             };
-            let Some(a) = self.st.clusters.get_mut(&key).and_then(|c| c.alert_mut(fp)) else {
-                continue;
-            };
-            if !a.is_firing() || a.sender != Some(sender) {
-                continue;
+            let firing_from_here = self
+                .st
+                .clusters
+                .get(&key)
+                .and_then(|c| c.alert(fp))
+                .is_some_and(|a| a.is_firing() && a.sender == Some(sender));
+            if firing_from_here {
+                self.end_unreported(key, fp, true);
             }
-            let end = a.heard.max(a.episode_start);
-            self.st.stats.left_out += 1;
-            self.st.stats.unreported_resolves += 1;
-            self.st.stats.unheard_episodes_shed += self.st.resend.ended(
-                fp,
-                a.episode_start,
-                a.heard_observed,
-                observed,
-                self.cfg.max_active_alerts,
-                true,
-            );
-            self.resolve_alert(key, fp, end, None, false);
         }
     }
 
