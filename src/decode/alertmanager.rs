@@ -535,6 +535,26 @@ mod tests {
         decode(bytes, &ctx, &mut out).map(|_| out)
     }
 
+    /// `field` of each event of `b` decoded on the sniffing path, which must agree with the
+    /// declared one.
+    fn on_both_paths<T: PartialEq + fmt::Debug>(
+        b: &[u8],
+        field: impl Fn(&AlertEvent) -> T,
+    ) -> Vec<T> {
+        let opts = DecodeOptions::default();
+        let ctx = Ctx {
+            opts: &opts,
+            received_at: None,
+        };
+        let mut auto = Vec::new();
+        crate::decode::decode_auto(b, &ctx, &mut auto).unwrap();
+        let mut alone = Vec::new();
+        decode(b, &ctx, &mut alone).unwrap();
+        let got: Vec<T> = auto.iter().map(&field).collect();
+        assert_eq!(got, alone.iter().map(&field).collect::<Vec<_>>());
+        got
+    }
+
     #[test]
     fn zulip_single_alert() {
         let ev = run(&fixture(
@@ -677,15 +697,7 @@ mod tests {
             opts: &opts,
             received_at: None,
         };
-        let groups_of = |b: &[u8]| {
-            let mut auto = Vec::new();
-            crate::decode::decode_auto(b, &ctx, &mut auto).unwrap();
-            let mut alone = Vec::new();
-            decode(b, &ctx, &mut alone).unwrap();
-            let groups: Vec<_> = auto.iter().map(|e| e.group).collect();
-            assert_eq!(groups, alone.iter().map(|e| e.group).collect::<Vec<_>>());
-            groups
-        };
+        let groups_of = |b: &[u8]| on_both_paths(b, |e| e.group);
         let body = |head: &str| {
             format!(
                 r#"{{{head}"status":"firing","alerts":[{{"status":"firing",
@@ -728,23 +740,9 @@ mod tests {
     /// on both paths; a truncated one, or one without a group, lists nothing.
     #[test]
     fn a_whole_notification_of_a_group_lists_its_alerts_on_its_last_event() {
-        let opts = DecodeOptions::default();
-        let ctx = Ctx {
-            opts: &opts,
-            received_at: None,
-        };
         let listings = |b: &[u8]| {
-            let mut auto = Vec::new();
-            crate::decode::decode_auto(b, &ctx, &mut auto).unwrap();
-            let mut alone = Vec::new();
-            decode(b, &ctx, &mut alone).unwrap();
-            let l: Vec<_> = auto.iter().map(|e| e.listed.clone()).collect();
-            assert_eq!(
-                l,
-                alone.iter().map(|e| e.listed.clone()).collect::<Vec<_>>()
-            );
-            let fps: Vec<_> = auto.iter().map(|e| e.fingerprint).collect();
-            (l, fps)
+            let l = on_both_paths(b, |e| e.listed.clone());
+            (l, on_both_paths(b, |e| e.fingerprint))
         };
         let body = |head: &str| {
             format!(

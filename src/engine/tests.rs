@@ -2432,17 +2432,7 @@ fn notify(h: &mut H, receiver: &str, group: &str, t: i64, pods: &[(&str, i64)]) 
     let evs: Vec<AlertEvent> = pods
         .iter()
         .map(|&(pod, start)| {
-            let mut ev = via(
-                receiver,
-                alert_on(
-                    "Slow",
-                    "api",
-                    &[("pod", pod)],
-                    Severity::Warning,
-                    EventKind::Firing,
-                    start,
-                ),
-            );
+            let mut ev = via(receiver, slow_on(pod, start));
             ev.group = Some(GroupKey::of(group));
             ev
         })
@@ -2457,16 +2447,20 @@ fn notify(h: &mut H, receiver: &str, group: &str, t: i64, pods: &[(&str, i64)]) 
     }
 }
 
-fn slow(pod: &str) -> Fingerprint {
+/// Rule `Slow` firing on pod `pod` of service `api` since `start`.
+fn slow_on(pod: &str, start: i64) -> AlertEvent {
     alert_on(
         "Slow",
         "api",
         &[("pod", pod)],
         Severity::Warning,
         EventKind::Firing,
-        0,
+        start,
     )
-    .fingerprint
+}
+
+fn slow(pod: &str) -> Fingerprint {
+    slow_on(pod, 0).fingerprint
 }
 
 /// When the current episode of alert `fp` resolved (`None`: it fires).
