@@ -545,8 +545,8 @@ impl Default for RawKafka {
 #[serde(deny_unknown_fields)]
 pub struct RawKafkaInput {
     pub topic: String,
-    /// alertmanager, grafana, pagerduty-v2, pagerduty-v3, pagerduty-webhook-v2, otlp-proto,
-    /// otlp-json, prometheus or auto.
+    /// alertmanager, grafana, pagerduty-v2, pagerduty-v3, pagerduty-webhook-v2,
+    /// grafana-legacy, otlp-proto, otlp-json, prometheus or auto.
     #[serde(default = "auto")]
     pub format: String,
 }

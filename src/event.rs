@@ -27,6 +27,9 @@ pub enum Source {
     Otlp,
     /// Alerts posted by Prometheus (or listed by Alertmanager's API) without a webhook.
     Prometheus,
+    /// Grafana's legacy (dashboard) alerting webhook: one rule per body, no start time.
+    #[serde(rename = "grafana-legacy")]
+    GrafanaLegacy,
 }
 
 impl Source {
@@ -38,6 +41,7 @@ impl Source {
             Source::PagerDutyV3 => "pagerduty-v3",
             Source::Otlp => "otlp",
             Source::Prometheus => "prometheus",
+            Source::GrafanaLegacy => "grafana-legacy",
         }
     }
 }

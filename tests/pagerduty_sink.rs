@@ -940,6 +940,61 @@ fn an_alert_an_alertmanager_without_send_resolved_stops_sending_has_its_incident
     svc.stop();
 }
 
+/// A Grafana still on legacy (dashboard) alerting posts its flat body to the same webhook
+/// URL as a unified one: it pages, a reminder is a repeat, and `ok` resolves the page.
+#[test]
+fn a_legacy_grafana_alert_pages_once_and_ok_resolves_it() {
+    let pd = StandIn::start(|_| Answer::Accept);
+    let on = on_webhooks_judging_silence(&pd, "1h");
+    let body = |state: &str| {
+        format!(
+            r#"{{"dashboardId":1,"evalMatches":[{{"value":1,"metric":"Count","tags":{{}}}}],
+            "message":"Checkout is failing","orgId":1,"panelId":2,"ruleId":7,
+            "ruleName":"Checkout errors","ruleUrl":"http://grafana:3000/d/x","state":"{state}",
+            "tags":{{"service":"checkout"}},"title":"[Alerting] Checkout errors"}}"#
+        )
+    };
+    let post = |state: &str| {
+        let (code, text) = http_post(
+            &on.hook,
+            "/api/v1/grafana",
+            "application/json",
+            &body(state),
+        );
+        assert_eq!(code, 200, "{state}: {text}");
+    };
+    post("alerting");
+    wait_for("the page", Duration::from_secs(30), &on.svc, || {
+        !pd.accepted().is_empty()
+    });
+    let key = pd.accepted()[0].body["dedup_key"].clone();
+    post("alerting");
+    post("ok");
+    wait_for(
+        "the page resolved",
+        Duration::from_secs(30),
+        &on.svc,
+        || resolve_sent(&pd, &key),
+    );
+    let triggers = pd
+        .accepted()
+        .iter()
+        .filter(|a| a.body["event_action"] == "trigger")
+        .count();
+    assert_eq!(triggers, 1, "{:?}", pd.accepted());
+    let (_, m) = http_get(&on.metrics, "/metrics");
+    assert_eq!(
+        metric(
+            &m,
+            "noisegate_events_received_total{source=\"http\",format=\"grafana-legacy\"}"
+        ),
+        3.0,
+        "{m}"
+    );
+    let mut svc = on.svc;
+    svc.stop();
+}
+
 /// A real Alertmanager with `send_resolved: false` and two alerts in one group: when one
 /// resolves there, the group's next notification lists only the other. noisegate takes the
 /// one left out as over then, not after `engine.max_resend_interval` (an hour here) of

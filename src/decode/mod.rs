@@ -10,6 +10,7 @@
 pub mod alertmanager;
 pub mod batch;
 pub mod grafana;
+pub mod grafana_legacy;
 pub mod otlp;
 pub mod pagerduty_v2;
 pub mod pagerduty_v3;
@@ -48,10 +49,13 @@ pub enum Format {
     OtlpJson,
     /// Prometheus' alerts as it posts them to Alertmanager (`POST /api/v2/alerts`).
     Prometheus,
+    /// Grafana's legacy (dashboard) alerting webhook (`ruleName`, `state`, `evalMatches`).
+    #[serde(rename = "grafana-legacy")]
+    GrafanaLegacy,
 }
 
 impl Format {
-    pub const ALL: [Format; 8] = [
+    pub const ALL: [Format; 9] = [
         Format::Alertmanager,
         Format::Grafana,
         Format::PagerDutyV2,
@@ -60,6 +64,7 @@ impl Format {
         Format::OtlpProto,
         Format::OtlpJson,
         Format::Prometheus,
+        Format::GrafanaLegacy,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -72,6 +77,7 @@ impl Format {
             Format::OtlpProto => "otlp-proto",
             Format::OtlpJson => "otlp-json",
             Format::Prometheus => "prometheus",
+            Format::GrafanaLegacy => "grafana-legacy",
         }
     }
 }
@@ -464,6 +470,7 @@ pub fn decode(
         Format::OtlpProto => otlp::decode_proto(bytes, ctx, out),
         Format::OtlpJson => otlp::decode_json(bytes, ctx, out),
         Format::Prometheus => prometheus::decode(bytes, ctx, out),
+        Format::GrafanaLegacy => grafana_legacy::decode(bytes, ctx, out),
     };
     if r.is_err() {
         out.truncate(mark);

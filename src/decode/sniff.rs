@@ -12,6 +12,7 @@
 //! | `event` | PagerDuty webhook v3 |
 //! | `labels` (or a top-level array) | Prometheus alerts (`POST /api/v2/alerts`) |
 //! | `messages` | PagerDuty legacy (v2) webhook |
+//! | `ruleName`, `ruleId` or `evalMatches` | Grafana legacy (dashboard) alerting webhook |
 //!
 //! (A top-level array whose first element is a payload of another format is a forwarder's
 //! batch of payloads: receivers split it first, see [`super::batch`].)
@@ -42,6 +43,7 @@ struct Keys {
     event: bool,
     otlp_logs: bool,
     pd_legacy: bool,
+    grafana_legacy: bool,
     labels: bool,
     otlp_other: Option<&'static str>,
     others: Vec<String>,
@@ -72,6 +74,7 @@ impl<'de> Visitor<'de> for KeysVisitor {
                 "event" => k.event = true,
                 "resourceLogs" | "resource_logs" => k.otlp_logs = true,
                 "messages" => k.pd_legacy = true,
+                "ruleName" | "ruleId" | "evalMatches" => k.grafana_legacy = true,
                 "labels" => k.labels = true,
                 "resourceSpans" | "resource_spans" => k.otlp_other = Some("traces"),
                 "resourceMetrics" | "resource_metrics" => k.otlp_other = Some("metrics"),
@@ -191,13 +194,16 @@ pub fn sniff(bytes: &[u8]) -> Result<Format, DecodeError> {
     if keys.pd_legacy {
         return Ok(Format::PagerDutyWebhookV2);
     }
+    if keys.grafana_legacy {
+        return Ok(Format::GrafanaLegacy);
+    }
     let detail = if let Some(kind) = keys.otlp_other {
         format!("OTLP {kind}, not logs: only OTLP logs carry alert events")
     } else if keys.others.is_empty() {
         "empty JSON object".to_string()
     } else {
         format!(
-            "no known format has top-level keys {:?} (expected alerts, event_action, service_key, event, messages, labels or resourceLogs)",
+            "no known format has top-level keys {:?} (expected alerts, event_action, service_key, event, messages, labels, ruleName or resourceLogs)",
             keys.others
         )
     };
@@ -237,6 +243,10 @@ mod tests {
         for (p, f) in cases {
             assert_eq!(sniff(&fx(p)), Ok(f), "{p}");
         }
+        // Grafana's legacy webhook (no fixture is published; the shape of its docs' example).
+        let legacy = br#"{"dashboardId":1,"evalMatches":[],"orgId":1,"ruleId":1,
+            "ruleName":"Panel Title alert","state":"alerting","title":"[Alerting] x"}"#;
+        assert_eq!(sniff(legacy), Ok(Format::GrafanaLegacy));
     }
 
     /// `decode_fast` answers exactly when sniff-then-decode succeeds on the formats it

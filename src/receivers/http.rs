@@ -61,10 +61,7 @@ pub async fn serve(
             "/api/v1/alertmanager",
             post(|s, h, b| handle(s, h, b, Format::Alertmanager, "/api/v1/alertmanager")),
         )
-        .route(
-            "/api/v1/grafana",
-            post(|s, h, b| handle(s, h, b, Format::Grafana, "/api/v1/grafana")),
-        )
+        .route("/api/v1/grafana", post(grafana))
         // Prometheus' own Alertmanager client posts here: `alerting.alertmanagers` can
         // point at noisegate directly.
         .route(
@@ -145,6 +142,16 @@ async fn pagerduty_webhook(State(s): State<AppState>, headers: HeaderMap, body: 
         _ => Format::PagerDutyV3,
     };
     handle(State(s), headers, body, format, "/api/v1/pagerduty/webhook").await
+}
+
+/// Grafana's webhook, unified alerting or legacy (dashboard) alerting: a Grafana still on
+/// legacy alerting posts its flat body to the same kind of URL.
+async fn grafana(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let format = match crate::decode::sniff(&body) {
+        Ok(Format::GrafanaLegacy) => Format::GrafanaLegacy,
+        _ => Format::Grafana,
+    };
+    handle(State(s), headers, body, format, "/api/v1/grafana").await
 }
 
 /// OTLP/HTTP: the content type picks the encoding; the answer is an empty

@@ -52,11 +52,13 @@ pub const LOOKAHEAD_LINES: usize = 4096;
 /// The event's time if it is about when the event was sent, so that a later line stamped
 /// well before another event shows that event was stamped ahead. `None` for a firing alert
 /// of Alertmanager or Grafana (a re-send keeps `startsAt`) and for Prometheus' alert lists
-/// (a resolved alert is re-sent for 15 minutes with its `endsAt`).
+/// (a resolved alert is re-sent for 15 minutes with its `endsAt`), nor for Grafana's legacy
+/// webhooks (stamped on arrival).
 pub fn sent_at(ev: &AlertEvent) -> Option<i64> {
     let resent = match ev.source {
         Source::Alertmanager | Source::Grafana => ev.kind == EventKind::Firing,
-        Source::Prometheus => true,
+        // Stamped on arrival, not by a sender's clock: it tells nothing of one.
+        Source::Prometheus | Source::GrafanaLegacy => true,
         Source::Otlp | Source::PagerDutyV2 | Source::PagerDutyV3 => false,
     };
     (!resent).then_some(ev.time.as_millis())
