@@ -11,6 +11,11 @@
 //! is the only word of its end short of silence (`resend.rs`, 4 h 5 min and up), and the
 //! group's next notification comes as soon as anything else in it changes.
 //!
+//! Whole groups only: a forwarder that splits each notification into one message per alert
+//! (keeping the notification's fields) would make every message leave out the alerts of the
+//! others. So a receiver's listings are acted on only once it has sent one listing two or
+//! more alerts: proof that its notifications carry whole groups.
+//!
 //! Copies: an HA pair whose members share an external URL sends the same group twice, and a
 //! delayed copy of an older notification lists alerts as they were then. A listing equal to
 //! one of the last few of its group, other than the latest, that arrives within a minute of
@@ -22,7 +27,8 @@
 //!
 //! Owns the last listing per (receiver, group), bounded by count ([`MAX_ROSTERS`], shedding
 //! the group listed longest ago) and pruned hourly of groups none of whose alerts fires any
-//! more. Must not:
+//! more; and the receivers known to send whole groups (bounded like the resolving receivers
+//! of `resend.rs`). Must not:
 //! end alerts (`mod.rs` does, as it does for silence), or read the wall clock (times are the
 //! engine's observed time).
 
@@ -30,6 +36,7 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use super::cap::shed_oldest;
+use super::resend::MAX_RESOLVING_SENDERS;
 use crate::event::{Fingerprint, GroupKey, Listing, SenderId};
 
 /// The most groups whose last listing is kept. A deployment has hundreds to thousands of
@@ -69,6 +76,9 @@ pub struct Rosters {
     groups: FxHashMap<u64, Roster>,
     /// Observed time of the last pruning.
     pruned_at: i64,
+    /// Receivers heard listing two or more alerts in one notification, and when last (s).
+    #[serde(default)]
+    whole: FxHashMap<SenderId, u32>,
 }
 
 fn key(sender: SenderId, group: GroupKey) -> u64 {
@@ -96,9 +106,10 @@ impl Rosters {
 
     /// `sender` listed `listed` for `group` at observed time `observed_now`. Returns the
     /// alerts its previous listing had and this one does not (none for a group's first
-    /// listing, or for a copy of an earlier one). Keeps at most `cap` groups; the second
-    /// value is how many were shed (the ones listed longest ago, in batches of a sixteenth
-    /// of the cap, so a map kept at its cap does not sort itself on every new group).
+    /// listing, for a copy of an earlier one, and for a receiver not yet known to send whole
+    /// groups). Keeps at most `cap` groups; the second value is how many groups and
+    /// receivers were shed (the ones listed longest ago; groups in batches of a sixteenth of
+    /// the cap, so a map kept at its cap does not sort itself on every new group).
     pub fn listed(
         &mut self,
         sender: SenderId,
@@ -110,6 +121,12 @@ impl Rosters {
         let h = hash(listed);
         let k = key(sender, group);
         let now_s = seconds(observed_now);
+        let mut shed = 0;
+        if listed.fingerprints().len() >= 2 {
+            self.whole.insert(sender, now_s);
+            shed += shed_oldest(&mut self.whole, MAX_RESOLVING_SENDERS, 0, |t| *t);
+        }
+        let whole = self.whole.contains_key(&sender);
         let left = match self.groups.get_mut(&k) {
             Some(r) if r.recent[0] == h => {
                 r.observed_s = now_s;
@@ -122,13 +139,16 @@ impl Rosters {
                 Vec::new()
             }
             Some(r) => {
-                let left = r
-                    .listed
-                    .fingerprints()
-                    .iter()
-                    .copied()
-                    .filter(|&fp| !listed.contains(fp))
-                    .collect();
+                let left = if whole {
+                    r.listed
+                        .fingerprints()
+                        .iter()
+                        .copied()
+                        .filter(|&fp| !listed.contains(fp))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
                 r.recent.rotate_right(1);
                 r.recent[0] = h;
                 r.listed = listed.clone();
@@ -149,7 +169,7 @@ impl Rosters {
                 Vec::new()
             }
         };
-        let shed = shed_oldest(&mut self.groups, cap, cap / 16, |r| r.observed_s);
+        shed += shed_oldest(&mut self.groups, cap, cap / 16, |r| r.observed_s);
         (left, shed)
     }
 
@@ -207,6 +227,27 @@ mod tests {
             Vec::<u64>::new()
         );
         assert_eq!(left(r.listed(s, g, &listing(&[4]), 14, 10).0), vec![3]);
+    }
+
+    #[test]
+    fn a_receiver_that_never_lists_two_alerts_at_once_is_not_judged_by_its_listings() {
+        // A forwarder splitting each notification into one message per alert: each message
+        // "leaves out" the others. Nothing is inferred until the receiver lists two at once.
+        let mut r = Rosters::default();
+        let (s, g) = (sender(1), GroupKey(7));
+        for (i, fp) in [1, 2, 1, 2].into_iter().enumerate() {
+            let at = i as i64 * 300_000;
+            assert_eq!(
+                left(r.listed(s, g, &listing(&[fp]), at, 10).0),
+                Vec::<u64>::new()
+            );
+        }
+        // Another group of the receiver shows it sends whole groups; from then on it counts.
+        let _ = r.listed(s, GroupKey(8), &listing(&[5, 6]), 1_200_000, 10);
+        assert_eq!(
+            left(r.listed(s, g, &listing(&[1]), 1_500_000, 10).0),
+            vec![2]
+        );
     }
 
     #[test]
