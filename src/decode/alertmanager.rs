@@ -240,42 +240,50 @@ fn lenient_len<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
     de::DeserializeSeed::deserialize(LenientLen, d)
 }
 
-/// The number of entries of an object, or 0 for any other JSON value.
+/// The number of entries of an object, or 0 for any other JSON value (which is still
+/// parsed, so a malformed body is refused as before). Counts without building anything.
 struct LenientLen;
 
 impl<'de> de::DeserializeSeed<'de> for LenientLen {
     type Value = usize;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<usize, D::Error> {
-        struct Entries(usize);
-        impl<'de> Deserialize<'de> for Entries {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                struct V;
-                impl<'de> Visitor<'de> for V {
-                    type Value = Entries;
-                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                        f.write_str("an object")
-                    }
-                    fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Entries, A::Error> {
-                        let mut n = 0;
-                        while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {
-                            n += 1;
-                        }
-                        Ok(Entries(n))
-                    }
-                }
-                d.deserialize_map(V)
-            }
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for LenientLen {
+    type Value = usize;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<usize, A::Error> {
+        let mut n = 0;
+        while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {
+            n += 1;
         }
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum ObjOrAny {
-            Obj(Entries),
-            Any(IgnoredAny),
-        }
-        Ok(match ObjOrAny::deserialize(d)? {
-            ObjOrAny::Obj(m) => m.0,
-            ObjOrAny::Any(_) => 0,
-        })
+        Ok(n)
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut s: A) -> Result<usize, A::Error> {
+        while s.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(0)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<usize, E> {
+        Ok(0)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<usize, E> {
+        Ok(0)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<usize, E> {
+        Ok(0)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<usize, E> {
+        Ok(0)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<usize, E> {
+        Ok(0)
+    }
+    fn visit_unit<E>(self) -> Result<usize, E> {
+        Ok(0)
     }
 }
 

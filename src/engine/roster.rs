@@ -21,16 +21,16 @@
 //! one of the last few of its group, other than the latest, that arrives within a minute of
 //! the latest is taken as such a copy and changes nothing (Alertmanager notifies a group at
 //! most every `group_interval`, 5 min by default; its HA peers within seconds of each other).
-//! Later, it is the group back as it was: `{A}`, `{A, B}`, `{A}` is B over. A wrong inference is not final either: the engine remembers the episode
-//! as one silence ended (`resend.rs`), so a re-send of it revives it, without teaching the
-//! re-send interval.
+//! Later, it is the group back as it was: `{A}`, `{A, B}`, `{A}` is B over.
+//!
+//! A wrong inference is not final either: the engine remembers the episode as one silence
+//! ended (`resend.rs`), so a re-send of it revives it, without teaching the re-send interval.
 //!
 //! Owns the last listing per (receiver, group), bounded by count ([`MAX_ROSTERS`], shedding
 //! the group listed longest ago) and pruned hourly of groups none of whose alerts fires any
 //! more; and the receivers known to send whole groups (bounded like the resolving receivers
-//! of `resend.rs`). Must not:
-//! end alerts (`mod.rs` does, as it does for silence), or read the wall clock (times are the
-//! engine's observed time).
+//! of `resend.rs`). Must not: end alerts (`mod.rs` does, as it does for silence), or read
+//! the wall clock (times are the engine's observed time).
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
