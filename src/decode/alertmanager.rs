@@ -783,10 +783,10 @@ mod tests {
             )
         };
         assert!(listings(lone(r#"{"pod":"p2"}"#).as_bytes()).0[0].is_some());
-        assert!(
-            listings(lone("7").as_bytes()).0[0].is_some(),
-            "not an object: unknown"
-        );
+        for not_an_object in ["7", "null", r#"["pod"]"#, r#""pod""#, "true"] {
+            let l = listings(lone(not_an_object).as_bytes()).0;
+            assert!(l[0].is_some(), "{not_an_object}: unknown, so listed");
+        }
         assert_eq!(
             listings(lone(r#"{"alertname":"A","pod":"p2"}"#).as_bytes()).0,
             [None]
