@@ -12,9 +12,12 @@
 //! group's next notification comes as soon as anything else in it changes.
 //!
 //! Whole groups only: a forwarder that splits each notification into one message per alert
-//! (keeping the notification's fields) would make every message leave out the alerts of the
-//! others. So a receiver's listings are acted on only once it has sent one listing two or
-//! more alerts: proof that its notifications carry whole groups.
+//! (keeping the notification's fields), or hand-made notifications that reuse one group key
+//! for unrelated alerts, would make every message leave out the alerts of the others. So a
+//! receiver's listings are acted on only once it has shown that its notifications carry
+//! their group's state forward: a changed listing of one of its groups repeated an alert of
+//! the group's listing before it (`{A}` then `{A, B}`). Alertmanager shows that as soon as
+//! an alert joins a group with one still firing; a split or made-up stream does not.
 //!
 //! Copies: an HA pair whose members share an external URL sends the same group twice, and a
 //! delayed copy of an older notification lists alerts as they were then. A listing equal to
@@ -76,7 +79,8 @@ pub struct Rosters {
     groups: FxHashMap<u64, Roster>,
     /// Observed time of the last pruning.
     pruned_at: i64,
-    /// Receivers heard listing two or more alerts in one notification, and when last (s).
+    /// Receivers whose notifications were seen carrying their group's state forward, and
+    /// when last (observed seconds).
     #[serde(default)]
     whole: FxHashMap<SenderId, u32>,
 }
@@ -106,8 +110,8 @@ impl Rosters {
 
     /// `sender` listed `listed` for `group` at observed time `observed_now`. Returns the
     /// alerts its previous listing had and this one does not (none for a group's first
-    /// listing, for a copy of an earlier one, and for a receiver not yet known to send whole
-    /// groups). Keeps at most `cap` groups; the second value is how many groups and
+    /// listing, for a copy of an earlier one, and for a receiver not yet seen carrying a
+    /// group's state forward). Keeps at most `cap` groups; the second value is how many groups and
     /// receivers were shed (the ones listed longest ago; groups in batches of a sixteenth of
     /// the cap, so a map kept at its cap does not sort itself on every new group).
     pub fn listed(
@@ -122,11 +126,6 @@ impl Rosters {
         let k = key(sender, group);
         let now_s = seconds(observed_now);
         let mut shed = 0;
-        if listed.fingerprints().len() >= 2 {
-            self.whole.insert(sender, now_s);
-            shed += shed_oldest(&mut self.whole, MAX_RESOLVING_SENDERS, 0, |t| *t);
-        }
-        let whole = self.whole.contains_key(&sender);
         let left = match self.groups.get_mut(&k) {
             Some(r) if r.recent[0] == h => {
                 r.observed_s = now_s;
@@ -139,13 +138,17 @@ impl Rosters {
                 Vec::new()
             }
             Some(r) => {
-                let left = if whole {
-                    r.listed
-                        .fingerprints()
-                        .iter()
-                        .copied()
-                        .filter(|&fp| !listed.contains(fp))
-                        .collect()
+                let (kept, left): (Vec<Fingerprint>, Vec<Fingerprint>) = r
+                    .listed
+                    .fingerprints()
+                    .iter()
+                    .partition(|&&fp| listed.contains(fp));
+                if !kept.is_empty() {
+                    self.whole.insert(sender, now_s);
+                    shed += shed_oldest(&mut self.whole, MAX_RESOLVING_SENDERS, 0, |t| *t);
+                }
+                let left = if self.whole.contains_key(&sender) {
+                    left
                 } else {
                     Vec::new()
                 };
@@ -230,9 +233,10 @@ mod tests {
     }
 
     #[test]
-    fn a_receiver_that_never_lists_two_alerts_at_once_is_not_judged_by_its_listings() {
+    fn a_receiver_not_seen_carrying_a_group_forward_is_not_judged_by_its_listings() {
         // A forwarder splitting each notification into one message per alert: each message
-        // "leaves out" the others. Nothing is inferred until the receiver lists two at once.
+        // "leaves out" the others. Nothing is inferred until one of the receiver's groups
+        // repeats an alert in a changed listing.
         let mut r = Rosters::default();
         let (s, g) = (sender(1), GroupKey(7));
         for (i, fp) in [1, 2, 1, 2].into_iter().enumerate() {
@@ -243,10 +247,33 @@ mod tests {
             );
         }
         // Another group of the receiver shows it sends whole groups; from then on it counts.
+        let _ = r.listed(s, GroupKey(8), &listing(&[5]), 1_100_000, 10);
         let _ = r.listed(s, GroupKey(8), &listing(&[5, 6]), 1_200_000, 10);
+        let _ = r.listed(s, g, &listing(&[2, 1]), 1_500_000, 10);
         assert_eq!(
-            left(r.listed(s, g, &listing(&[1]), 1_500_000, 10).0),
+            left(r.listed(s, g, &listing(&[1]), 1_800_000, 10).0),
             vec![2]
+        );
+    }
+
+    #[test]
+    fn a_group_key_reused_for_unrelated_alerts_is_not_a_group_state() {
+        // Hand-made notifications with one fixed key: no listing repeats an alert of the one
+        // before it, so none is read as the group's state.
+        let mut r = Rosters::default();
+        let (s, g) = (sender(1), GroupKey(7));
+        for (i, fps) in [&[1][..], &[2, 3], &[4]].into_iter().enumerate() {
+            let at = i as i64 * 300_000;
+            assert_eq!(
+                left(r.listed(s, g, &listing(fps), at, 10).0),
+                Vec::<u64>::new()
+            );
+        }
+        // Once a listing carries an alert forward, the receiver's groups are read as states.
+        let _ = r.listed(s, g, &listing(&[4, 9]), 900_000, 10);
+        assert_eq!(
+            left(r.listed(s, g, &listing(&[9]), 1_200_000, 10).0),
+            vec![4]
         );
     }
 
