@@ -231,22 +231,22 @@ mod tests {
         assert_eq!((e.sender, e.group, &e.listed), (None, None, &None));
     }
 
+    /// The documented body's one event with its `state` replaced by `state`.
+    fn in_state(state: &str) -> AlertEvent {
+        let body = DOCS.replace(r#""state":"alerting""#, &format!(r#""state":"{state}""#));
+        run(&body).expect(state).0.remove(0)
+    }
+
     #[test]
     fn ok_resolves_the_same_alert_and_pending_or_paused_change_nothing() {
-        let fire = run(DOCS).expect("fires").0.remove(0);
-        let ok = run(&DOCS.replace(r#""state":"alerting""#, r#""state":"ok""#))
-            .expect("resolves")
-            .0
-            .remove(0);
+        let fire = in_state("alerting");
+        let ok = in_state("ok");
         assert_eq!(
             (ok.kind, ok.fingerprint),
             (EventKind::Resolved, fire.fingerprint)
         );
         assert_eq!(ok.actor, Some(Actor::Automation));
-        let no_data = run(&DOCS.replace(r#""state":"alerting""#, r#""state":"no_data""#))
-            .expect("fires")
-            .0
-            .remove(0);
+        let no_data = in_state("no_data");
         assert_eq!(
             (no_data.kind, no_data.fingerprint),
             (EventKind::Firing, fire.fingerprint)
