@@ -864,12 +864,7 @@ fn a_real_alertmanager_pages_once_through_the_webhook() {
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     ack["messages"][0]["incident"]["incident_key"] = triggers[0]["dedup_key"].clone();
     ack["messages"][0]["created_on"] = Value::String(now);
-    let (code, body) = http_post(
-        &hook,
-        "/api/v1/pagerduty/webhook",
-        "application/json",
-        &ack.to_string(),
-    );
+    let (code, body) = post_pd_webhook(&hook, &ack.to_string());
     assert_eq!(code, 200, "{body}");
     assert!(body.contains(r#""alert_events":1"#), "{body}");
     assert!(svc.log().contains("accepting webhooks"));

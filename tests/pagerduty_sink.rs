@@ -1475,12 +1475,7 @@ fn an_incident_alertmanager_opened_itself_links_its_acknowledgement_to_the_alert
         "data": {"id": "Q1ABCDEF", "type": "incident", "title": "[FIRING:1] DiskFull",
                  "incident_key": key, "urgency": "high", "status": "acknowledged",
                  "service": {"id": "PSVC01", "type": "service_reference", "summary": "db"}}}});
-    let (code, body) = http_post(
-        &hook,
-        "/api/v1/pagerduty/webhook",
-        "application/json",
-        &ack.to_string(),
-    );
+    let (code, body) = post_pd_webhook(&hook, &ack.to_string());
     assert_eq!(code, 200, "{body}");
     let linked = |result: &str| {
         let (_, m) = http_get(&metrics, "/metrics");

@@ -48,6 +48,10 @@ use crate::event::{Fingerprint, GroupKey, Listing, SenderId};
 /// groups listed longest ago are forgotten: their alerts' ends are judged by silence again.
 pub const MAX_ROSTERS: usize = 65_536;
 
+/// The most receivers remembered as carrying their groups forward: as many as `resend.rs`
+/// remembers sending resolves (a deployment has tens; the cap bounds made-up names).
+const MAX_CARRYING_RECEIVERS: usize = MAX_RESOLVING_SENDERS;
+
 /// How many earlier listings of a group are remembered to recognise a copy.
 const RECENT: usize = 3;
 
@@ -145,7 +149,7 @@ impl Rosters {
                     .partition(|&&fp| listed.contains(fp));
                 if !kept.is_empty() {
                     self.whole.insert(sender, now_s);
-                    shed += shed_oldest(&mut self.whole, MAX_RESOLVING_SENDERS, 0, |t| *t);
+                    shed += shed_oldest(&mut self.whole, MAX_CARRYING_RECEIVERS, 0, |t| *t);
                 }
                 let left = if self.whole.contains_key(&sender) {
                     left

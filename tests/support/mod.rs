@@ -157,6 +157,12 @@ pub fn post_am_webhook(addr: &str, body: &str) -> (u16, String) {
     http_post(addr, "/api/v1/alertmanager", "application/json", body)
 }
 
+/// POSTs a PagerDuty webhook body (v3, or legacy v2) to noisegate's webhook receiver at
+/// `addr`, unsigned.
+pub fn post_pd_webhook(addr: &str, body: &str) -> (u16, String) {
+    http_post(addr, "/api/v1/pagerduty/webhook", "application/json", body)
+}
+
 /// A child process killed (and reaped) when dropped: peers a test starts must not outlive it.
 pub struct KillOnDrop(pub Child);
 
